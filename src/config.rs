@@ -1,0 +1,348 @@
+//! Settings: built-in defaults, then an optional `memodesk.toml`, then `MEMODESK_*` environment
+//! variables (and `DATABASE_URL`), then command-line flags.
+//!
+//! Keys are flat so each has exactly one spelling everywhere: `llm_base_url` in the file is
+//! `MEMODESK_LLM_BASE_URL` in the environment.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Where the process runs; production refuses unsafe defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// How the OpenAI-compatible client asks for JSON: `json_schema` (OpenAI, vLLM, LM Studio,
+/// Ollama ≥ 0.5), `json_object` (older servers) or `none` (prompt only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseFormat {
+    JsonSchema,
+    JsonObject,
+    None,
+}
+
+/// A secret that never shows up in `Debug` output or logs.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Settings whose environment value is used verbatim (see `Settings::apply_raw_environment`).
+const RAW_TEXT_KEYS: &[&str] = &[
+    "JWT_SECRET",
+    "LLM_API_KEY",
+    "DATABASE_URL",
+    "LLM_BASE_URL",
+    "LLM_MODEL",
+    "PUBLIC_URL",
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// `development` (default) or `production`.
+    pub env: Environment,
+    /// Where `serve` listens.
+    pub addr: SocketAddr,
+    /// `sqlite://…` or `postgres://…`; `None` means `sqlite://{data_dir}/memodesk.db`.
+    pub database_url: Option<String>,
+    /// Holds the embedded database and the generated JWT secret.
+    pub data_dir: PathBuf,
+    /// HS256 key; generated into `data_dir` in development when unset.
+    pub jwt_secret: Option<Secret>,
+    /// Lifetime of tokens issued by `login`.
+    #[serde(with = "humantime_serde_compat")]
+    pub login_token_ttl: std::time::Duration,
+    /// Clock skew tolerated when checking `exp`, in seconds.
+    pub jwt_leeway_secs: u64,
+    /// PostgreSQL pool size.
+    pub db_max_connections: u32,
+    /// SQLite read connections (writes go through one connection).
+    pub sqlite_read_connections: u32,
+    /// How often the sweeper closes idle sessions.
+    #[serde(with = "humantime_serde_compat")]
+    pub sweep_interval: std::time::Duration,
+    /// Whether this process runs background work (sweeper, jobs, event retention).
+    pub workers_enabled: bool,
+    /// Jobs one process runs at once.
+    pub job_concurrency: usize,
+    /// How long a claimed job is ours before another runner may take it over.
+    #[serde(with = "humantime_serde_compat")]
+    pub job_lease: std::time::Duration,
+    pub job_max_attempts: i32,
+    /// How long graceful shutdown waits for running jobs.
+    #[serde(with = "humantime_serde_compat")]
+    pub shutdown_grace: std::time::Duration,
+    /// OpenAI-compatible base URL, e.g. `https://api.openai.com/v1` or
+    /// `http://localhost:11434/v1`; unset means the built-in summarizer only.
+    pub llm_base_url: Option<String>,
+    pub llm_api_key: Option<Secret>,
+    pub llm_model: String,
+    #[serde(with = "humantime_serde_compat")]
+    pub llm_timeout: std::time::Duration,
+    pub llm_max_retries: u32,
+    pub llm_response_format: ResponseFormat,
+    /// GraphQL query limits.
+    pub graphql_max_depth: usize,
+    pub graphql_max_complexity: usize,
+    pub graphql_max_aliases: usize,
+    /// Largest `first`/`last` of a connection.
+    pub max_page_size: usize,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Per-request timeout.
+    #[serde(with = "humantime_serde_compat")]
+    pub request_timeout: std::time::Duration,
+    /// Browser origins allowed to call the API (the bundled dashboard is same-origin).
+    pub cors_origins: Vec<String>,
+    /// The URL the outside world calls this server at (e.g. `https://memodesk.example.com`).
+    /// Twilio signs the URL it called; behind a proxy, set this so signatures check against
+    /// it rather than against forwarded headers.
+    pub public_url: Option<String>,
+    pub log_format: LogFormat,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            env: Environment::Development,
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            data_dir: PathBuf::from("data"),
+            jwt_secret: None,
+            login_token_ttl: std::time::Duration::from_secs(12 * 3600),
+            jwt_leeway_secs: 30,
+            db_max_connections: 20,
+            sqlite_read_connections: 4,
+            sweep_interval: std::time::Duration::from_secs(60),
+            workers_enabled: true,
+            job_concurrency: 4,
+            job_lease: std::time::Duration::from_secs(120),
+            job_max_attempts: 5,
+            shutdown_grace: std::time::Duration::from_secs(20),
+            llm_base_url: None,
+            llm_api_key: None,
+            llm_model: "gpt-4o-mini".into(),
+            llm_timeout: std::time::Duration::from_secs(30),
+            llm_max_retries: 3,
+            llm_response_format: ResponseFormat::JsonSchema,
+            graphql_max_depth: 12,
+            graphql_max_complexity: 2_000,
+            graphql_max_aliases: 30,
+            max_page_size: 100,
+            max_body_bytes: 8 * 1024 * 1024,
+            request_timeout: std::time::Duration::from_secs(30),
+            cors_origins: Vec::new(),
+            public_url: None,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults ← `config_file` (or `./memodesk.toml` when present) ← environment.
+    pub fn load(config_file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match config_file {
+            Some(path) => {
+                if !path.exists() {
+                    bail!("config file {} does not exist", path.display());
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None => figment = figment.merge(Toml::file("memodesk.toml")),
+        }
+        let mut settings: Settings = figment
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database_url".into()),
+            )
+            .merge(
+                Env::prefixed("MEMODESK_")
+                    .ignore(&["CONFIG"])
+                    .ignore(RAW_TEXT_KEYS),
+            )
+            .extract()
+            .context("invalid configuration")?;
+        settings.apply_raw_environment();
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Text settings taken from the environment exactly as written: the environment provider
+    /// would otherwise read `MEMODESK_JWT_SECRET=0123456789` as the number 123456789.
+    fn apply_raw_environment(&mut self) {
+        let raw = |key: &str| {
+            std::env::var(format!("MEMODESK_{}", key.to_ascii_uppercase()))
+                .ok()
+                .filter(|v| !v.is_empty())
+        };
+        if let Some(v) = raw("jwt_secret") {
+            self.jwt_secret = Some(Secret::new(v));
+        }
+        if let Some(v) = raw("llm_api_key") {
+            self.llm_api_key = Some(Secret::new(v));
+        }
+        if let Some(v) = raw("database_url") {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = raw("llm_base_url") {
+            self.llm_base_url = Some(v);
+        }
+        if let Some(v) = raw("llm_model") {
+            self.llm_model = v;
+        }
+        if let Some(v) = raw("public_url") {
+            self.public_url = Some(v);
+        }
+    }
+
+    /// Checks what defaults cannot: nothing here touches the disk.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.env == Environment::Production {
+            match &self.jwt_secret {
+                None => bail!(
+                    "MEMODESK_JWT_SECRET is required in production (at least 32 random bytes)"
+                ),
+                Some(secret) if secret.expose().len() < 32 => bail!(
+                    "MEMODESK_JWT_SECRET is too short for production: {} bytes, at least 32 needed",
+                    secret.expose().len()
+                ),
+                Some(_) => {}
+            }
+        }
+        if self.max_page_size == 0 {
+            bail!("max_page_size must be at least 1");
+        }
+        if self.job_concurrency == 0 {
+            bail!("job_concurrency must be at least 1");
+        }
+        if let Some(url) = &self.llm_base_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("llm_base_url must start with http:// or https://");
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("public_url must start with http:// or https://");
+        }
+        Ok(())
+    }
+
+    /// The database to use: the configured URL or the embedded SQLite file in `data_dir`.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}/memodesk.db", self.data_dir.display()),
+        }
+    }
+}
+
+/// Durations as human text (`90s`, `15m`, `12h`) in files and the environment.
+mod humantime_serde_compat {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Seconds(u64),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Text(text) => humantime::parse_duration(&text).map_err(serde::de::Error::custom),
+            Raw::Seconds(secs) => Ok(std::time::Duration::from_secs(secs)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_requires_a_long_secret() {
+        let mut s = Settings {
+            env: Environment::Production,
+            ..Settings::default()
+        };
+        assert!(s.validate().unwrap_err().to_string().contains("required"));
+        s.jwt_secret = Some(Secret::new("short"));
+        assert!(s.validate().unwrap_err().to_string().contains("too short"));
+        s.jwt_secret = Some(Secret::new("x".repeat(32)));
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Settings {
+            jwt_secret: Some(Secret::new("hunter2-hunter2")),
+            ..Settings::default()
+        };
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error
+    fn file_then_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "memodesk.toml",
+                "addr = \"0.0.0.0:9000\"\nllm_model = \"llama3\"\nsweep_interval = \"5m\"",
+            )?;
+            jail.set_env("MEMODESK_LLM_MODEL", "qwen2.5");
+            jail.set_env("DATABASE_URL", "postgres://x@localhost/y");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.addr.port(), 9000);
+            assert_eq!(s.llm_model, "qwen2.5");
+            assert_eq!(s.sweep_interval, std::time::Duration::from_secs(300));
+            assert_eq!(s.database_url(), "postgres://x@localhost/y");
+            jail.set_env("MEMODESK_DATABASE_URL", "sqlite://other.db");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.database_url(), "sqlite://other.db");
+            jail.set_env("MEMODESK_JWT_SECRET", "00123456789012345678901234567890123");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                s.jwt_secret.as_ref().map(Secret::expose),
+                Some("00123456789012345678901234567890123")
+            );
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,154 @@
+//! Database connections: the embedded SQLite file or PostgreSQL, and migrations.
+//!
+//! On SQLite all writes go through one connection: SQLite has one writer anyway, and queueing
+//! in the pool is far cheaper than sleeping in SQLite's busy handler. Reads use a separate pool
+//! of read-only connections (WAL lets them run beside the writer). On PostgreSQL both are the
+//! same pool.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, SqlxPostgresConnector,
+    SqlxSqliteConnector, TransactionTrait,
+};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+/// The connections the services use.
+#[derive(Debug, Clone)]
+pub struct Db {
+    /// Every write and every transaction.
+    pub write: DatabaseConnection,
+    /// Reads that need not see an uncommitted write (most queries).
+    pub read: DatabaseConnection,
+}
+
+/// Connection options beyond the URL.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    pub max_connections: u32,
+    pub sqlite_read_connections: u32,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 20,
+            sqlite_read_connections: 4,
+        }
+    }
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://path`, `sqlite::memory:`, `postgres://…`); creates the
+    /// SQLite file and its directory when missing.
+    pub async fn connect(url: &str, options: PoolOptions) -> anyhow::Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let connect = PgConnectOptions::from_str(url).context("invalid PostgreSQL URL")?;
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(connect)
+                .await
+                .context("cannot connect to PostgreSQL")?;
+            let db = SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
+            return Ok(Self {
+                write: db.clone(),
+                read: db,
+            });
+        }
+        if url.starts_with("sqlite:") {
+            return Self::connect_sqlite(url, options).await;
+        }
+        anyhow::bail!("unsupported database URL: use sqlite://path/to/file.db or postgres://…")
+    }
+
+    async fn connect_sqlite(url: &str, options: PoolOptions) -> anyhow::Result<Self> {
+        let base = SqliteConnectOptions::from_str(url)
+            .context("invalid SQLite URL")?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL + NORMAL is durable across application crashes; only an OS crash can lose
+            // the last transactions, which is the usual trade for an embedded default.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-32000");
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory
+            && let Some(dir) = base.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let write_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(base.clone())
+            .await
+            .context("cannot open the SQLite database")?;
+        let write = SqlxSqliteConnector::from_sqlx_sqlite_pool(write_pool);
+        if in_memory {
+            // A second pool would open a second, empty in-memory database.
+            return Ok(Self {
+                read: write.clone(),
+                write,
+            });
+        }
+        let read_pool = SqlitePoolOptions::new()
+            .max_connections(options.sqlite_read_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(base.read_only(true).create_if_missing(false))
+            .await
+            .context("cannot open the SQLite database for reading")?;
+        Ok(Self {
+            write,
+            read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read_pool),
+        })
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.write.get_database_backend()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.backend() == DatabaseBackend::Postgres
+    }
+
+    /// Applies pending migrations; harmless when there are none. On PostgreSQL an advisory
+    /// lock makes replicas that start together take turns.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        if self.is_postgres() {
+            let txn = self.write.begin().await?;
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(4173920117)")
+                .await?;
+            Migrator::up(&txn, None).await.context("migration failed")?;
+            txn.commit().await?;
+        } else {
+            Migrator::up(&self.write, None)
+                .await
+                .context("migration failed")?;
+        }
+        Ok(())
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> bool {
+        self.read.ping().await.is_ok() && self.write.ping().await.is_ok()
+    }
+
+    pub async fn close(self) {
+        let _ = self.read.close().await;
+        let _ = self.write.close().await;
+    }
+}

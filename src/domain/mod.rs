@@ -1,0 +1,18 @@
+//! Pure product rules: no I/O, no database, no GraphQL, no async runtime.
+//!
+//! Everything here is deterministic and unit-tested; services feed it data and persist results.
+
+pub mod classify;
+pub mod context;
+pub mod email;
+pub mod error;
+pub mod extract;
+pub mod language;
+pub mod phone;
+pub mod profile;
+pub mod session_policy;
+pub mod summarize;
+pub mod vocabulary;
+
+pub use error::InvalidInput;
+pub use vocabulary::*;

@@ -1,0 +1,281 @@
+//! Which session a new message belongs to: one open session per (lead, channel); a quiet spell
+//! longer than the idle timeout, a new call, or a customer's reset phrase starts a new one.
+
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use super::{CloseReason, MessageRole, SessionStatus};
+
+/// Reset phrases every tenant gets unless it configures its own list.
+pub const DEFAULT_RESET_PHRASES: &[&str] = &[
+    "start over",
+    "start again",
+    "reset",
+    "new conversation",
+    "מהתחלה",
+    "איפוס",
+    "להתחיל מחדש",
+];
+
+/// What the policy needs to know about an existing session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionView {
+    pub id: Uuid,
+    pub status: SessionStatus,
+    pub last_message_at: DateTime<Utc>,
+    pub session_ref: Option<String>,
+}
+
+/// The message being placed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arrival<'a> {
+    pub role: MessageRole,
+    pub content: &'a str,
+    pub occurred_at: DateTime<Utc>,
+    pub session_ref: Option<&'a str>,
+}
+
+/// Where the message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Existing(Uuid),
+    New,
+}
+
+/// The policy's decision, carried out by the ingest service in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    /// Close this open session before placing the message.
+    pub close_first: Option<(Uuid, CloseReason)>,
+    pub target: Target,
+    /// Close the target session right after the message (the customer asked to start over).
+    pub close_after: Option<CloseReason>,
+}
+
+/// Places a message. `by_ref` is the session already carrying `arrival.session_ref` (any
+/// status); `open` is the open session of the lead on the message's channel.
+pub fn place(
+    arrival: &Arrival<'_>,
+    by_ref: Option<&SessionView>,
+    open: Option<&SessionView>,
+    idle_timeout: Duration,
+    reset_phrases: &[String],
+) -> Placement {
+    let close_after = (arrival.role == MessageRole::Customer
+        && is_reset_phrase(arrival.content, reset_phrases))
+    .then_some(CloseReason::Reset);
+
+    // A session reference (a call id) names its session outright, open or closed: a late
+    // transcript still belongs to the call it transcribes.
+    if let Some(session) = by_ref {
+        return Placement {
+            close_first: None,
+            target: Target::Existing(session.id),
+            close_after: close_after.filter(|_| session.status == SessionStatus::Open),
+        };
+    }
+
+    let Some(open) = open else {
+        return Placement {
+            close_first: None,
+            target: Target::New,
+            close_after,
+        };
+    };
+
+    if arrival.session_ref.is_some() {
+        // A new call while another conversation on this channel is still open.
+        let reason = if arrival.occurred_at - open.last_message_at > idle_timeout {
+            CloseReason::IdleTimeout
+        } else {
+            CloseReason::Superseded
+        };
+        return Placement {
+            close_first: Some((open.id, reason)),
+            target: Target::New,
+            close_after,
+        };
+    }
+
+    if arrival.occurred_at - open.last_message_at > idle_timeout {
+        return Placement {
+            close_first: Some((open.id, CloseReason::IdleTimeout)),
+            target: Target::New,
+            close_after,
+        };
+    }
+
+    Placement {
+        close_first: None,
+        target: Target::Existing(open.id),
+        close_after,
+    }
+}
+
+/// Whether a customer's message asks to start over: the whole message is a reset phrase, or a
+/// short message (up to six words) contains one as whole words. Case, punctuation and extra
+/// spaces are ignored.
+pub fn is_reset_phrase(content: &str, phrases: &[String]) -> bool {
+    let message = normalize(content);
+    if message.is_empty() {
+        return false;
+    }
+    let short = message.split(' ').count() <= 6;
+    phrases.iter().map(|p| normalize(p)).any(|phrase| {
+        !phrase.is_empty()
+            && (message == phrase
+                || (short && format!(" {message} ").contains(&format!(" {phrase} "))))
+    })
+}
+
+/// Lowercase words separated by single spaces; punctuation dropped.
+fn normalize(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_lowercase().next().unwrap_or(c)
+            } else {
+                ' '
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minute: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + minute * 60, 0).unwrap()
+    }
+
+    fn open(minute: i64) -> SessionView {
+        SessionView {
+            id: Uuid::from_u128(1),
+            status: SessionStatus::Open,
+            last_message_at: at(minute),
+            session_ref: None,
+        }
+    }
+
+    fn arrival(content: &str, minute: i64) -> Arrival<'_> {
+        Arrival {
+            role: MessageRole::Customer,
+            content,
+            occurred_at: at(minute),
+            session_ref: None,
+        }
+    }
+
+    fn phrases() -> Vec<String> {
+        DEFAULT_RESET_PHRASES
+            .iter()
+            .map(|p| p.to_string())
+            .collect()
+    }
+
+    const IDLE: Duration = Duration::minutes(15);
+
+    #[test]
+    fn first_message_opens_a_session() {
+        let p = place(&arrival("hi", 0), None, None, IDLE, &phrases());
+        assert_eq!(p.target, Target::New);
+        assert_eq!(p.close_first, None);
+    }
+
+    #[test]
+    fn within_the_idle_timeout_continues() {
+        let s = open(0);
+        let p = place(&arrival("and also", 15), None, Some(&s), IDLE, &phrases());
+        assert_eq!(p.target, Target::Existing(s.id));
+        assert_eq!(p.close_first, None);
+    }
+
+    #[test]
+    fn after_the_idle_timeout_closes_and_opens() {
+        let s = open(0);
+        let p = place(&arrival("back again", 16), None, Some(&s), IDLE, &phrases());
+        assert_eq!(p.close_first, Some((s.id, CloseReason::IdleTimeout)));
+        assert_eq!(p.target, Target::New);
+    }
+
+    #[test]
+    fn late_historical_messages_stay_in_the_open_session() {
+        let s = open(30);
+        let p = place(
+            &arrival("earlier words", 2),
+            None,
+            Some(&s),
+            IDLE,
+            &phrases(),
+        );
+        assert_eq!(p.target, Target::Existing(s.id));
+    }
+
+    #[test]
+    fn a_reset_phrase_closes_after_the_message() {
+        let s = open(0);
+        let p = place(&arrival("Start over!", 1), None, Some(&s), IDLE, &phrases());
+        assert_eq!(p.target, Target::Existing(s.id));
+        assert_eq!(p.close_after, Some(CloseReason::Reset));
+        let p = place(
+            &arrival("אפשר מהתחלה?", 1),
+            None,
+            Some(&s),
+            IDLE,
+            &phrases(),
+        );
+        assert_eq!(p.close_after, Some(CloseReason::Reset));
+    }
+
+    #[test]
+    fn only_customers_reset() {
+        let s = open(0);
+        let mut a = arrival("reset", 1);
+        a.role = MessageRole::Agent;
+        assert_eq!(
+            place(&a, None, Some(&s), IDLE, &phrases()).close_after,
+            None
+        );
+    }
+
+    #[test]
+    fn reset_words_inside_long_messages_do_not_reset() {
+        assert!(!is_reset_phrase(
+            "I need to reset my password for the account you created last week please",
+            &phrases()
+        ));
+        assert!(is_reset_phrase("please reset", &phrases()));
+        assert!(!is_reset_phrase("preset", &phrases()));
+        assert!(!is_reset_phrase("", &phrases()));
+    }
+
+    #[test]
+    fn session_refs_name_their_session() {
+        let call = SessionView {
+            id: Uuid::from_u128(7),
+            status: SessionStatus::Closed,
+            last_message_at: at(0),
+            session_ref: Some("CA1".into()),
+        };
+        let mut a = arrival("transcript", 90);
+        a.session_ref = Some("CA1");
+        let p = place(&a, Some(&call), Some(&open(80)), IDLE, &phrases());
+        assert_eq!(p.target, Target::Existing(call.id));
+        assert_eq!(p.close_first, None);
+        assert_eq!(p.close_after, None, "a closed call is not closed again");
+    }
+
+    #[test]
+    fn a_new_call_supersedes_the_open_one() {
+        let s = open(0);
+        let mut a = arrival("hello", 3);
+        a.session_ref = Some("CA2");
+        let p = place(&a, None, Some(&s), IDLE, &phrases());
+        assert_eq!(p.close_first, Some((s.id, CloseReason::Superseded)));
+        assert_eq!(p.target, Target::New);
+    }
+}

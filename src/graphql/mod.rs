@@ -1,0 +1,42 @@
+//! The GraphQL API: schema, thin resolvers over `services`, DataLoaders, limits.
+
+pub mod context;
+pub mod extensions;
+pub mod loaders;
+pub mod mutation;
+pub mod query;
+pub mod subscription;
+pub mod types;
+
+use async_graphql::{Schema, SchemaBuilder};
+
+use crate::config::Settings;
+use crate::state::AppState;
+
+pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
+
+/// The schema with its limits; callers add data (`AppState`) and build.
+pub fn schema_builder(
+    settings: &Settings,
+) -> SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
+    Schema::build(
+        query::Query::default(),
+        mutation::Mutation::default(),
+        subscription::Subscription,
+    )
+    .limit_depth(settings.graphql_max_depth)
+    .limit_complexity(settings.graphql_max_complexity)
+    .limit_recursive_depth(32)
+    .extension(extensions::ErrorCodes)
+    .extension(extensions::AliasLimit(settings.graphql_max_aliases))
+}
+
+/// The schema serving requests.
+pub fn build_schema(state: AppState) -> AppSchema {
+    schema_builder(&state.settings.clone()).data(state).finish()
+}
+
+/// The schema in SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    schema_builder(&Settings::default()).finish().sdl()
+}

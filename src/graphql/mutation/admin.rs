@@ -1,0 +1,80 @@
+use async_graphql::{Context, ID, InputObject, Object, Result};
+
+use crate::domain::ApiScope;
+use crate::graphql::context::{ContextExt, parse_id};
+use crate::graphql::types::admin::{ApiKey, CreatedApiKey, StaffUser};
+use crate::graphql::types::enums::{ApiScopeGql, RoleGql};
+use crate::graphql::types::job::Job;
+use crate::services;
+use crate::services::users::NewUser;
+
+#[derive(Default)]
+pub struct AdminMutation;
+
+/// A new staff user.
+#[derive(InputObject, Clone, Debug)]
+pub struct CreateStaffUserInput {
+    /// Login email (unique in the tenant).
+    pub email: String,
+    /// At least 8 characters.
+    pub password: String,
+    /// What the user may do.
+    pub role: RoleGql,
+    /// Name shown on notes.
+    pub display_name: Option<String>,
+}
+
+#[Object]
+impl AdminMutation {
+    /// Creates a staff user in the caller's tenant (admins only).
+    async fn create_staff_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateStaffUserInput,
+    ) -> Result<StaffUser> {
+        let user = services::users::create_as_admin(
+            ctx.state()?,
+            ctx.actor()?,
+            NewUser {
+                email: input.email,
+                password: input.password,
+                role: input.role.into(),
+                display_name: input.display_name,
+            },
+        )
+        .await?;
+        Ok(StaffUser(user))
+    }
+
+    /// Creates an API key (admins only); the token is shown once.
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        scopes: Vec<ApiScopeGql>,
+    ) -> Result<CreatedApiKey> {
+        let scopes: Vec<ApiScope> = scopes.into_iter().map(Into::into).collect();
+        let (key, token) =
+            services::api_keys::create_as_admin(ctx.state()?, ctx.actor()?, &name, &scopes).await?;
+        Ok(CreatedApiKey {
+            api_key: ApiKey(key),
+            token,
+        })
+    }
+
+    /// Runs a job again now, with fresh attempts (admins only; not while it is running).
+    async fn retry_job(&self, ctx: &Context<'_>, id: ID) -> Result<Job> {
+        let id = parse_id(&id, "id")?;
+        Ok(Job(
+            services::jobs::retry(ctx.state()?, ctx.actor()?, id).await?
+        ))
+    }
+
+    /// Revokes an API key (admins only); it stops working at once.
+    async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> Result<ApiKey> {
+        let id = parse_id(&id, "id")?;
+        Ok(ApiKey(
+            services::api_keys::revoke(ctx.state()?, ctx.actor()?, id).await?,
+        ))
+    }
+}

@@ -1,0 +1,41 @@
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::graphql::context::{ContextExt, parse_id};
+use crate::graphql::types::admin::StaffUser;
+use crate::services;
+
+#[derive(Default)]
+pub struct AuthMutation;
+
+/// A signed-in session.
+#[derive(SimpleObject)]
+pub struct LoginPayload {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// When the token stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Who signed in.
+    pub user: StaffUser,
+}
+
+#[Object]
+impl AuthMutation {
+    /// Signs a staff user in. `tenantId` is needed only when the email has accounts in several
+    /// workspaces.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+        tenant_id: Option<ID>,
+    ) -> Result<LoginPayload> {
+        let tenant_id = tenant_id.map(|id| parse_id(&id, "tenantId")).transpose()?;
+        let result = services::auth::login(ctx.state()?, &email, &password, tenant_id).await?;
+        Ok(LoginPayload {
+            token: result.token,
+            expires_at: result.expires_at,
+            user: StaffUser(result.user),
+        })
+    }
+}

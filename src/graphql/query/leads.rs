@@ -1,0 +1,117 @@
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Object, Result};
+
+use crate::error::AppError;
+use crate::graphql::context::{ContextExt, list_limit, page_request, parse_id, parse_time};
+use crate::graphql::types::enums::{ChannelGql, LeadOrder};
+use crate::graphql::types::lead::{Lead, LeadConnection};
+use crate::graphql::types::note::Note;
+use crate::graphql::types::profile::ProfileFieldChange;
+use crate::repo::leads::LeadFilter as Filter;
+use crate::services;
+
+#[derive(Default)]
+pub struct LeadQuery;
+
+/// Narrows a lead list; all given conditions must hold.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct LeadFilter {
+    /// Case-insensitive part of the name, phone or email.
+    pub search: Option<String>,
+    /// Leads who talked on this channel.
+    pub channel: Option<ChannelGql>,
+    /// Leads whose last interaction is at or after this time (RFC 3339).
+    pub active_since: Option<String>,
+    /// Leads with (true) or without (false) a conversation summary.
+    pub has_summary: Option<bool>,
+}
+
+impl LeadFilter {
+    fn into_filter(self) -> Result<Filter, AppError> {
+        Ok(Filter {
+            search: self
+                .search
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty()),
+            channel: self.channel.map(Into::into),
+            active_since: self
+                .active_since
+                .as_deref()
+                .map(|t| parse_time(t, "filter.activeSince"))
+                .transpose()?,
+            has_summary: self.has_summary,
+        })
+    }
+}
+
+#[Object]
+impl LeadQuery {
+    /// Leads, most recently active first unless `orderBy` says otherwise. Pages hold at most
+    /// 100 leads.
+    #[allow(clippy::too_many_arguments)]
+    async fn leads(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<LeadFilter>,
+        #[graphql(default)] order_by: LeadOrder,
+    ) -> Result<LeadConnection> {
+        let state = ctx.state()?;
+        let actor = ctx.actor()?;
+        let request = page_request(ctx, first, after.as_deref(), last, before.as_deref())?;
+        let filter = filter.unwrap_or_default().into_filter()?;
+        let page = services::leads::list(state, actor, &filter, order_by.into(), &request).await?;
+        let (state, actor) = (state.clone(), actor.clone());
+        Ok(LeadConnection::new(
+            page.map(Lead),
+            Arc::new(move || {
+                let (state, actor, filter) = (state.clone(), actor.clone(), filter.clone());
+                Box::pin(async move { services::leads::count(&state, &actor, &filter).await })
+            }),
+        ))
+    }
+
+    /// One lead.
+    async fn lead(&self, ctx: &Context<'_>, id: ID) -> Result<Lead> {
+        let id = parse_id(&id, "id")?;
+        Ok(Lead(
+            services::leads::get(ctx.state()?, ctx.actor()?, id).await?,
+        ))
+    }
+
+    /// The lead a phone number belongs to (any format; the tenant's region fills in the
+    /// country code).
+    async fn lead_by_phone(&self, ctx: &Context<'_>, phone: String) -> Result<Lead> {
+        Ok(Lead(
+            services::leads::by_phone(ctx.state()?, ctx.actor()?, &phone).await?,
+        ))
+    }
+
+    /// One note.
+    async fn note(&self, ctx: &Context<'_>, id: ID) -> Result<Note> {
+        let id = parse_id(&id, "id")?;
+        Ok(Note(
+            services::notes::get(ctx.state()?, ctx.actor()?, id).await?,
+        ))
+    }
+
+    /// The history of a lead's profile (one field, or all), newest first.
+    async fn profile_history(
+        &self,
+        ctx: &Context<'_>,
+        lead_id: ID,
+        key: Option<String>,
+        #[graphql(default = 50)] first: i32,
+    ) -> Result<Vec<ProfileFieldChange>> {
+        let state = ctx.state()?;
+        let lead_id = parse_id(&lead_id, "leadId")?;
+        let limit = list_limit(ctx, first)?;
+        let rows =
+            services::profile::history(state, ctx.actor()?, lead_id, key.as_deref(), limit).await?;
+        Ok(rows.into_iter().map(ProfileFieldChange).collect())
+    }
+}

@@ -1,0 +1,24 @@
+//! memodesk: the memory behind customer-facing AI agents.
+//!
+//! Layers point one way: `http`/`graphql` → `services` → `repo` → `entities`; `domain` holds
+//! the pure rules and depends on nothing else here; `workers` call `services`.
+
+pub mod app;
+pub mod auth;
+pub mod channels;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod entities;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod http;
+pub mod llm;
+pub mod repo;
+pub mod services;
+pub mod state;
+pub mod telemetry;
+pub mod workers;

@@ -1,0 +1,22 @@
+//! The `memodesk` binary: parse the command line, set up logging, run.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    // sqlx brings ring, reqwest and jsonwebtoken could bring others: pick one for the process.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = memodesk::cli::Cli::parse();
+    let log_format = cli
+        .settings()
+        .map(|s| s.log_format)
+        .unwrap_or(memodesk::config::LogFormat::Text);
+    memodesk::telemetry::init(log_format);
+    match memodesk::cli::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

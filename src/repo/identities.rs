@@ -1,0 +1,81 @@
+//! Lead identities: how channels and contact details find a lead.
+
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use crate::domain::IdentityKind;
+use crate::entities::lead_identity;
+
+/// Identities matching any of `(kind, value)`.
+pub async fn find_by_values<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    values: &[(IdentityKind, String)],
+) -> Result<Vec<lead_identity::Model>, DbErr> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut any = Condition::any();
+    for (kind, value) in values {
+        any = any.add(
+            Condition::all()
+                .add(lead_identity::Column::Kind.eq(*kind))
+                .add(lead_identity::Column::Value.eq(value.as_str())),
+        );
+    }
+    lead_identity::Entity::find()
+        .filter(lead_identity::Column::TenantId.eq(tenant_id))
+        .filter(any)
+        .all(conn)
+        .await
+}
+
+pub async fn for_leads<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    lead_ids: &[Uuid],
+) -> Result<Vec<lead_identity::Model>, DbErr> {
+    if lead_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    lead_identity::Entity::find()
+        .filter(lead_identity::Column::TenantId.eq(tenant_id))
+        .filter(lead_identity::Column::LeadId.is_in(lead_ids.iter().copied()))
+        .order_by_asc(lead_identity::Column::CreatedAt)
+        .all(conn)
+        .await
+}
+
+/// Inserts identities; one that already exists (for any lead) is left alone when `skip_taken`,
+/// otherwise it is a unique violation (a racing writer created it: the caller retries).
+pub async fn insert_many<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<lead_identity::Model>,
+    skip_taken: bool,
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let insert =
+        lead_identity::Entity::insert_many(rows.into_iter().map(lead_identity::ActiveModel::from));
+    if skip_taken {
+        insert
+            .on_conflict(
+                OnConflict::columns([
+                    lead_identity::Column::TenantId,
+                    lead_identity::Column::Kind,
+                    lead_identity::Column::Value,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+    } else {
+        insert.exec_without_returning(conn).await?;
+    }
+    Ok(())
+}

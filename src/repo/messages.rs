@@ -1,0 +1,164 @@
+//! Message queries.
+
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::leads::keyset_after;
+use crate::domain::Channel;
+use crate::entities::message;
+use crate::services::pagination::{Cursor, Direction, PageRequest};
+
+/// Messages already recorded under any of `(channel, external_id)`.
+pub async fn find_by_external_ids<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    keys: &[(Channel, String)],
+) -> Result<Vec<message::Model>, DbErr> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut any = Condition::any();
+    for (channel, external_id) in keys {
+        any = any.add(
+            Condition::all()
+                .add(message::Column::Channel.eq(*channel))
+                .add(message::Column::ExternalId.eq(external_id.as_str())),
+        );
+    }
+    message::Entity::find()
+        .filter(message::Column::TenantId.eq(tenant_id))
+        .filter(any)
+        .all(conn)
+        .await
+}
+
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<message::Model>, DbErr> {
+    message::Entity::find_by_id((tenant_id, id)).one(conn).await
+}
+
+pub async fn insert_many<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<message::Model>,
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    message::Entity::insert_many(rows.into_iter().map(message::ActiveModel::from))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// The last `limit` messages of a session, oldest first.
+pub async fn latest_in_session<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    session_id: Uuid,
+    limit: u64,
+) -> Result<Vec<message::Model>, DbErr> {
+    let mut rows = message::Entity::find()
+        .filter(message::Column::TenantId.eq(tenant_id))
+        .filter(message::Column::SessionId.eq(session_id))
+        .order_by_desc(message::Column::OccurredAt)
+        .order_by_desc(message::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// Every message of a session, oldest first (for summaries).
+pub async fn all_in_session<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    session_id: Uuid,
+) -> Result<Vec<message::Model>, DbErr> {
+    message::Entity::find()
+        .filter(message::Column::TenantId.eq(tenant_id))
+        .filter(message::Column::SessionId.eq(session_id))
+        .order_by_asc(message::Column::OccurredAt)
+        .order_by_asc(message::Column::Id)
+        .all(conn)
+        .await
+}
+
+pub fn cursor_of(message: &message::Model) -> Cursor {
+    Cursor {
+        at: message.occurred_at,
+        id: message.id,
+    }
+}
+
+/// A page of a session's messages in walking order; `newest_first` picks the order.
+pub async fn page_in_session<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    session_id: Uuid,
+    newest_first: bool,
+    request: &PageRequest,
+) -> Result<Vec<message::Model>, DbErr> {
+    let descending = newest_first ^ (request.direction == Direction::Backward);
+    let mut cond = Condition::all()
+        .add(message::Column::TenantId.eq(tenant_id))
+        .add(message::Column::SessionId.eq(session_id));
+    if let Some(c) = request.cursor {
+        cond = cond.add(keyset_after(
+            message::Column::OccurredAt,
+            message::Column::Id,
+            c,
+            descending,
+        ));
+    }
+    let sort = if descending { Order::Desc } else { Order::Asc };
+    message::Entity::find()
+        .filter(cond)
+        .order_by(message::Column::OccurredAt, sort.clone())
+        .order_by(message::Column::Id, sort)
+        .limit(request.fetch())
+        .all(conn)
+        .await
+}
+
+pub async fn count_in_session<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    session_id: Uuid,
+) -> Result<u64, DbErr> {
+    message::Entity::find()
+        .filter(message::Column::TenantId.eq(tenant_id))
+        .filter(message::Column::SessionId.eq(session_id))
+        .count(conn)
+        .await
+}
+
+/// Sets a message's delivery status unless it already holds one of `not_behind` (statuses the
+/// new one may not replace). Returns whether it changed.
+pub async fn set_delivery_status<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    id: Uuid,
+    status: &str,
+    not_behind: &[&str],
+) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let result = message::Entity::update_many()
+        .col_expr(message::Column::DeliveryStatus, Expr::value(status))
+        .filter(message::Column::TenantId.eq(tenant_id))
+        .filter(message::Column::Id.eq(id))
+        .filter(
+            Condition::any()
+                .add(message::Column::DeliveryStatus.is_null())
+                .add(message::Column::DeliveryStatus.is_not_in(not_behind.iter().copied())),
+        )
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}

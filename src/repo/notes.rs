@@ -1,0 +1,62 @@
+//! Note queries.
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::entities::note;
+
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<note::Model>, DbErr> {
+    note::Entity::find_by_id((tenant_id, id)).one(conn).await
+}
+
+/// A lead's notes, newest first; at most `limit` (all when `None`).
+pub async fn for_lead<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    lead_id: Uuid,
+    limit: Option<u64>,
+) -> Result<Vec<note::Model>, DbErr> {
+    let mut select = note::Entity::find()
+        .filter(note::Column::TenantId.eq(tenant_id))
+        .filter(note::Column::LeadId.eq(lead_id))
+        .order_by_desc(note::Column::CreatedAt)
+        .order_by_desc(note::Column::Id);
+    if let Some(limit) = limit {
+        select = select.limit(limit);
+    }
+    select.all(conn).await
+}
+
+/// The newest `limit` notes plus every pinned note, newest first, in one statement (two index
+/// scans of the lead's notes).
+pub async fn for_context<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    lead_id: Uuid,
+    limit: u64,
+) -> Result<Vec<note::Model>, DbErr> {
+    let mut notes = note::Entity::find()
+        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            "SELECT * FROM (SELECT * FROM notes WHERE tenant_id = $1 AND lead_id = $2 \
+             ORDER BY created_at DESC, id DESC LIMIT $3) AS newest \
+             UNION SELECT * FROM notes WHERE tenant_id = $1 AND lead_id = $2 AND pinned = $4",
+            [
+                tenant_id.into(),
+                lead_id.into(),
+                (limit as i64).into(),
+                true.into(),
+            ],
+        ))
+        .all(conn)
+        .await?;
+    notes.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    notes.dedup_by_key(|n| n.id);
+    Ok(notes)
+}

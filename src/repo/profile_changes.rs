@@ -1,0 +1,46 @@
+//! Profile history queries.
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::entities::profile_field_change;
+
+pub async fn insert_many<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<profile_field_change::Model>,
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    profile_field_change::Entity::insert_many(
+        rows.into_iter()
+            .map(profile_field_change::ActiveModel::from),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// A lead's history, newest first, optionally for one key.
+pub async fn for_lead<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    lead_id: Uuid,
+    key: Option<&str>,
+    limit: u64,
+) -> Result<Vec<profile_field_change::Model>, DbErr> {
+    let mut select = profile_field_change::Entity::find()
+        .filter(profile_field_change::Column::TenantId.eq(tenant_id))
+        .filter(profile_field_change::Column::LeadId.eq(lead_id));
+    if let Some(key) = key {
+        select = select.filter(profile_field_change::Column::FieldKey.eq(key));
+    }
+    select
+        .order_by_desc(profile_field_change::Column::CreatedAt)
+        .order_by_desc(profile_field_change::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await
+}

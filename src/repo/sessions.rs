@@ -1,0 +1,274 @@
+//! Session queries.
+
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::for_update;
+use super::leads::keyset_after;
+use crate::domain::{Channel, SessionStatus};
+use crate::entities::session;
+use crate::services::pagination::{Cursor, Direction, PageRequest};
+
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<session::Model>, DbErr> {
+    session::Entity::find_by_id((tenant_id, id)).one(conn).await
+}
+
+pub async fn find_many<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<session::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    session::Entity::find()
+        .filter(session::Column::TenantId.eq(tenant_id))
+        .filter(session::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await
+}
+
+/// The sessions ingest may touch, locked: open sessions of `lead_ids`, and sessions named by
+/// `(channel, session_ref)`.
+///
+/// Two index lookups rather than one `OR`: SQLite answers `(open AND lead IN …) OR (ref …)`,
+/// or anything ordered by id, by walking every session of the tenant.
+pub async fn lock_for_ingest<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    lead_ids: &[Uuid],
+    refs: &[(Channel, String)],
+) -> Result<Vec<session::Model>, DbErr> {
+    let postgres = conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    let mut rows = Vec::new();
+    if !lead_ids.is_empty() {
+        let mut select = session::Entity::find()
+            .filter(session::Column::TenantId.eq(tenant_id))
+            .filter(session::Column::Status.eq(SessionStatus::Open))
+            .filter(session::Column::LeadId.is_in(lead_ids.iter().copied()));
+        if postgres {
+            // Lock in id order so overlapping batches cannot deadlock.
+            select = select.order_by_asc(session::Column::Id);
+        }
+        rows.extend(for_update(select, conn).all(conn).await?);
+    }
+    if !refs.is_empty() {
+        let mut any = Condition::any();
+        for (channel, reference) in refs {
+            any = any.add(
+                Condition::all()
+                    .add(session::Column::Channel.eq(*channel))
+                    .add(session::Column::SessionRef.eq(reference.as_str())),
+            );
+        }
+        let select = session::Entity::find()
+            .filter(session::Column::TenantId.eq(tenant_id))
+            .filter(any);
+        for row in for_update(select, conn).all(conn).await? {
+            if !rows.iter().any(|r: &session::Model| r.id == row.id) {
+                rows.push(row);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// Writes new and changed sessions in one statement. Existing rows must come first: a session
+/// closed and its successor opened in the same batch would otherwise collide on the "one open
+/// session per lead and channel" index.
+pub async fn upsert_many<C: ConnectionTrait>(
+    conn: &C,
+    sessions: Vec<session::Model>,
+) -> Result<(), DbErr> {
+    if sessions.is_empty() {
+        return Ok(());
+    }
+    use session::Column as S;
+    session::Entity::insert_many(sessions.into_iter().map(session::ActiveModel::from))
+        .on_conflict(
+            OnConflict::columns([S::TenantId, S::Id])
+                .update_columns([
+                    S::Status,
+                    S::StartedAt,
+                    S::LastMessageAt,
+                    S::ClosedAt,
+                    S::CloseReason,
+                    S::Language,
+                    S::Intents,
+                    S::MessageCount,
+                    S::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// The most recent session of each lead.
+pub async fn latest_for_leads<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    lead_ids: &[Uuid],
+) -> Result<Vec<session::Model>, DbErr> {
+    if lead_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = conn.get_database_backend();
+    let placeholders: Vec<String> = (0..lead_ids.len()).map(|i| format!("${}", i + 2)).collect();
+    // The newest session per lead, found through the (tenant_id, lead_id, started_at) index.
+    let sql = format!(
+        "SELECT s.* FROM sessions s \
+         WHERE s.tenant_id = $1 AND s.lead_id IN ({}) \
+         AND s.id = (SELECT s2.id FROM sessions s2 \
+                     WHERE s2.tenant_id = s.tenant_id AND s2.lead_id = s.lead_id \
+                     ORDER BY s2.started_at DESC, s2.id DESC LIMIT 1)",
+        placeholders.join(", ")
+    );
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(lead_ids.len() + 1);
+    values.push(tenant_id.into());
+    values.extend(lead_ids.iter().map(|id| sea_orm::Value::from(*id)));
+    session::Entity::find()
+        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .all(conn)
+        .await
+}
+
+/// The open session of a lead on a channel, if any.
+pub async fn open_for_lead<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    lead_id: Uuid,
+    channel: Option<Channel>,
+) -> Result<Option<session::Model>, DbErr> {
+    let mut select = session::Entity::find()
+        .filter(session::Column::TenantId.eq(tenant_id))
+        .filter(session::Column::LeadId.eq(lead_id))
+        .filter(session::Column::Status.eq(SessionStatus::Open));
+    if let Some(channel) = channel {
+        select = select.filter(session::Column::Channel.eq(channel));
+    }
+    select
+        .order_by_desc(session::Column::LastMessageAt)
+        .one(conn)
+        .await
+}
+
+/// The most recent session of a lead (any status, optionally on one channel).
+pub async fn latest_for_lead<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    lead_id: Uuid,
+    channel: Option<Channel>,
+) -> Result<Option<session::Model>, DbErr> {
+    let mut select = session::Entity::find()
+        .filter(session::Column::TenantId.eq(tenant_id))
+        .filter(session::Column::LeadId.eq(lead_id));
+    if let Some(channel) = channel {
+        select = select.filter(session::Column::Channel.eq(channel));
+    }
+    select
+        .order_by_desc(session::Column::StartedAt)
+        .order_by_desc(session::Column::Id)
+        .one(conn)
+        .await
+}
+
+pub fn cursor_of(session: &session::Model) -> Cursor {
+    Cursor {
+        at: session.started_at,
+        id: session.id,
+    }
+}
+
+/// A page of a lead's sessions, newest first (walking order; see `PageRequest::fetch`).
+pub async fn page_for_lead<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    lead_id: Uuid,
+    request: &PageRequest,
+) -> Result<Vec<session::Model>, DbErr> {
+    let descending = request.direction == Direction::Forward;
+    let mut cond = Condition::all()
+        .add(session::Column::TenantId.eq(tenant_id))
+        .add(session::Column::LeadId.eq(lead_id));
+    if let Some(c) = request.cursor {
+        cond = cond.add(keyset_after(
+            session::Column::StartedAt,
+            session::Column::Id,
+            c,
+            descending,
+        ));
+    }
+    let sort = if descending { Order::Desc } else { Order::Asc };
+    session::Entity::find()
+        .filter(cond)
+        .order_by(session::Column::StartedAt, sort.clone())
+        .order_by(session::Column::Id, sort)
+        .limit(request.fetch())
+        .all(conn)
+        .await
+}
+
+pub async fn count_for_lead<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    lead_id: Uuid,
+) -> Result<u64, DbErr> {
+    session::Entity::find()
+        .filter(session::Column::TenantId.eq(tenant_id))
+        .filter(session::Column::LeadId.eq(lead_id))
+        .count(conn)
+        .await
+}
+
+/// Loads one session and locks it for the rest of the transaction.
+pub async fn lock_one<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<session::Model>, DbErr> {
+    let select = session::Entity::find()
+        .filter(session::Column::TenantId.eq(tenant_id))
+        .filter(session::Column::Id.eq(id));
+    for_update(select, conn).one(conn).await
+}
+
+/// Open sessions idle since before `cutoff`, in tenants whose idle timeout is `idle_minutes`;
+/// locked, skipping any another transaction holds (ingest is writing to it: not idle).
+pub async fn lock_idle<C: ConnectionTrait>(
+    conn: &C,
+    idle_minutes: i32,
+    cutoff: chrono::DateTime<chrono::Utc>,
+    limit: u64,
+) -> Result<Vec<session::Model>, DbErr> {
+    let backend = conn.get_database_backend();
+    let lock = if backend == sea_orm::DatabaseBackend::Postgres {
+        "FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT * FROM sessions WHERE status = 'open' AND last_message_at < $1 \
+         AND tenant_id IN (SELECT id FROM tenants WHERE session_idle_minutes = $2) \
+         ORDER BY last_message_at LIMIT $3 {lock}"
+    );
+    session::Entity::find()
+        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            [cutoff.into(), idle_minutes.into(), (limit as i64).into()],
+        ))
+        .all(conn)
+        .await
+}

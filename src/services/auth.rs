@@ -1,0 +1,185 @@
+//! Authentication: turning a presented credential into an [`Actor`], and password login.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use chrono::Utc;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
+use uuid::Uuid;
+
+use crate::auth::{Actor, Principal, api_key, password};
+use crate::domain::email::EmailAddress;
+use crate::entities::staff_user;
+use crate::error::{AppError, AppResult};
+use crate::repo;
+use crate::services::audit;
+use crate::state::AppState;
+
+/// What the client presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential<'a> {
+    None,
+    /// `Authorization: Bearer …`: a JWT or an API key.
+    Bearer(&'a str),
+    /// `X-Api-Key: …`.
+    ApiKey(&'a str),
+}
+
+/// The caller behind a credential: `Ok(None)` when none was presented, `UNAUTHENTICATED` when
+/// one was presented and fails any check.
+pub async fn authenticate(
+    state: &AppState,
+    credential: Credential<'_>,
+) -> AppResult<Option<Actor>> {
+    match credential {
+        Credential::None => Ok(None),
+        Credential::Bearer(token) if api_key::looks_like_api_key(token) => {
+            authenticate_api_key(state, token).await.map(Some)
+        }
+        Credential::Bearer(token) => state.jwt.verify(token).map(Some),
+        Credential::ApiKey(token) => authenticate_api_key(state, token).await.map(Some),
+    }
+}
+
+async fn authenticate_api_key(state: &AppState, token: &str) -> AppResult<Actor> {
+    let invalid = || AppError::Unauthenticated("API key is not valid".into());
+    let presented = api_key::parse(token.trim()).ok_or_else(invalid)?;
+    let key = repo::api_keys::find(&state.db.read, presented.tenant_id, presented.key_id)
+        .await?
+        .ok_or_else(invalid)?;
+    if !presented.matches(&key.secret_hash) {
+        return Err(invalid());
+    }
+    if key.revoked_at.is_some() {
+        return Err(AppError::Unauthenticated("API key has been revoked".into()));
+    }
+    let scopes = serde_json::from_value(key.scopes.clone()).unwrap_or_default();
+    let now = state.now();
+    // Remember use at most once a minute, off the request path.
+    if key
+        .last_used_at
+        .is_none_or(|at| now - at > chrono::Duration::minutes(1))
+    {
+        let db = state.db.write.clone();
+        tokio::spawn(async move {
+            let mut active = key.into_active_model();
+            active.last_used_at = Set(Some(now));
+            if let Err(err) = active.update(&db).await {
+                tracing::warn!(error = %err, "could not record API key use");
+            }
+        });
+    }
+    Ok(Actor {
+        tenant_id: presented.tenant_id,
+        principal: Principal::ApiKey {
+            id: presented.key_id,
+        },
+        role: None,
+        scopes,
+        expires_at: None,
+    })
+}
+
+/// Login attempts per email: a burst of 10, then one every 30 seconds.
+pub struct LoginLimiter(DefaultKeyedRateLimiter<String>);
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        let quota = Quota::with_period(Duration::from_secs(30))
+            .unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN));
+        Self(RateLimiter::keyed(quota))
+    }
+}
+
+impl LoginLimiter {
+    fn check(&self, key: &str) -> AppResult<()> {
+        self.0.check_key(&key.to_owned()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            AppError::RateLimited {
+                retry_after_secs: wait.as_secs().max(1),
+            }
+        })?;
+        if self.0.len() > 100_000 {
+            self.0.retain_recent();
+        }
+        Ok(())
+    }
+}
+
+/// A successful login.
+pub struct LoginResult {
+    pub token: String,
+    pub expires_at: chrono::DateTime<Utc>,
+    pub user: staff_user::Model,
+}
+
+/// Checks an email and password. Unknown email and wrong password fail alike, in similar time.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password_text: &str,
+    tenant_id: Option<Uuid>,
+) -> AppResult<LoginResult> {
+    let email = EmailAddress::parse(email, "email")?;
+    state.login_limiter.check(email.as_str())?;
+    let failed = || AppError::Unauthenticated("email or password is incorrect".into());
+    let mut candidates =
+        repo::users::find_by_email_any_tenant(&state.db.read, email.as_str()).await?;
+    if let Some(tenant_id) = tenant_id {
+        candidates.retain(|u| u.tenant_id == tenant_id);
+    }
+    if candidates.is_empty() {
+        password::verify(password_text.to_owned(), None).await;
+        return Err(failed());
+    }
+    let mut matching = Vec::new();
+    for user in candidates {
+        if password::verify(password_text.to_owned(), Some(user.password_hash.clone())).await {
+            matching.push(user);
+        }
+    }
+    let user = match matching.len() {
+        0 => return Err(failed()),
+        1 => matching.remove(0),
+        _ => {
+            return Err(AppError::bad_input(
+                "tenantId",
+                "this email has accounts in several workspaces: pass tenantId",
+            ));
+        }
+    };
+    let now = state.now();
+    let ttl = chrono::Duration::from_std(state.settings.login_token_ttl)
+        .unwrap_or_else(|_| chrono::Duration::hours(12));
+    let token = state
+        .jwt
+        .issue(&user.id.to_string(), user.tenant_id, user.role, now, ttl)?;
+    let mut active = user.clone().into_active_model();
+    active.last_login_at = Set(Some(now));
+    let user = active.update(&state.db.write).await?;
+    let actor = Actor {
+        tenant_id: user.tenant_id,
+        principal: Principal::User { id: user.id },
+        role: Some(user.role),
+        scopes: Vec::new(),
+        expires_at: None,
+    };
+    audit::record(
+        &state.db.write,
+        &actor,
+        "auth.login",
+        "staff_user",
+        Some(user.id.to_string()),
+        serde_json::json!({}),
+        now,
+    )
+    .await?;
+    Ok(LoginResult {
+        token,
+        expires_at: now + ttl,
+        user,
+    })
+}

@@ -1,0 +1,1138 @@
+//! Ingest: recording messages. Resolves the lead, places the message in a session, classifies
+//! it, merges what it says into the profile, and writes message, session, lead, history, jobs
+//! and events in one transaction.
+//!
+//! One engine serves `recordMessage` (a batch of one) and `recordMessages`: the CPU work
+//! (validation, classification, extraction) happens before the transaction, and inside it a
+//! batch costs a fixed number of set-based statements whatever its size. Concurrency:
+//! idempotency and first contact are enforced by unique keys (a racing writer makes the whole
+//! batch retry, and the retry then sees the winner's rows); leads and sessions are row-locked
+//! in id order before they change (lock order: lead → session → tenant).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{DatabaseTransaction, DbErr, SqlErr, TransactionTrait};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::auth::{Actor, Permission};
+use crate::domain::classify::{self, Classification, Intent};
+use crate::domain::email::EmailAddress;
+use crate::domain::extract;
+use crate::domain::phone::PhoneNumber;
+use crate::domain::profile::{Evidence, FieldKey, KnownKey, Proposal, Source};
+use crate::domain::session_policy::{self, Arrival, SessionView, Target};
+use crate::domain::{
+    Channel, CloseReason, EventType, IdentityKind, InvalidInput, MessageRole, SessionStatus,
+};
+use crate::entities::{lead, lead_identity, message, session};
+use crate::error::{AppError, AppResult};
+use crate::events::{NewEvent, outbox};
+use crate::repo;
+use crate::repo::jobs::NewJob;
+use crate::services::tenants::TenantSettings;
+use crate::services::{profile, sessions, summaries};
+use crate::state::AppState;
+
+pub const MAX_CONTENT_CHARS: usize = 8000;
+pub const MAX_BATCH: usize = 500;
+const MAX_ID_CHARS: usize = 200;
+const MAX_METADATA_BYTES: usize = 64 * 1024;
+/// How far in the future a client clock may be before `occurredAt` is refused.
+const FUTURE_SKEW: Duration = Duration::minutes(5);
+const MAX_ATTEMPTS: usize = 4;
+
+/// One message to record, as the API received it.
+#[derive(Debug, Clone, Default)]
+pub struct MessageInput {
+    pub channel: Option<Channel>,
+    /// The customer's id on the channel (wa_id, web visitor id, caller id).
+    pub external_user_id: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub role: Option<MessageRole>,
+    pub content: String,
+    /// The provider's message id: the same id on the same channel is recorded once.
+    pub external_id: Option<String>,
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// A call id or similar: messages with the same ref form one session.
+    pub session_ref: Option<String>,
+    /// Channel-specific raw parts kept with the message (media, location, …).
+    pub metadata: Option<Value>,
+    /// The conversation ended with this message (e.g. the call hung up).
+    pub ends_session: bool,
+}
+
+/// What recording one message produced (or found, for a repeated `external_id`).
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub message: message::Model,
+    pub session: session::Model,
+    pub lead: lead::Model,
+    pub lead_created: bool,
+    pub session_created: bool,
+    /// The message was already recorded; nothing was written.
+    pub duplicate: bool,
+}
+
+/// A validated, classified message ready for the transaction.
+#[derive(Debug, Clone)]
+struct Prepared {
+    index: usize,
+    /// How errors name this input: `input` or `inputs[3]`.
+    prefix: String,
+    channel: Channel,
+    role: MessageRole,
+    content: String,
+    external_id: Option<String>,
+    occurred_at: DateTime<Utc>,
+    session_ref: Option<String>,
+    ends_session: bool,
+    display_name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    /// Identities to resolve the lead by, strongest first.
+    identities: Vec<(IdentityKind, String)>,
+    classification: Classification,
+    facts: Vec<extract::Fact>,
+    metadata: Option<Value>,
+}
+
+/// Records one message. Concurrent calls share transactions (see [`IngestQueue`]).
+pub async fn record(state: &AppState, actor: &Actor, input: MessageInput) -> AppResult<Recorded> {
+    actor.require(Permission::WriteMessages)?;
+    let settings = state.tenants.get(&state.db, actor.tenant_id).await?;
+    let now = state.now();
+    let prepared = prepare(input, 0, "input", &settings, now)?;
+    let (reply, answer) = oneshot::channel();
+    let queued = Queued {
+        actor: actor.clone(),
+        settings,
+        prepared,
+        reply,
+    };
+    if state.ingest.tx.send(queued).await.is_err() {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "the ingest writer stopped"
+        )));
+    }
+    answer
+        .await
+        .map_err(|_| AppError::internal(anyhow::anyhow!("the ingest writer dropped a message")))?
+}
+
+/// Group commit for single messages: writers take every message waiting (up to
+/// [`MAX_GROUP`]) and record them in one transaction, so concurrent requests share the cost
+/// of a commit instead of queueing for the database one by one. An idle system still records a
+/// lone message at once.
+#[derive(Clone)]
+pub struct IngestQueue {
+    tx: mpsc::Sender<Queued>,
+}
+
+/// Messages per shared transaction.
+const MAX_GROUP: usize = 64;
+
+struct Queued {
+    actor: Actor,
+    settings: std::sync::Arc<TenantSettings>,
+    prepared: Prepared,
+    reply: oneshot::Sender<AppResult<Recorded>>,
+}
+
+impl IngestQueue {
+    /// A queue whose writers are started with [`IngestQueue::start_writers`].
+    pub fn new() -> (Self, IngestWriters) {
+        let (tx, rx) = mpsc::channel(4096);
+        (
+            Self { tx },
+            IngestWriters(std::sync::Arc::new(tokio::sync::Mutex::new(rx))),
+        )
+    }
+}
+
+/// The receiving side of the queue, shared by the writer tasks.
+pub struct IngestWriters(std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Queued>>>);
+
+impl IngestWriters {
+    /// Starts `count` writers (one suffices on SQLite, which has a single writer connection;
+    /// PostgreSQL commits batches in parallel).
+    pub fn start(self, state: &AppState, count: usize) {
+        for _ in 0..count.max(1) {
+            let (state, rx) = (state.clone(), self.0.clone());
+            tokio::spawn(async move {
+                loop {
+                    let group = {
+                        let mut rx = rx.lock().await;
+                        let Some(first) = rx.recv().await else { return };
+                        let mut group = vec![first];
+                        while group.len() < MAX_GROUP {
+                            match rx.try_recv() {
+                                Ok(next) => group.push(next),
+                                Err(_) => break,
+                            }
+                        }
+                        group
+                    };
+                    write_group(&state, group).await;
+                }
+            });
+        }
+    }
+}
+
+/// Records a group of queued messages, one transaction per tenant, and answers each caller.
+async fn write_group(state: &AppState, group: Vec<Queued>) {
+    let mut by_tenant: Vec<(Uuid, Vec<Queued>)> = Vec::new();
+    for queued in group {
+        match by_tenant
+            .iter_mut()
+            .find(|(t, _)| *t == queued.actor.tenant_id)
+        {
+            Some((_, items)) => items.push(queued),
+            None => by_tenant.push((queued.actor.tenant_id, vec![queued])),
+        }
+    }
+    for (_, items) in by_tenant {
+        let actor = items[0].actor.clone();
+        let settings = items[0].settings.clone();
+        let (prepared, replies): (Vec<Prepared>, Vec<_>) =
+            items.into_iter().map(|q| (q.prepared, q.reply)).unzip();
+        match run_batch(state, &actor, &settings, prepared).await {
+            Ok(results) => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
+                }
+            }
+            Err(err) => {
+                let message = err.describe();
+                let mut err = Some(err);
+                for reply in replies {
+                    let result = match err.take() {
+                        Some(e) => Err(e),
+                        None => Err(AppError::internal(anyhow::anyhow!(message.clone()))),
+                    };
+                    let _ = reply.send(result);
+                }
+            }
+        }
+    }
+}
+
+/// Records up to [`MAX_BATCH`] messages in one transaction; each gets its own result, and an
+/// invalid message does not stop the others.
+pub async fn record_many(
+    state: &AppState,
+    actor: &Actor,
+    inputs: Vec<MessageInput>,
+) -> AppResult<Vec<AppResult<Recorded>>> {
+    actor.require(Permission::WriteMessages)?;
+    if inputs.len() > MAX_BATCH {
+        return Err(AppError::bad_input(
+            "inputs",
+            format!(
+                "at most {MAX_BATCH} messages per call, got {}",
+                inputs.len()
+            ),
+        ));
+    }
+    let settings = state.tenants.get(&state.db, actor.tenant_id).await?;
+    let now = state.now();
+    let mut results: Vec<Option<AppResult<Recorded>>> = (0..inputs.len()).map(|_| None).collect();
+    let mut prepared = Vec::with_capacity(inputs.len());
+    for (index, input) in inputs.into_iter().enumerate() {
+        match prepare(input, index, &format!("inputs[{index}]"), &settings, now) {
+            Ok(p) => prepared.push(p),
+            Err(err) => results[index] = Some(Err(err)),
+        }
+    }
+    let indexes: Vec<usize> = prepared.iter().map(|p| p.index).collect();
+    if !prepared.is_empty() {
+        for (index, result) in indexes
+            .into_iter()
+            .zip(run_batch(state, actor, &settings, prepared).await?)
+        {
+            results[index] = Some(result);
+        }
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("message skipped")))))
+        .collect())
+}
+
+/// Checks and normalizes one input, and runs the built-in classifier and extractor on it.
+fn prepare(
+    input: MessageInput,
+    index: usize,
+    prefix: &str,
+    settings: &TenantSettings,
+    now: DateTime<Utc>,
+) -> AppResult<Prepared> {
+    let field = |name: &str| format!("{prefix}.{name}");
+    let channel = input
+        .channel
+        .ok_or_else(|| InvalidInput::new(field("channel"), "channel is required"))?;
+    let role = input.role.unwrap_or(MessageRole::Customer);
+    let content = input.content.trim().to_owned();
+    let chars = content.chars().count();
+    if chars == 0 {
+        return Err(InvalidInput::new(field("content"), "content is empty").into());
+    }
+    if chars > MAX_CONTENT_CHARS {
+        return Err(InvalidInput::new(
+            field("content"),
+            format!("content is {chars} characters long; the limit is {MAX_CONTENT_CHARS}"),
+        )
+        .into());
+    }
+    let external_user_id = optional_id(input.external_user_id, &field("externalUserId"))?;
+    let external_id = optional_id(input.external_id, &field("externalId"))?;
+    let session_ref = optional_id(input.session_ref, &field("sessionRef"))?;
+    let region = settings.default_region.as_str();
+    let mut phone = input
+        .phone
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| PhoneNumber::parse(p, region, &field("phone")))
+        .transpose()?;
+    // On phone channels the user id usually is the number (a wa_id, a caller id).
+    if phone.is_none()
+        && matches!(channel, Channel::Whatsapp | Channel::Call | Channel::Sms)
+        && let Some(id) = &external_user_id
+    {
+        phone = PhoneNumber::parse(id, region, "").ok();
+    }
+    let email = input
+        .email
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| EmailAddress::parse(e, &field("email")))
+        .transpose()?;
+    let display_name = match input.display_name.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(name) if name.chars().count() > 200 => {
+            return Err(InvalidInput::new(
+                field("displayName"),
+                "displayName is longer than 200 characters",
+            )
+            .into());
+        }
+        Some(name) => Some(name.split_whitespace().collect::<Vec<_>>().join(" ")),
+    };
+    let mut identities = Vec::new();
+    if let Some(id) = &external_user_id {
+        identities.push((IdentityKind::for_channel(channel), id.clone()));
+    }
+    if let Some(p) = &phone {
+        identities.push((IdentityKind::Phone, p.as_str().to_owned()));
+    }
+    if let Some(e) = &email {
+        identities.push((IdentityKind::Email, e.as_str().to_owned()));
+    }
+    if identities.is_empty() {
+        return Err(InvalidInput::new(
+            field("externalUserId"),
+            "identify the customer with externalUserId, phone or email",
+        )
+        .into());
+    }
+    let occurred_at = match input.occurred_at {
+        Some(at) if at > now + FUTURE_SKEW => {
+            return Err(InvalidInput::new(
+                field("occurredAt"),
+                "occurredAt is in the future; send UTC times",
+            )
+            .into());
+        }
+        Some(at) if at.timestamp() < 946_684_800 => {
+            return Err(InvalidInput::new(field("occurredAt"), "occurredAt is before 2000").into());
+        }
+        Some(at) => truncate_micros(at),
+        None => now,
+    };
+    if let Some(metadata) = &input.metadata {
+        if !metadata.is_object() {
+            return Err(
+                InvalidInput::new(field("metadata"), "metadata must be a JSON object").into(),
+            );
+        }
+        if metadata.to_string().len() > MAX_METADATA_BYTES {
+            return Err(
+                InvalidInput::new(field("metadata"), "metadata is larger than 64 KiB").into(),
+            );
+        }
+    }
+    let classification = classify::classify(&content, occurred_at.date_naive());
+    let facts = if role == MessageRole::Customer {
+        extract::extract_facts(&content, &classification, region)
+    } else {
+        Vec::new()
+    };
+    Ok(Prepared {
+        index,
+        prefix: prefix.to_owned(),
+        channel,
+        role,
+        content,
+        external_id,
+        occurred_at,
+        session_ref,
+        ends_session: input.ends_session,
+        display_name,
+        phone: phone.map(PhoneNumber::into_string),
+        email: email.map(EmailAddress::into_string),
+        identities,
+        classification,
+        facts,
+        metadata: input.metadata,
+    })
+}
+
+fn optional_id(value: Option<String>, field: &str) -> Result<Option<String>, InvalidInput> {
+    let Some(value) = value else { return Ok(None) };
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.chars().count() > MAX_ID_CHARS || value.chars().any(char::is_control) {
+        return Err(InvalidInput::new(
+            field,
+            format!("must be at most {MAX_ID_CHARS} characters without control characters"),
+        ));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+fn truncate_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}
+
+/// Runs prepared messages through the engine, retrying when a racing writer wins a unique key.
+/// If the batch keeps failing, each message is retried alone in its own savepoint so one bad
+/// message reports its own error.
+async fn run_batch(
+    state: &AppState,
+    actor: &Actor,
+    settings: &TenantSettings,
+    prepared: Vec<Prepared>,
+) -> AppResult<Vec<AppResult<Recorded>>> {
+    let mut last_error = None;
+    for attempt in 0..MAX_ATTEMPTS {
+        let txn = state.db.write.begin().await?;
+        match engine(state, actor, settings, &txn, &prepared).await {
+            Ok(batch) => {
+                txn.commit().await?;
+                if batch.appended_events {
+                    state.events.notify_committed(actor.tenant_id);
+                }
+                if batch.enqueued_jobs {
+                    state.jobs_notify.notify_one();
+                }
+                metrics::counter!("memodesk_messages_recorded_total").increment(batch.written);
+                return Ok(batch.results.into_iter().map(Ok).collect());
+            }
+            Err(err) => {
+                drop(txn);
+                if !is_retryable(&err) {
+                    last_error = Some(err);
+                    break;
+                }
+                tracing::debug!(attempt, "ingest raced another writer; retrying");
+                last_error = Some(err);
+            }
+        }
+    }
+    if prepared.len() == 1 {
+        return Err(
+            last_error.unwrap_or_else(|| AppError::internal(anyhow::anyhow!("ingest failed")))
+        );
+    }
+    // Isolate the failing message(s): one savepoint each, same transaction.
+    let txn = state.db.write.begin().await?;
+    let mut results = Vec::with_capacity(prepared.len());
+    let mut appended = false;
+    let mut enqueued = false;
+    for item in &prepared {
+        let savepoint = txn.begin().await?;
+        match engine(
+            state,
+            actor,
+            settings,
+            &savepoint,
+            std::slice::from_ref(item),
+        )
+        .await
+        {
+            Ok(mut batch) => {
+                savepoint.commit().await?;
+                appended |= batch.appended_events;
+                enqueued |= batch.enqueued_jobs;
+                results.push(
+                    batch
+                        .results
+                        .pop()
+                        .ok_or_else(|| AppError::internal(anyhow::anyhow!("no result"))),
+                );
+            }
+            Err(err) => {
+                savepoint.rollback().await?;
+                results.push(Err(err));
+            }
+        }
+    }
+    txn.commit().await?;
+    if appended {
+        state.events.notify_committed(actor.tenant_id);
+    }
+    if enqueued {
+        state.jobs_notify.notify_one();
+    }
+    Ok(results)
+}
+
+fn is_retryable(err: &AppError) -> bool {
+    match err {
+        AppError::Conflict(_) => true,
+        AppError::Internal(cause) => cause.downcast_ref::<DbErr>().is_some_and(|db| {
+            matches!(db.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) || {
+                let text = db.to_string();
+                text.contains("deadlock detected") || text.contains("could not serialize")
+            }
+        }),
+        _ => false,
+    }
+}
+
+/// A lead as the batch changes it.
+struct LeadState {
+    model: lead::Model,
+    created: bool,
+    dirty: bool,
+}
+
+/// A session as the batch changes it.
+struct SessionState {
+    model: session::Model,
+    created: bool,
+    dirty: bool,
+}
+
+struct BatchOutcome {
+    results: Vec<Recorded>,
+    written: u64,
+    appended_events: bool,
+    enqueued_jobs: bool,
+}
+
+/// The transaction body for a batch. Returns one `Recorded` per prepared message, in order.
+async fn engine(
+    state: &AppState,
+    actor: &Actor,
+    settings: &TenantSettings,
+    txn: &DatabaseTransaction,
+    prepared: &[Prepared],
+) -> AppResult<BatchOutcome> {
+    let tenant_id = actor.tenant_id;
+    let now = state.now();
+
+    // 1. Idempotency: messages already recorded under these external ids.
+    let external_keys: Vec<(Channel, String)> = prepared
+        .iter()
+        .filter_map(|p| p.external_id.clone().map(|e| (p.channel, e)))
+        .collect();
+    let existing: HashMap<(Channel, String), message::Model> =
+        repo::messages::find_by_external_ids(txn, tenant_id, &external_keys)
+            .await?
+            .into_iter()
+            .filter_map(|m| {
+                let key = (m.channel, m.external_id.clone()?);
+                Some((key, m))
+            })
+            .collect();
+
+    // 2. Leads by identity.
+    let mut wanted: Vec<(IdentityKind, String)> = prepared
+        .iter()
+        .filter(|p| !is_known_duplicate(p, &existing))
+        .flat_map(|p| p.identities.iter().cloned())
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    let mut identity_owner: HashMap<(IdentityKind, String), Uuid> =
+        repo::identities::find_by_values(txn, tenant_id, &wanted)
+            .await?
+            .into_iter()
+            .map(|i| ((i.kind, i.value), i.lead_id))
+            .collect();
+
+    // 3. Lock the leads and sessions this batch may change.
+    let mut lead_ids: Vec<Uuid> = identity_owner.values().copied().collect();
+    lead_ids.extend(existing.values().map(|m| m.lead_id));
+    lead_ids.sort();
+    lead_ids.dedup();
+    let mut leads: HashMap<Uuid, LeadState> = repo::leads::lock_many(txn, tenant_id, &lead_ids)
+        .await?
+        .into_iter()
+        .map(|l| {
+            (
+                l.id,
+                LeadState {
+                    model: l,
+                    created: false,
+                    dirty: false,
+                },
+            )
+        })
+        .collect();
+    let refs: Vec<(Channel, String)> = prepared
+        .iter()
+        .filter_map(|p| p.session_ref.clone().map(|r| (p.channel, r)))
+        .collect();
+    let mut session_ids: Vec<Uuid> = Vec::new();
+    let mut sessions: HashMap<Uuid, SessionState> = HashMap::new();
+    for s in repo::sessions::lock_for_ingest(txn, tenant_id, &lead_ids, &refs).await? {
+        session_ids.push(s.id);
+        sessions.insert(
+            s.id,
+            SessionState {
+                model: s,
+                created: false,
+                dirty: false,
+            },
+        );
+    }
+    // Duplicates point at sessions that may be closed and were not loaded above.
+    let missing: Vec<Uuid> = existing
+        .values()
+        .map(|m| m.session_id)
+        .filter(|id| !sessions.contains_key(id))
+        .collect();
+    for s in repo::sessions::find_many(txn, tenant_id, &missing).await? {
+        sessions.insert(
+            s.id,
+            SessionState {
+                model: s,
+                created: false,
+                dirty: false,
+            },
+        );
+    }
+
+    // 4. Place every message, in time order, in memory.
+    let mut order: Vec<usize> = (0..prepared.len()).collect();
+    order.sort_by_key(|&i| (prepared[i].occurred_at, i));
+    let mut new_identities: Vec<lead_identity::Model> = Vec::new();
+    let mut new_lead_identities: Vec<lead_identity::Model> = Vec::new();
+    let mut messages: Vec<message::Model> = Vec::new();
+    let mut history = Vec::new();
+    let mut jobs: Vec<NewJob> = Vec::new();
+    let mut events: Vec<NewEvent> = Vec::new();
+    let mut recorded_in_batch: HashMap<(Channel, String), usize> = HashMap::new();
+    // Per message: Ok((message index in `messages`, lead created, session created)) or a
+    // reference to an earlier duplicate.
+    enum Slot {
+        Written {
+            message: usize,
+            lead_created: bool,
+            session_created: bool,
+        },
+        Existing(Box<message::Model>),
+        SameAs(usize),
+    }
+    let mut slots: Vec<Option<Slot>> = (0..prepared.len()).map(|_| None).collect();
+    let idle = settings.idle_timeout();
+
+    for &i in &order {
+        let p = &prepared[i];
+        if let Some(external_id) = &p.external_id {
+            let key = (p.channel, external_id.clone());
+            if let Some(found) = existing.get(&key) {
+                slots[i] = Some(Slot::Existing(Box::new(found.clone())));
+                continue;
+            }
+            if let Some(&first) = recorded_in_batch.get(&key) {
+                slots[i] = Some(Slot::SameAs(first));
+                continue;
+            }
+            recorded_in_batch.insert(key, i);
+        }
+
+        // The lead: the strongest identity that is known, else a new lead.
+        let known = p
+            .identities
+            .iter()
+            .find_map(|id| identity_owner.get(id).copied());
+        let (lead_id, lead_created) = match known {
+            Some(id) => (id, false),
+            None => {
+                let id = Uuid::now_v7();
+                leads.insert(
+                    id,
+                    LeadState {
+                        model: new_lead(tenant_id, id, p.occurred_at.min(now), now),
+                        created: true,
+                        dirty: true,
+                    },
+                );
+                events.push(NewEvent::new(
+                    EventType::LeadCreated,
+                    Some(id),
+                    None,
+                    json!({ "leadId": id, "channel": p.channel }),
+                ));
+                (id, true)
+            }
+        };
+        for identity in &p.identities {
+            if !identity_owner.contains_key(identity) {
+                identity_owner.insert(identity.clone(), lead_id);
+                let row = lead_identity::Model {
+                    tenant_id,
+                    id: Uuid::now_v7(),
+                    lead_id,
+                    kind: identity.0,
+                    value: identity.1.clone(),
+                    channel: p.channel,
+                    created_at: now,
+                };
+                if lead_created {
+                    new_lead_identities.push(row);
+                } else {
+                    new_identities.push(row);
+                }
+            }
+        }
+        let lead_state = leads
+            .get_mut(&lead_id)
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("lead {lead_id} not loaded")))?;
+        // A lead created by this batch may have been created "at" a later message.
+        if lead_state.created && p.occurred_at < lead_state.model.created_at {
+            lead_state.model.created_at = p.occurred_at;
+        }
+
+        // The session.
+        let view = |s: &session::Model| SessionView {
+            id: s.id,
+            status: s.status,
+            last_message_at: s.last_message_at,
+            session_ref: s.session_ref.clone(),
+        };
+        if let Some(r) = &p.session_ref
+            && sessions.values().any(|s| {
+                s.model.channel == p.channel
+                    && s.model.session_ref.as_ref() == Some(r)
+                    && s.model.lead_id != lead_id
+            })
+        {
+            // A call id names one customer's conversation; another customer cannot join it.
+            return Err(AppError::bad_input(
+                format!("{}.sessionRef", p.prefix),
+                "this sessionRef already names another customer's conversation",
+            ));
+        }
+        let by_ref = p.session_ref.as_ref().and_then(|r| {
+            sessions
+                .values()
+                .find(|s| s.model.channel == p.channel && s.model.session_ref.as_ref() == Some(r))
+                .map(|s| view(&s.model))
+        });
+        let open = sessions
+            .values()
+            .find(|s| {
+                s.model.lead_id == lead_id
+                    && s.model.channel == p.channel
+                    && s.model.status == SessionStatus::Open
+            })
+            .map(|s| view(&s.model));
+        let arrival = Arrival {
+            role: p.role,
+            content: &p.content,
+            occurred_at: p.occurred_at,
+            session_ref: p.session_ref.as_deref(),
+        };
+        let placement = session_policy::place(
+            &arrival,
+            by_ref.as_ref(),
+            open.as_ref(),
+            idle,
+            &settings.reset_keywords,
+        );
+        if let Some((closing, reason)) = placement.close_first
+            && let Some(s) = sessions.get_mut(&closing)
+        {
+            close_session(
+                s,
+                reason,
+                p.occurred_at.max(s.model.last_message_at),
+                now,
+                &mut events,
+                &mut jobs,
+                state,
+            );
+        }
+        let (session_id, session_created) = match placement.target {
+            Target::Existing(id) => (id, false),
+            Target::New => {
+                let id = Uuid::now_v7();
+                let lead = &mut lead_state.model;
+                sessions.insert(
+                    id,
+                    SessionState {
+                        model: session::Model {
+                            tenant_id,
+                            id,
+                            lead_id,
+                            channel: p.channel,
+                            status: SessionStatus::Open,
+                            session_ref: p.session_ref.clone(),
+                            started_at: p.occurred_at,
+                            last_message_at: p.occurred_at,
+                            closed_at: None,
+                            close_reason: None,
+                            language: None,
+                            intents: json!([]),
+                            message_count: 0,
+                            previous_interaction_at: lead.last_interaction_at,
+                            created_at: now,
+                            updated_at: now,
+                        },
+                        created: true,
+                        dirty: true,
+                    },
+                );
+                session_ids.push(id);
+                lead.session_count += 1;
+                events.push(NewEvent::new(
+                    EventType::SessionOpened,
+                    Some(lead_id),
+                    Some(id),
+                    json!({ "sessionId": id, "leadId": lead_id, "channel": p.channel }),
+                ));
+                (id, true)
+            }
+        };
+
+        // The message.
+        let message_id = Uuid::now_v7();
+        let customer_intent = (p.role == MessageRole::Customer
+            && p.classification.intent != Intent::Other)
+            .then_some(p.classification.intent);
+        let mut metadata = json!({});
+        if !p.classification.entities.is_empty() {
+            metadata["entities"] =
+                serde_json::to_value(&p.classification.entities).map_err(anyhow::Error::from)?;
+        }
+        if let Some(language) = p.classification.language {
+            metadata["language"] = json!(language);
+        }
+        if let Some(raw) = &p.metadata {
+            metadata["channel"] = raw.clone();
+        }
+        messages.push(message::Model {
+            tenant_id,
+            id: message_id,
+            session_id,
+            lead_id,
+            channel: p.channel,
+            role: p.role,
+            content: p.content.clone(),
+            intent: Some(p.classification.intent),
+            intent_confidence: Some(p.classification.confidence),
+            metadata,
+            external_id: p.external_id.clone(),
+            delivery_status: None,
+            occurred_at: p.occurred_at,
+            created_at: now,
+        });
+        events.push(NewEvent::new(
+            EventType::MessageCreated,
+            Some(lead_id),
+            Some(session_id),
+            json!({
+                "messageId": message_id,
+                "sessionId": session_id,
+                "leadId": lead_id,
+                "role": p.role,
+                "channel": p.channel,
+            }),
+        ));
+
+        // The session and the lead move on.
+        let s = sessions.get_mut(&session_id).ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("session {session_id} not loaded"))
+        })?;
+        s.dirty = true;
+        s.model.message_count += 1;
+        s.model.last_message_at = s.model.last_message_at.max(p.occurred_at);
+        s.model.started_at = s.model.started_at.min(p.occurred_at);
+        s.model.updated_at = now;
+        if let Some(intent) = customer_intent {
+            let mut intents: Vec<String> =
+                serde_json::from_value(s.model.intents.clone()).unwrap_or_default();
+            if !intents.iter().any(|i| i == intent.as_str()) {
+                intents.push(intent.as_str().to_owned());
+                s.model.intents = json!(intents);
+            }
+        }
+        if p.role == MessageRole::Customer
+            && let Some(language) = p.classification.language
+        {
+            s.model.language = Some(language.to_owned());
+        }
+        let end_reason = placement
+            .close_after
+            .or(p.ends_session.then_some(CloseReason::CallEnded));
+        if let Some(reason) = end_reason
+            && s.model.status == SessionStatus::Open
+        {
+            close_session(
+                s,
+                reason,
+                p.occurred_at.max(s.model.last_message_at),
+                now,
+                &mut events,
+                &mut jobs,
+                state,
+            );
+        } else if s.model.status == SessionStatus::Closed && !session_created {
+            // A late message (a transcript after the hang-up) changes what the summary says.
+            jobs.push(summaries::summary_job(state, tenant_id, session_id, now));
+        }
+
+        let lead = &mut lead_state.model;
+        lead_state.dirty = true;
+        lead.message_count += 1;
+        if lead
+            .last_interaction_at
+            .is_none_or(|at| at <= p.occurred_at)
+        {
+            lead.last_interaction_at = Some(p.occurred_at);
+            lead.last_channel = Some(p.channel);
+        }
+        lead.last_activity_at = lead.last_activity_at.max(p.occurred_at);
+        lead.updated_at = now;
+
+        // What the channel and the customer told us.
+        let proposals = proposals_for(p, message_id, now);
+        let applied = profile::apply_proposals(lead, proposals)?;
+        if !applied.changed_keys.is_empty() && !lead_state.created {
+            events.push(NewEvent::new(
+                EventType::LeadUpdated,
+                Some(lead_id),
+                Some(session_id),
+                json!({ "leadId": lead_id, "keys": applied.changed_keys, "by": "ingest" }),
+            ));
+        }
+        for (kind, value) in &applied.new_identities {
+            if let std::collections::hash_map::Entry::Vacant(owner) =
+                identity_owner.entry((*kind, value.clone()))
+            {
+                owner.insert(lead_id);
+                new_identities.push(lead_identity::Model {
+                    tenant_id,
+                    id: Uuid::now_v7(),
+                    lead_id,
+                    kind: *kind,
+                    value: value.clone(),
+                    channel: p.channel,
+                    created_at: now,
+                });
+            }
+        }
+        history.extend(profile::history_rows(tenant_id, lead_id, &applied.records));
+        slots[i] = Some(Slot::Written {
+            message: messages.len() - 1,
+            lead_created,
+            session_created,
+        });
+    }
+
+    // 5. Write: parents before children (leads → identities → sessions → messages).
+    let written = messages.len() as u64;
+    let mut lead_rows: Vec<lead::Model> = leads
+        .values()
+        .filter(|l| l.dirty)
+        .map(|l| l.model.clone())
+        .collect();
+    lead_rows.sort_by_key(|l| l.id);
+    repo::leads::upsert_many(txn, lead_rows).await?;
+    repo::identities::insert_many(txn, new_lead_identities, false).await?;
+    repo::identities::insert_many(txn, new_identities, true).await?;
+    // Existing sessions first (one may close before its successor opens), then new ones.
+    let mut session_rows: Vec<&SessionState> = sessions.values().filter(|s| s.dirty).collect();
+    session_rows.sort_by_key(|s| (s.created, s.model.id));
+    repo::sessions::upsert_many(
+        txn,
+        session_rows.into_iter().map(|s| s.model.clone()).collect(),
+    )
+    .await?;
+    repo::messages::insert_many(txn, messages.clone()).await?;
+    repo::profile_changes::insert_many(txn, history).await?;
+    let enqueued_jobs = !jobs.is_empty();
+    repo::jobs::enqueue_many(txn, jobs, now).await?;
+    let appended_events = outbox::append(txn, tenant_id, events, now).await?.is_some();
+
+    // 6. Results, in input order.
+    let mut results = Vec::with_capacity(prepared.len());
+    let mut written_results: HashMap<usize, Recorded> = HashMap::new();
+    for (i, slot) in slots.iter_mut().enumerate() {
+        let slot = slot
+            .take()
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("message {i} was not placed")))?;
+        let result = match slot {
+            Slot::Written {
+                message,
+                lead_created,
+                session_created,
+            } => {
+                let message = messages[message].clone();
+                Recorded {
+                    session: lookup(&sessions, message.session_id, |s| &s.model)?,
+                    lead: lookup(&leads, message.lead_id, |l| &l.model)?,
+                    message,
+                    lead_created,
+                    session_created,
+                    duplicate: false,
+                }
+            }
+            Slot::Existing(message) => {
+                let message = *message;
+                let lead = match leads.get(&message.lead_id) {
+                    Some(l) => l.model.clone(),
+                    None => repo::leads::find(txn, tenant_id, message.lead_id)
+                        .await?
+                        .ok_or(AppError::not_found("lead"))?,
+                };
+                Recorded {
+                    session: lookup(&sessions, message.session_id, |s| &s.model)?,
+                    lead,
+                    message,
+                    lead_created: false,
+                    session_created: false,
+                    duplicate: true,
+                }
+            }
+            Slot::SameAs(first) => {
+                let mut again = written_results.get(&first).cloned().ok_or_else(|| {
+                    AppError::internal(anyhow::anyhow!("duplicate before original"))
+                })?;
+                again.duplicate = true;
+                again.lead_created = false;
+                again.session_created = false;
+                again
+            }
+        };
+        written_results.insert(i, result.clone());
+        results.push(result);
+    }
+    Ok(BatchOutcome {
+        results,
+        written,
+        appended_events,
+        enqueued_jobs,
+    })
+}
+
+fn is_known_duplicate(p: &Prepared, existing: &HashMap<(Channel, String), message::Model>) -> bool {
+    p.external_id
+        .as_ref()
+        .is_some_and(|e| existing.contains_key(&(p.channel, e.clone())))
+}
+
+fn lookup<K: std::hash::Hash + Eq, V, T: Clone>(
+    map: &HashMap<K, V>,
+    key: K,
+    get: impl Fn(&V) -> &T,
+) -> AppResult<T> {
+    map.get(&key)
+        .map(|v| get(v).clone())
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("row missing from the batch")))
+}
+
+fn new_lead(
+    tenant_id: Uuid,
+    id: Uuid,
+    first_seen: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> lead::Model {
+    lead::Model {
+        tenant_id,
+        id,
+        display_name: None,
+        primary_phone: None,
+        email: None,
+        search_text: String::new(),
+        profile: json!({}),
+        last_summary: None,
+        last_summary_channel: None,
+        last_summary_session_id: None,
+        summary_updated_at: None,
+        last_interaction_at: None,
+        last_channel: None,
+        last_activity_at: first_seen,
+        message_count: 0,
+        session_count: 0,
+        created_at: first_seen,
+        updated_at: now,
+    }
+}
+
+/// Closes a session in memory, with its `session.closed` event and summary job.
+fn close_session(
+    s: &mut SessionState,
+    reason: CloseReason,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    events: &mut Vec<NewEvent>,
+    jobs: &mut Vec<NewJob>,
+    state: &AppState,
+) {
+    s.dirty = true;
+    let (event, job) = sessions::close_in_memory(&mut s.model, reason, at, now, state);
+    events.push(event);
+    jobs.push(job);
+}
+
+/// Profile proposals from one message: what the channel says about the customer (CHANNEL
+/// source) and, for customer messages, what the built-in extractor found (AI source).
+fn proposals_for(p: &Prepared, message_id: Uuid, now: DateTime<Utc>) -> Vec<Proposal> {
+    let mut proposals = Vec::new();
+    let channel_actor = format!("channel:{}", p.channel);
+    let from_channel = |key: KnownKey, value: &str, confidence: f64| Proposal {
+        key: FieldKey::known(key),
+        value: value.to_owned(),
+        source: Source::Channel,
+        confidence,
+        actor: channel_actor.clone(),
+        evidence: Vec::new(),
+        at: now,
+    };
+    if p.role == MessageRole::Customer {
+        if let Some(name) = &p.display_name {
+            proposals.push(from_channel(KnownKey::Name, name, 0.8));
+        }
+        if let Some(phone) = &p.phone {
+            proposals.push(from_channel(KnownKey::Phone, phone, 1.0));
+        }
+        if let Some(email) = &p.email {
+            proposals.push(from_channel(KnownKey::Email, email, 1.0));
+        }
+    }
+    if !p.facts.is_empty() {
+        let evidence = vec![Evidence::from_message(message_id, &p.content)];
+        proposals.extend(p.facts.iter().map(|fact| Proposal {
+            key: FieldKey::known(fact.key),
+            value: fact.value.clone(),
+            source: Source::Ai,
+            confidence: fact.confidence,
+            actor: "ai:builtin".into(),
+            evidence: evidence.clone(),
+            at: now,
+        }));
+    }
+    proposals
+}

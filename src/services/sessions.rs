@@ -1,0 +1,126 @@
+//! Sessions: lookups, message pages, and closing.
+
+use chrono::{DateTime, Utc};
+use sea_orm::TransactionTrait;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::{Actor, Permission};
+use crate::domain::{Channel, CloseReason, EventType, SessionStatus};
+use crate::entities::{message, session};
+use crate::error::{AppError, AppResult};
+use crate::events::{NewEvent, outbox};
+use crate::repo;
+use crate::repo::jobs::NewJob;
+use crate::services::pagination::{Page, PageRequest};
+use crate::services::summaries;
+use crate::state::AppState;
+
+pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<session::Model> {
+    actor.require(Permission::Read)?;
+    repo::sessions::find(&state.db.read, actor.tenant_id, id)
+        .await?
+        .ok_or(AppError::not_found("session"))
+}
+
+pub async fn for_lead(
+    state: &AppState,
+    actor: &Actor,
+    lead_id: Uuid,
+    request: &PageRequest,
+) -> AppResult<Page<session::Model>> {
+    actor.require(Permission::Read)?;
+    let rows = repo::sessions::page_for_lead(&state.db.read, actor.tenant_id, lead_id, request)
+        .await?
+        .into_iter()
+        .map(|s| (repo::sessions::cursor_of(&s), s))
+        .collect();
+    Ok(Page::from_rows(request, rows))
+}
+
+pub async fn messages(
+    state: &AppState,
+    actor: &Actor,
+    session_id: Uuid,
+    newest_first: bool,
+    request: &PageRequest,
+) -> AppResult<Page<message::Model>> {
+    actor.require(Permission::Read)?;
+    let rows = repo::messages::page_in_session(
+        &state.db.read,
+        actor.tenant_id,
+        session_id,
+        newest_first,
+        request,
+    )
+    .await?
+    .into_iter()
+    .map(|m| (repo::messages::cursor_of(&m), m))
+    .collect();
+    Ok(Page::from_rows(request, rows))
+}
+
+/// Marks a session closed in memory and returns its `session.closed` event and summary job,
+/// for the caller to write in its transaction.
+pub fn close_in_memory(
+    model: &mut session::Model,
+    reason: CloseReason,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    state: &AppState,
+) -> (NewEvent, NewJob) {
+    model.status = SessionStatus::Closed;
+    model.close_reason = Some(reason);
+    model.closed_at = Some(at);
+    model.updated_at = now;
+    metrics::counter!("memodesk_sessions_closed_total", "reason" => reason.as_str()).increment(1);
+    (
+        NewEvent::new(
+            EventType::SessionClosed,
+            Some(model.lead_id),
+            Some(model.id),
+            json!({
+                "sessionId": model.id,
+                "leadId": model.lead_id,
+                "channel": model.channel,
+                "reason": reason,
+            }),
+        ),
+        summaries::summary_job(state, model.tenant_id, model.id, now),
+    )
+}
+
+/// Closes a session now (staff, or an integration when a call ends). Calls close as
+/// `call_ended`, other channels as `manual`; an already closed session is returned as it is.
+pub async fn close(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<session::Model> {
+    actor.require(Permission::WriteMessages)?;
+    let now = state.now();
+    let txn = state.db.write.begin().await?;
+    let Some(mut session) = repo::sessions::find(&txn, actor.tenant_id, id).await? else {
+        return Err(AppError::not_found("session"));
+    };
+    if session.status == SessionStatus::Closed {
+        return Ok(session);
+    }
+    // Lock order: the lead first, as ingest does.
+    repo::leads::lock_many(&txn, actor.tenant_id, &[session.lead_id]).await?;
+    if let Some(locked) = repo::sessions::lock_one(&txn, actor.tenant_id, id).await? {
+        session = locked;
+    }
+    if session.status == SessionStatus::Closed {
+        return Ok(session);
+    }
+    let reason = if session.channel == Channel::Call {
+        CloseReason::CallEnded
+    } else {
+        CloseReason::Manual
+    };
+    let (event, job) = close_in_memory(&mut session, reason, now, now, state);
+    repo::sessions::upsert_many(&txn, vec![session.clone()]).await?;
+    repo::jobs::enqueue_many(&txn, vec![job], now).await?;
+    outbox::append(&txn, actor.tenant_id, vec![event], now).await?;
+    txn.commit().await?;
+    state.events.notify_committed(actor.tenant_id);
+    state.jobs_notify.notify_one();
+    Ok(session)
+}

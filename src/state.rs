@@ -1,0 +1,44 @@
+//! What every request and worker shares: settings, database, keys, clock, caches, event hub.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::auth::jwt::JwtKeys;
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::events::EventHub;
+use crate::llm::SharedLanguageModel;
+use crate::services::auth::LoginLimiter;
+use crate::services::ingest::IngestQueue;
+use crate::services::tenants::TenantCache;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub jwt: Arc<JwtKeys>,
+    pub clock: SharedClock,
+    pub tenants: TenantCache,
+    pub events: EventHub,
+    pub llm: SharedLanguageModel,
+    pub login_limiter: Arc<LoginLimiter>,
+    /// Statements this process sent to the database (exported on `/metrics`).
+    pub db_queries: Arc<AtomicU64>,
+    /// Names this process in job leases.
+    pub instance_id: Arc<str>,
+    /// Single messages waiting to share a transaction.
+    pub ingest: IngestQueue,
+    /// Wakes this process's job runner when work was queued here.
+    pub jobs_notify: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    pub fn db_query_count(&self) -> u64 {
+        self.db_queries.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,626 @@
+//! Ingest: leads across channels, sessions, idempotency under concurrency, resets, batches.
+
+use chrono::Duration;
+use memodesk::entities::{event, job, message};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, message, record};
+
+const CONTEXT: &str = r#"query($lead: ID!, $channel: Channel) {
+  memoryContext(leadId: $lead, channel: $channel) {
+    isReturning suggestedOpening
+    profile { key value source confidence }
+    messages { content role }
+    session { id channel }
+    rendered { text }
+  }
+}"#;
+
+const LEAD: &str = r#"query($id: ID!) {
+  lead(id: $id) {
+    id displayName primaryPhone messageCount sessionCount lastChannel
+    identities { kind value channel }
+    sessions(first: 10) { totalCount edges { node { id channel status closeReason messageCount } } }
+    profile { key value source }
+  }
+}"#;
+
+async fn count_messages(app: &TestApp, tenant: uuid::Uuid) -> u64 {
+    message::Entity::find()
+        .filter(message::Column::TenantId.eq(tenant))
+        .count(&app.state.db.read)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn whatsapp_then_a_call_from_the_same_number_is_one_lead_and_the_call_remembers() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    app.gql(
+        Some(&t.admin),
+        r#"mutation { updateTenantSettings(input: { defaultRegion: "IL" }) { id } }"#,
+        json!({}),
+    )
+    .await
+    .ok();
+    let wa = |content: &str| {
+        json!({
+            "channel": "WHATSAPP", "externalUserId": "972525551234", "displayName": "Dana Cohen",
+            "content": content,
+        })
+    };
+    let first = record(
+        &app,
+        &t.agent,
+        wa("Hi, my name is Dana and I'm looking for a flight to Rome"),
+    )
+    .await;
+    assert_eq!(first["leadCreated"], true);
+    assert_eq!(first["sessionCreated"], true);
+    let lead_id = first["lead"]["id"].as_str().unwrap().to_owned();
+    record(
+        &app,
+        &t.agent,
+        json!({ "channel": "WHATSAPP", "externalUserId": "972525551234", "role": "AGENT",
+                "content": "Happy to help! When would you like to fly?" }),
+    )
+    .await;
+    record(
+        &app,
+        &t.agent,
+        wa("Next Monday. I live in Tel Aviv by the way"),
+    )
+    .await;
+
+    app.clock.advance(Duration::minutes(20));
+    let call = record(
+        &app,
+        &t.agent,
+        json!({ "channel": "CALL", "phone": "052-555-1234", "content": "Hello, it's me again about the trip" }),
+    )
+    .await;
+    assert_eq!(
+        call["leadCreated"], false,
+        "the call must find the WhatsApp lead: {call}"
+    );
+    assert_eq!(call["lead"]["id"], lead_id.as_str());
+    assert_eq!(call["sessionCreated"], true);
+
+    let lead = app
+        .gql(Some(&t.viewer), LEAD, json!({ "id": lead_id }))
+        .await;
+    let lead = &lead.ok()["lead"];
+    assert_eq!(lead["sessionCount"], 2);
+    assert_eq!(lead["messageCount"], 4);
+    assert_eq!(lead["lastChannel"], "CALL");
+    assert_eq!(lead["sessions"]["totalCount"], 2);
+    let kinds: Vec<&str> = lead["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"WHATSAPP") && kinds.contains(&"PHONE"),
+        "{kinds:?}"
+    );
+
+    let context = app
+        .gql(
+            Some(&t.viewer),
+            CONTEXT,
+            json!({ "lead": lead_id, "channel": "CALL" }),
+        )
+        .await;
+    let context = &context.ok()["memoryContext"];
+    assert_eq!(context["isReturning"], true, "{context}");
+    assert_eq!(
+        context["suggestedOpening"],
+        "Hi Dana! Do you want to continue where we left off, or start fresh?"
+    );
+    let profile: Vec<(String, String)> = context["profile"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["key"].as_str().unwrap().to_owned(),
+                f["value"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        profile
+            .iter()
+            .any(|(k, v)| k == "name" && v.starts_with("Dana")),
+        "{profile:?}"
+    );
+    assert!(
+        profile.iter().any(|(k, v)| k == "city" && v == "Tel Aviv"),
+        "{profile:?}"
+    );
+    assert!(
+        profile
+            .iter()
+            .any(|(k, v)| k == "phone" && v == "+972525551234"),
+        "{profile:?}"
+    );
+    // The call's context holds the call, not the WhatsApp chat.
+    assert_eq!(context["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(context["session"]["channel"], "CALL");
+}
+
+#[tokio::test]
+async fn a_quiet_spell_longer_than_the_idle_timeout_starts_a_new_session() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let first = record(&app, &t.agent, message("WEB", "visitor-1", "Hi there")).await;
+    app.clock.advance(Duration::minutes(10));
+    let second = record(&app, &t.agent, message("WEB", "visitor-1", "Still here")).await;
+    assert_eq!(
+        second["session"]["id"], first["session"]["id"],
+        "10 minutes is not idle"
+    );
+    app.clock.advance(Duration::minutes(16));
+    let third = record(&app, &t.agent, message("WEB", "visitor-1", "Back again")).await;
+    assert_ne!(third["session"]["id"], first["session"]["id"]);
+    assert_eq!(third["sessionCreated"], true);
+
+    let old = app
+        .gql(
+            Some(&t.viewer),
+            "query($id: ID!) { session(id: $id) { status closeReason messageCount } }",
+            json!({ "id": first["session"]["id"] }),
+        )
+        .await;
+    assert_eq!(old.ok()["session"]["status"], "CLOSED");
+    assert_eq!(old.ok()["session"]["closeReason"], "IDLE_TIMEOUT");
+    assert_eq!(old.ok()["session"]["messageCount"], 2);
+
+    // The closed session's summary is queued exactly once.
+    let jobs = job::Entity::find()
+        .filter(job::Column::TenantId.eq(t.id))
+        .filter(job::Column::Kind.eq("summarize_session"))
+        .all(&app.state.db.read)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].payload["sessionId"], first["session"]["id"]);
+
+    // The tenant's own idle timeout counts.
+    app.gql(
+        Some(&t.admin),
+        "mutation { updateTenantSettings(input: { sessionIdleMinutes: 60 }) { id } }",
+        json!({}),
+    )
+    .await
+    .ok();
+    app.clock.advance(Duration::minutes(30));
+    let fourth = record(
+        &app,
+        &t.agent,
+        message("WEB", "visitor-1", "Thirty minutes later"),
+    )
+    .await;
+    assert_eq!(fourth["session"]["id"], third["session"]["id"]);
+}
+
+#[tokio::test]
+async fn the_same_external_id_twice_returns_the_first_result_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let mut input = message("WHATSAPP", "972525551234", "Hello");
+    input["externalId"] = json!("wamid.ABC");
+    let first = record(&app, &t.agent, input.clone()).await;
+    let events_before = event::Entity::find()
+        .count(&app.state.db.read)
+        .await
+        .unwrap();
+    input["content"] = json!("A different body with the same id");
+    let second = record(&app, &t.agent, input).await;
+    assert_eq!(second["duplicate"], true);
+    assert_eq!(second["message"]["id"], first["message"]["id"]);
+    assert_eq!(second["message"]["content"], "Hello");
+    assert_eq!(second["lead"]["messageCount"], 1);
+    assert_eq!(count_messages(&app, t.id).await, 1);
+    let events_after = event::Entity::find()
+        .count(&app.state.db.read)
+        .await
+        .unwrap();
+    assert_eq!(events_before, events_after, "a duplicate writes no events");
+
+    // The same id on another channel is another message.
+    let mut other = message("SMS", "+14155552671", "Hello");
+    other["externalId"] = json!("wamid.ABC");
+    assert_eq!(record(&app, &t.agent, other).await["duplicate"], false);
+}
+
+#[tokio::test]
+async fn concurrent_duplicate_deliveries_write_one_message() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let mut input = message("WHATSAPP", "972525551234", "Is this delivered once?");
+    input["externalId"] = json!("wamid.RACE");
+    let deliveries = (0..12).map(|_| {
+        let (app, token, input) = (&app, t.agent.clone(), input.clone());
+        async move { record(app, &token, input).await }
+    });
+    let results: Vec<Value> = futures::future::join_all(deliveries).await;
+    let originals = results.iter().filter(|r| r["duplicate"] == false).count();
+    assert_eq!(originals, 1, "{results:#?}");
+    let ids: std::collections::HashSet<&str> = results
+        .iter()
+        .map(|r| r["message"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1, "every delivery returns the same message");
+    assert_eq!(count_messages(&app, t.id).await, 1);
+}
+
+#[tokio::test]
+async fn concurrent_first_contacts_from_one_customer_create_one_lead_and_one_session() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let sends = (0..10).map(|i| {
+        let (app, token) = (&app, t.agent.clone());
+        async move {
+            let mut input = message("WHATSAPP", "972525551234", &format!("message {i}"));
+            input["externalId"] = json!(format!("wamid.{i}"));
+            record(app, &token, input).await
+        }
+    });
+    let results: Vec<Value> = futures::future::join_all(sends).await;
+    let leads: std::collections::HashSet<&str> = results
+        .iter()
+        .map(|r| r["lead"]["id"].as_str().unwrap())
+        .collect();
+    let sessions: std::collections::HashSet<&str> = results
+        .iter()
+        .map(|r| r["session"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(leads.len(), 1);
+    assert_eq!(sessions.len(), 1);
+    let count = app
+        .gql(Some(&t.viewer), "{ leads { totalCount } }", json!({}))
+        .await;
+    assert_eq!(count.ok()["leads"]["totalCount"], 1);
+    assert_eq!(count_messages(&app, t.id).await, 10);
+}
+
+#[tokio::test]
+async fn a_reset_phrase_closes_the_session_and_the_next_context_starts_fresh() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    for (user, phrase) in [
+        ("v-en", "Let's start over please"),
+        ("v-he", "אפשר להתחיל מהתחלה?"),
+        ("v-he2", "איפוס"),
+    ] {
+        let first = record(
+            &app,
+            &t.agent,
+            message("WEB", user, "I want to book a table"),
+        )
+        .await;
+        let reset = record(&app, &t.agent, message("WEB", user, phrase)).await;
+        assert_eq!(reset["session"]["id"], first["session"]["id"], "{phrase}");
+        assert_eq!(reset["session"]["status"], "CLOSED", "{phrase}");
+        assert_eq!(reset["session"]["closeReason"], "RESET", "{phrase}");
+        let lead = reset["lead"]["id"].as_str().unwrap();
+        let context = app
+            .gql(Some(&t.viewer), CONTEXT, json!({ "lead": lead }))
+            .await;
+        assert_eq!(
+            context.ok()["memoryContext"]["messages"],
+            json!([]),
+            "{phrase}"
+        );
+        let next = record(&app, &t.agent, message("WEB", user, "Hi")).await;
+        assert_eq!(next["sessionCreated"], true, "{phrase}");
+    }
+    // An agent saying "reset" does not reset, and neither does a long sentence using the word.
+    let first = record(&app, &t.agent, message("WEB", "v-x", "Hello")).await;
+    let mut agent = message("WEB", "v-x", "reset");
+    agent["role"] = json!("AGENT");
+    assert_eq!(
+        record(&app, &t.agent, agent).await["session"]["status"],
+        "OPEN"
+    );
+    let long = record(
+        &app,
+        &t.agent,
+        message(
+            "WEB",
+            "v-x",
+            "I need to reset my password for the account I opened with you last month",
+        ),
+    )
+    .await;
+    assert_eq!(long["session"]["id"], first["session"]["id"]);
+    assert_eq!(long["session"]["status"], "OPEN");
+}
+
+#[tokio::test]
+async fn tenants_choose_their_own_reset_phrases() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    app.gql(
+        Some(&t.admin),
+        r#"mutation { updateTenantSettings(input: { resetKeywords: ["new topic"] }) { id } }"#,
+        json!({}),
+    )
+    .await
+    .ok();
+    record(&app, &t.agent, message("WEB", "v", "Hello")).await;
+    assert_eq!(
+        record(&app, &t.agent, message("WEB", "v", "start over")).await["session"]["status"],
+        "OPEN"
+    );
+    assert_eq!(
+        record(&app, &t.agent, message("WEB", "v", "new topic")).await["session"]["closeReason"],
+        "RESET"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_records_what_is_valid_and_reports_each_failure() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let mut duplicate = message("WEB", "v1", "first");
+    duplicate["externalId"] = json!("m-1");
+    let inputs = json!([
+        duplicate,
+        message("WEB", "v1", "second"),
+        message("WEB", "v1", "   "),
+        message("WEB", "v2", "other customer"),
+        duplicate,
+    ]);
+    let response = app
+        .gql(
+            Some(&t.agent),
+            r#"mutation($inputs: [RecordMessageInput!]!) { recordMessages(inputs: $inputs) {
+                recorded duplicates failed
+                results { index result { duplicate message { id content } lead { id } } error { code field message } }
+            } }"#,
+            json!({ "inputs": inputs }),
+        )
+        .await;
+    let payload = &response.ok()["recordMessages"];
+    assert_eq!(payload["recorded"], 3);
+    assert_eq!(payload["duplicates"], 1);
+    assert_eq!(payload["failed"], 1);
+    let results = payload["results"].as_array().unwrap();
+    assert_eq!(results[2]["error"]["code"], "BAD_USER_INPUT");
+    assert_eq!(results[2]["error"]["field"], "inputs[2].content");
+    assert_eq!(results[4]["result"]["duplicate"], true);
+    assert_eq!(
+        results[4]["result"]["message"]["id"],
+        results[0]["result"]["message"]["id"]
+    );
+    assert_ne!(
+        results[3]["result"]["lead"]["id"],
+        results[0]["result"]["lead"]["id"]
+    );
+    assert_eq!(count_messages(&app, t.id).await, 3);
+
+    let too_many: Vec<Value> = (0..501)
+        .map(|i| message("WEB", "v", &format!("m{i}")))
+        .collect();
+    let response = app
+        .gql(
+            Some(&t.agent),
+            "mutation($inputs: [RecordMessageInput!]!) { recordMessages(inputs: $inputs) { recorded } }",
+            json!({ "inputs": too_many }),
+        )
+        .await;
+    response.expect_error("BAD_USER_INPUT");
+    assert_eq!(response.field(), Some("inputs"));
+    assert_eq!(count_messages(&app, t.id).await, 3);
+}
+
+#[tokio::test]
+async fn a_historical_import_keeps_its_times_and_splits_sessions_by_gaps() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let base = app.state.now() - Duration::days(3);
+    let at = |minutes: i64| (base + Duration::minutes(minutes)).to_rfc3339();
+    // Deliberately out of order; a 2-hour gap separates two conversations.
+    let inputs: Vec<Value> = [
+        (121, "later conversation"),
+        (0, "first"),
+        (5, "second"),
+        (3, "in between"),
+    ]
+    .iter()
+    .map(|(m, c)| {
+        let mut input = message("SMS", "+14155552671", c);
+        input["occurredAt"] = json!(at(*m));
+        input
+    })
+    .collect();
+    let response = app
+        .gql(
+            Some(&t.agent),
+            r#"mutation($inputs: [RecordMessageInput!]!) { recordMessages(inputs: $inputs) {
+                results { result { session { id } lead { id } } } } }"#,
+            json!({ "inputs": inputs }),
+        )
+        .await;
+    let results = response.ok()["recordMessages"]["results"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let lead = results[0]["result"]["lead"]["id"].as_str().unwrap();
+    let early = results[1]["result"]["session"]["id"].as_str().unwrap();
+    assert_eq!(results[2]["result"]["session"]["id"], early);
+    assert_eq!(results[3]["result"]["session"]["id"], early);
+    assert_ne!(results[0]["result"]["session"]["id"], early);
+
+    let session = app
+        .gql(
+            Some(&t.viewer),
+            r#"query($id: ID!) { session(id: $id) { status closeReason startedAt
+                messages { edges { node { content occurredAt } } }
+                newest: messages(order: NEWEST_FIRST, first: 1) { nodes { content } } } }"#,
+            json!({ "id": early }),
+        )
+        .await;
+    let session = &session.ok()["session"];
+    let contents: Vec<&str> = session["messages"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["first", "in between", "second"]);
+    assert_eq!(session["newest"]["nodes"][0]["content"], "second");
+    assert_eq!(session["status"], "CLOSED");
+    assert_eq!(session["closeReason"], "IDLE_TIMEOUT");
+    let lead = app.gql(Some(&t.viewer), LEAD, json!({ "id": lead })).await;
+    assert_eq!(lead.ok()["lead"]["sessionCount"], 2);
+}
+
+#[tokio::test]
+async fn a_session_ref_groups_a_call_and_a_late_transcript_joins_it() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let call = |content: &str, ends: bool| {
+        json!({ "channel": "CALL", "phone": "+14155552671", "sessionRef": "CA123",
+                "content": content, "endsSession": ends })
+    };
+    let first = record(&app, &t.agent, call("Hi, I want to reschedule", false)).await;
+    let last = record(&app, &t.agent, call("Thanks, bye", true)).await;
+    assert_eq!(last["session"]["id"], first["session"]["id"]);
+    assert_eq!(last["session"]["status"], "CLOSED");
+    assert_eq!(last["session"]["closeReason"], "CALL_ENDED");
+    app.clock.advance(Duration::minutes(40));
+    let transcript = record(
+        &app,
+        &t.agent,
+        call(
+            "[transcript] customer asked to move Tuesday to Friday",
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(transcript["session"]["id"], first["session"]["id"]);
+    assert_eq!(transcript["session"]["messageCount"], 3);
+    // A new call is a new session even within the idle timeout.
+    let mut other = call("Calling again", false);
+    other["sessionRef"] = json!("CA124");
+    let next = record(&app, &t.agent, other).await;
+    assert_ne!(next["session"]["id"], first["session"]["id"]);
+}
+
+#[tokio::test]
+async fn messages_are_classified_with_their_entities() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let recorded = record(
+        &app,
+        &t.agent,
+        message("WEB", "v", "How much is 100 USD in ILS?"),
+    )
+    .await;
+    let id = recorded["message"]["id"].as_str().unwrap();
+    let session = recorded["session"]["id"].as_str().unwrap();
+    let detail = app
+        .gql(
+            Some(&t.viewer),
+            r#"query($id: ID!) { session(id: $id) { intents messages { nodes { id intent intentConfidence language
+                entities { currencies amounts { value currency } } } } } }"#,
+            json!({ "id": session }),
+        )
+        .await;
+    let node = &detail.ok()["session"]["messages"]["nodes"][0];
+    assert_eq!(node["id"], id);
+    assert_eq!(node["intent"], "CURRENCY_CONVERSION");
+    assert!(node["intentConfidence"].as_f64().unwrap() > 0.5);
+    assert_eq!(node["language"], "en");
+    assert_eq!(node["entities"]["currencies"], json!(["USD", "ILS"]));
+    assert_eq!(node["entities"]["amounts"][0]["value"], 100.0);
+    assert_eq!(
+        detail.ok()["session"]["intents"],
+        json!(["CURRENCY_CONVERSION"])
+    );
+}
+
+#[tokio::test]
+async fn with_context_returns_the_memory_context_in_the_same_round_trip() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let response = app
+        .gql(
+            Some(&t.agent),
+            crate::helpers::RECORD,
+            json!({ "input": message("WEB", "v", "Hi, my name is Noa"), "withContext": true }),
+        )
+        .await;
+    let context = &response.ok()["recordMessage"]["context"];
+    assert!(
+        context["rendered"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Hi, my name is Noa")
+    );
+    assert!(context["rendered"]["estimatedTokens"].as_i64().unwrap() > 0);
+    assert_eq!(context["isReturning"], false);
+}
+
+#[tokio::test]
+async fn a_session_ref_of_another_customer_is_refused() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let call = |phone: &str| json!({ "channel": "CALL", "phone": phone, "sessionRef": "CA-shared", "content": "hello" });
+    record(&app, &t.agent, call("+14155552671")).await;
+    let other = app
+        .gql(
+            Some(&t.agent),
+            crate::helpers::RECORD,
+            json!({ "input": call("+14155552672") }),
+        )
+        .await;
+    other.expect_error("BAD_USER_INPUT");
+    assert_eq!(other.field(), Some("input.sessionRef"));
+    assert_eq!(count_messages(&app, t.id).await, 1);
+    let leads = app
+        .gql(Some(&t.viewer), "{ leads { totalCount } }", json!({}))
+        .await;
+    assert_eq!(
+        leads.ok()["leads"]["totalCount"],
+        1,
+        "nothing of the refused message was written"
+    );
+}
+
+#[tokio::test]
+async fn user_ids_with_digits_are_not_taken_for_phone_numbers() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let a = record(
+        &app,
+        &t.agent,
+        message("CALL", "client:bob14155552671", "hi from bob"),
+    )
+    .await;
+    let b = record(
+        &app,
+        &t.agent,
+        message("SMS", "+14155552671", "hi from a phone"),
+    )
+    .await;
+    assert_ne!(
+        a["lead"]["id"], b["lead"]["id"],
+        "an id containing digits is not a phone number"
+    );
+    assert_eq!(a["lead"]["primaryPhone"], Value::Null);
+    // A WhatsApp id that is a number still is one.
+    let c = record(
+        &app,
+        &t.agent,
+        message("WHATSAPP", "14155552671", "hi on whatsapp"),
+    )
+    .await;
+    assert_eq!(c["lead"]["id"], b["lead"]["id"]);
+}
