@@ -76,7 +76,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 fn transcript(i: usize, start: DateTime<Utc>) -> (Channel, Vec<TranscriptMessage>) {
-    let (channel, script) = if i % 3 == 0 {
+    let (channel, script) = if i.is_multiple_of(3) {
         (Channel::Whatsapp, HEBREW)
     } else {
         (Channel::Web, ENGLISH)
