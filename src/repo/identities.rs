@@ -1,11 +1,10 @@
 //! Lead identities: how channels and contact details find a lead.
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
+use super::group_keys;
 use crate::domain::IdentityKind;
 use crate::entities::lead_identity;
 
@@ -15,22 +14,17 @@ pub async fn find_by_values<C: ConnectionTrait>(
     tenant_id: Uuid,
     values: &[(IdentityKind, String)],
 ) -> Result<Vec<lead_identity::Model>, DbErr> {
-    if values.is_empty() {
-        return Ok(Vec::new());
+    let mut found = Vec::new();
+    for (kind, group) in group_keys(values) {
+        let rows = lead_identity::Entity::find()
+            .filter(lead_identity::Column::TenantId.eq(tenant_id))
+            .filter(lead_identity::Column::Kind.eq(kind))
+            .filter(lead_identity::Column::Value.is_in(group))
+            .all(conn)
+            .await?;
+        found.extend(rows);
     }
-    let mut any = Condition::any();
-    for (kind, value) in values {
-        any = any.add(
-            Condition::all()
-                .add(lead_identity::Column::Kind.eq(*kind))
-                .add(lead_identity::Column::Value.eq(value.as_str())),
-        );
-    }
-    lead_identity::Entity::find()
-        .filter(lead_identity::Column::TenantId.eq(tenant_id))
-        .filter(any)
-        .all(conn)
-        .await
+    Ok(found)
 }
 
 pub async fn for_leads<C: ConnectionTrait>(

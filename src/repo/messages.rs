@@ -6,6 +6,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::group_keys;
 use super::leads::keyset_after;
 use crate::domain::Channel;
 use crate::entities::message;
@@ -17,22 +18,17 @@ pub async fn find_by_external_ids<C: ConnectionTrait>(
     tenant_id: Uuid,
     keys: &[(Channel, String)],
 ) -> Result<Vec<message::Model>, DbErr> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
+    let mut found = Vec::new();
+    for (channel, external_ids) in group_keys(keys) {
+        let rows = message::Entity::find()
+            .filter(message::Column::TenantId.eq(tenant_id))
+            .filter(message::Column::Channel.eq(channel))
+            .filter(message::Column::ExternalId.is_in(external_ids))
+            .all(conn)
+            .await?;
+        found.extend(rows);
     }
-    let mut any = Condition::any();
-    for (channel, external_id) in keys {
-        any = any.add(
-            Condition::all()
-                .add(message::Column::Channel.eq(*channel))
-                .add(message::Column::ExternalId.eq(external_id.as_str())),
-        );
-    }
-    message::Entity::find()
-        .filter(message::Column::TenantId.eq(tenant_id))
-        .filter(any)
-        .all(conn)
-        .await
+    Ok(found)
 }
 
 pub async fn find<C: ConnectionTrait>(

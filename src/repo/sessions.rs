@@ -7,8 +7,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::for_update;
 use super::leads::keyset_after;
+use super::{for_update, group_keys};
 use crate::domain::{Channel, SessionStatus};
 use crate::entities::session;
 use crate::services::pagination::{Cursor, Direction, PageRequest};
@@ -60,18 +60,11 @@ pub async fn lock_for_ingest<C: ConnectionTrait>(
         }
         rows.extend(for_update(select, conn).all(conn).await?);
     }
-    if !refs.is_empty() {
-        let mut any = Condition::any();
-        for (channel, reference) in refs {
-            any = any.add(
-                Condition::all()
-                    .add(session::Column::Channel.eq(*channel))
-                    .add(session::Column::SessionRef.eq(reference.as_str())),
-            );
-        }
+    for (channel, references) in group_keys(refs) {
         let select = session::Entity::find()
             .filter(session::Column::TenantId.eq(tenant_id))
-            .filter(any);
+            .filter(session::Column::Channel.eq(channel))
+            .filter(session::Column::SessionRef.is_in(references));
         for row in for_update(select, conn).all(conn).await? {
             if !rows.iter().any(|r: &session::Model| r.id == row.id) {
                 rows.push(row);
