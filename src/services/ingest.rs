@@ -10,6 +10,7 @@
 //! in id order before they change (lock order: lead → session → tenant).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{DatabaseTransaction, DbErr, SqlErr, TransactionTrait};
@@ -71,7 +72,8 @@ pub struct MessageInput {
 pub struct Recorded {
     pub message: message::Model,
     pub session: session::Model,
-    pub lead: lead::Model,
+    /// Shared by the results of one batch that concern the same lead.
+    pub lead: Arc<lead::Model>,
     pub lead_created: bool,
     pub session_created: bool,
     /// The message was already recorded; nothing was written.
@@ -977,8 +979,18 @@ async fn engine(
     let appended_events = outbox::append(txn, tenant_id, events, now).await?.is_some();
 
     // 6. Results, in input order.
-    let mut results = Vec::with_capacity(prepared.len());
-    let mut written_results: HashMap<usize, Recorded> = HashMap::new();
+    // One copy of each lead for all of its messages in the batch.
+    let mut shared_leads: HashMap<Uuid, Arc<lead::Model>> = HashMap::new();
+    let mut share = |lead: &lead::Model| {
+        shared_leads
+            .entry(lead.id)
+            .or_insert_with(|| Arc::new(lead.clone()))
+            .clone()
+    };
+    // Repeats of an external id point at the input that was recorded, which may come later in
+    // the input (inputs are applied in time order): they are filled in a second pass.
+    let mut placed: Vec<Option<Recorded>> = Vec::with_capacity(prepared.len());
+    let mut repeats: Vec<(usize, usize)> = Vec::new();
     for (i, slot) in slots.iter_mut().enumerate() {
         let slot = slot
             .take()
@@ -991,8 +1003,8 @@ async fn engine(
             } => {
                 let message = messages[message].clone();
                 Recorded {
-                    session: lookup(&sessions, message.session_id, |s| &s.model)?,
-                    lead: lookup(&leads, message.lead_id, |l| &l.model)?,
+                    session: lookup(&sessions, message.session_id, |s| &s.model)?.clone(),
+                    lead: share(lookup(&leads, message.lead_id, |l| &l.model)?),
                     message,
                     lead_created,
                     session_created,
@@ -1002,13 +1014,15 @@ async fn engine(
             Slot::Existing(message) => {
                 let message = *message;
                 let lead = match leads.get(&message.lead_id) {
-                    Some(l) => l.model.clone(),
-                    None => repo::leads::find(txn, tenant_id, message.lead_id)
-                        .await?
-                        .ok_or(AppError::not_found("lead"))?,
+                    Some(l) => share(&l.model),
+                    None => Arc::new(
+                        repo::leads::find(txn, tenant_id, message.lead_id)
+                            .await?
+                            .ok_or(AppError::not_found("lead"))?,
+                    ),
                 };
                 Recorded {
-                    session: lookup(&sessions, message.session_id, |s| &s.model)?,
+                    session: lookup(&sessions, message.session_id, |s| &s.model)?.clone(),
                     lead,
                     message,
                     lead_created: false,
@@ -1017,18 +1031,26 @@ async fn engine(
                 }
             }
             Slot::SameAs(first) => {
-                let mut again = written_results.get(&first).cloned().ok_or_else(|| {
-                    AppError::internal(anyhow::anyhow!("duplicate before original"))
-                })?;
-                again.duplicate = true;
-                again.lead_created = false;
-                again.session_created = false;
-                again
+                repeats.push((i, first));
+                placed.push(None);
+                continue;
             }
         };
-        written_results.insert(i, result.clone());
-        results.push(result);
+        placed.push(Some(result));
     }
+    for (i, first) in repeats {
+        let mut again = placed[first].clone().ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("input {i} repeats an unrecorded input"))
+        })?;
+        again.duplicate = true;
+        again.lead_created = false;
+        again.session_created = false;
+        placed[i] = Some(again);
+    }
+    let results = placed
+        .into_iter()
+        .map(|r| r.ok_or_else(|| AppError::internal(anyhow::anyhow!("a result is missing"))))
+        .collect::<AppResult<Vec<_>>>()?;
     Ok(BatchOutcome {
         results,
         written,
@@ -1043,13 +1065,13 @@ fn is_known_duplicate(p: &Prepared, existing: &HashMap<(Channel, String), messag
         .is_some_and(|e| existing.contains_key(&(p.channel, e.clone())))
 }
 
-fn lookup<K: std::hash::Hash + Eq, V, T: Clone>(
+fn lookup<K: std::hash::Hash + Eq, V, T>(
     map: &HashMap<K, V>,
     key: K,
     get: impl Fn(&V) -> &T,
-) -> AppResult<T> {
+) -> AppResult<&T> {
     map.get(&key)
-        .map(|v| get(v).clone())
+        .map(get)
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("row missing from the batch")))
 }
 

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::TransactionTrait;
+use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::{Actor, Permission};
@@ -20,7 +21,7 @@ use crate::state::AppState;
 
 /// Reads a lead's stored profile.
 pub fn profile_of(lead: &lead::Model) -> AppResult<Profile> {
-    serde_json::from_value(lead.profile.clone()).map_err(|err| {
+    Profile::deserialize(&lead.profile).map_err(|err| {
         AppError::internal(anyhow::anyhow!(
             "lead {} has an unreadable profile: {err}",
             lead.id
@@ -44,8 +45,12 @@ pub fn apply_proposals(
     lead: &mut lead::Model,
     proposals: impl IntoIterator<Item = Proposal>,
 ) -> AppResult<Applied> {
+    let mut proposals = proposals.into_iter().peekable();
+    if proposals.peek().is_none() {
+        return Ok(Applied::default());
+    }
     let mut profile = profile_of(lead)?;
-    let records: Vec<ChangeRecord> = proposals.into_iter().map(|p| profile.propose(p)).collect();
+    let records: Vec<ChangeRecord> = proposals.map(|p| profile.propose(p)).collect();
     finish(lead, profile, records)
 }
 

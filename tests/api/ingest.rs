@@ -420,6 +420,105 @@ async fn a_batch_records_what_is_valid_and_reports_each_failure() {
 }
 
 #[tokio::test]
+async fn a_repeat_that_happened_earlier_than_its_twin_is_reported_against_the_recorded_one() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let base = app.state.now() - Duration::hours(1);
+    // Inputs are applied in time order, so the second input (earlier) is the one recorded.
+    let mut later = message("WHATSAPP", "w1", "same delivery");
+    later["externalId"] = json!("wamid.1");
+    later["occurredAt"] = json!((base + Duration::minutes(2)).to_rfc3339());
+    let mut earlier = later.clone();
+    earlier["occurredAt"] = json!(base.to_rfc3339());
+    let response = app
+        .gql(
+            Some(&t.agent),
+            r#"mutation($inputs: [RecordMessageInput!]!) { recordMessages(inputs: $inputs) {
+                recorded duplicates failed
+                results { index result { duplicate message { id occurredAt } } error { code } }
+            } }"#,
+            json!({ "inputs": [later, earlier] }),
+        )
+        .await;
+    let payload = &response.ok()["recordMessages"];
+    assert_eq!(payload["recorded"], 1, "{payload}");
+    assert_eq!(payload["duplicates"], 1);
+    assert_eq!(payload["failed"], 0);
+    let results = payload["results"].as_array().unwrap();
+    assert_eq!(results[0]["result"]["duplicate"], true);
+    assert_eq!(results[1]["result"]["duplicate"], false);
+    assert_eq!(
+        results[0]["result"]["message"]["id"],
+        results[1]["result"]["message"]["id"]
+    );
+    assert_eq!(count_messages(&app, t.id).await, 1);
+}
+
+#[tokio::test]
+async fn a_batch_finds_known_customers_and_deliveries_across_channels_and_identity_kinds() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    // Known customers on several channels and identity kinds, each with a delivered message.
+    let mut known = Vec::new();
+    for (i, channel) in ["WHATSAPP", "WEB", "SMS", "EMAIL", "CALL"]
+        .iter()
+        .enumerate()
+    {
+        let mut input = message(channel, &format!("user-{i}"), "hello");
+        input["externalId"] = json!(format!("ext-{i}"));
+        if *channel == "EMAIL" {
+            input["email"] = json!("dana@example.com");
+        }
+        if *channel == "SMS" {
+            input["phone"] = json!("+14155552671");
+        }
+        known.push(input);
+    }
+    let mutation = r#"mutation($inputs: [RecordMessageInput!]!) { recordMessages(inputs: $inputs) {
+        recorded duplicates failed results { result { duplicate leadCreated lead { id } } }
+    } }"#;
+    let first = app
+        .gql(Some(&t.agent), mutation, json!({ "inputs": known }))
+        .await;
+    let first = first.ok()["recordMessages"].clone();
+    assert_eq!(first["recorded"], 5, "{first}");
+    // The same deliveries again, plus new messages from the same people found by phone and
+    // email rather than by their channel id: nothing new is created.
+    let mut again = known.clone();
+    let mut by_phone = message("CALL", "call-77", "calling about my order");
+    by_phone["phone"] = json!("+14155552671");
+    let mut by_email = message("WEB", "visitor-9", "it's me again");
+    by_email["email"] = json!("dana@example.com");
+    again.push(by_phone);
+    again.push(by_email);
+    let second = app
+        .gql(Some(&t.agent), mutation, json!({ "inputs": again }))
+        .await;
+    let second = second.ok()["recordMessages"].clone();
+    assert_eq!(second["recorded"], 2, "{second}");
+    assert_eq!(second["duplicates"], 5);
+    let results = second["results"].as_array().unwrap();
+    for (i, r) in results.iter().take(5).enumerate() {
+        assert_eq!(r["result"]["duplicate"], true, "input {i}");
+        assert_eq!(
+            r["result"]["lead"]["id"],
+            first["results"][i]["result"]["lead"]["id"]
+        );
+    }
+    assert_eq!(results[5]["result"]["leadCreated"], false);
+    assert_eq!(
+        results[5]["result"]["lead"]["id"], first["results"][2]["result"]["lead"]["id"],
+        "found by phone"
+    );
+    assert_eq!(results[6]["result"]["leadCreated"], false);
+    assert_eq!(
+        results[6]["result"]["lead"]["id"], first["results"][3]["result"]["lead"]["id"],
+        "found by email"
+    );
+    assert_eq!(count_messages(&app, t.id).await, 7);
+}
+
+#[tokio::test]
 async fn a_historical_import_keeps_its_times_and_splits_sessions_by_gaps() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;

@@ -192,8 +192,7 @@ async fn subscribers_receive_recorded_messages_in_order() {
     client
         .subscribe("1", EVENTS, json!({ "types": ["MESSAGE_CREATED"] }))
         .await;
-    // Give the server a moment to register the subscription.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.until_subscribed(1).await;
     for i in 0..5 {
         record(&app, &t.agent, message("WEB", "v", &format!("message {i}"))).await;
     }
@@ -221,7 +220,7 @@ async fn the_legacy_graphql_ws_protocol_works_too() {
             json!({}),
         )
         .await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.until_subscribed(1).await;
     record(
         &app,
         &t.agent,
@@ -254,7 +253,7 @@ async fn another_tenant_receives_nothing_even_with_a_lead_id_from_here() {
     spy.subscribe("y", EVENTS, json!({})).await;
     let mut owner = WsClient::connect(&app, &a.viewer).await;
     owner.subscribe("z", EVENTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.until_subscribed(2).await;
 
     record(&app, &a.agent, message("WEB", "v", "secret plans")).await;
     let seen = owner.event().await;
@@ -320,7 +319,7 @@ async fn resuming_with_after_delivers_exactly_what_was_missed() {
     client
         .subscribe("1", EVENTS, json!({ "types": types }))
         .await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.until_subscribed(1).await;
     record(&app, &t.agent, message("WEB", "v", "one")).await;
     record(&app, &t.agent, message("WEB", "v", "two")).await;
     client.event().await;
@@ -404,7 +403,7 @@ async fn a_subscriber_that_never_reads_does_not_hold_up_the_others() {
     stalled.subscribe("s", heavy, json!({})).await;
     let mut reader = WsClient::connect(&app, &t.viewer).await;
     reader.subscribe("r", light, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.until_subscribed(2).await;
     assert_eq!(app.state.events.subscriber_count(), 2);
 
     // Enough large messages to fill the stalled subscriber's socket and its buffer. The writer
@@ -460,7 +459,7 @@ async fn an_event_written_on_one_replica_reaches_subscribers_on_another() {
     client
         .subscribe("1", EVENTS, json!({ "types": ["MESSAGE_CREATED"] }))
         .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.until_subscribed(1).await;
     let started = std::time::Instant::now();
     record(
         &other,

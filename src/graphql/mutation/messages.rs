@@ -112,7 +112,7 @@ impl RecordMessagePayload {
 
     /// The customer.
     async fn lead(&self) -> Lead {
-        Lead(self.recorded.lead.clone())
+        Lead((*self.recorded.lead).clone())
     }
 
     /// This message created the lead (first contact).
