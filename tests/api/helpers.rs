@@ -221,7 +221,6 @@ impl TestApp {
     /// Waits until this server has `n` live subscribers in all: a subscription starts
     /// asynchronously after its `subscribe` message, and an event written before it starts is
     /// (rightly) not delivered to it.
-    #[track_caller]
     pub async fn until_subscribed(&self, n: usize) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while self.state.events.subscriber_count() < n {
