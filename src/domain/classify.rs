@@ -1378,6 +1378,7 @@ const MONEY_CUES: &str = "\
 // Word boundaries are ASCII-only ((?-u:\b)) throughout: Unicode ones make the regex engine
 // leave its fast DFA on every non-ASCII message, and the patterns only border on digits and
 // English words anyway.
+// ok: a literal pattern; a bad one fails every test run
 static NUMBER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[0-9]+(?:[.,][0-9]+)*(?:[kK](?-u:\b))?").expect("valid regex"));
 
@@ -1583,6 +1584,7 @@ const DATE_PHRASES: &[(Day, Rule, &str)] = &[
 static DATES: LazyLock<Lexicon<Day>> = LazyLock::new(|| grouped(DATE_PHRASES));
 
 /// Digits with `/`, `.` or `-` between them; the shape is checked in [`numeric_date`].
+// ok: a literal pattern; a bad one fails every test run
 static NUMERIC_DATE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[0-9]+(?:[/.\-][0-9]+)+").expect("valid regex"));
 
@@ -1592,6 +1594,7 @@ static EN_DAY_MONTH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
         r"(?i)(?-u:\b)([0-9]{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+({EN_MONTHS})(?-u:\b)(?:,?\s+([0-9]{{4}})(?-u:\b))?"
     ))
+    // ok: built from constants; a bad pattern fails every test run
     .expect("valid regex")
 });
 
@@ -1599,6 +1602,7 @@ static EN_MONTH_DAY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
         r"(?i)(?-u:\b)({EN_MONTHS})\.?\s+([0-9]{{1,2}})(?:st|nd|rd|th)?(?-u:\b)(?:,?\s+([0-9]{{4}})(?-u:\b))?"
     ))
+    // ok: built from constants; a bad pattern fails every test run
     .expect("valid regex")
 });
 
@@ -1622,6 +1626,7 @@ static HE_DAY_MONTH: LazyLock<Regex> = LazyLock::new(|| {
         r"(?-u:\b)([0-9]{{1,2}})\s*[בל][-־]?\s*({})(?:\s+([0-9]{{4}})(?-u:\b))?",
         HE_MONTHS.join("|")
     ))
+    // ok: built from constants; a bad pattern fails every test run
     .expect("valid regex")
 });
 

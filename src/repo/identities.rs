@@ -1,7 +1,7 @@
 //! Lead identities: how channels and contact details find a lead.
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Select};
 use uuid::Uuid;
 
 use super::group_keys;
@@ -15,16 +15,26 @@ pub async fn find_by_values<C: ConnectionTrait>(
     values: &[(IdentityKind, String)],
 ) -> Result<Vec<lead_identity::Model>, DbErr> {
     let mut found = Vec::new();
-    for (kind, group) in group_keys(values) {
-        let rows = lead_identity::Entity::find()
-            .filter(lead_identity::Column::TenantId.eq(tenant_id))
-            .filter(lead_identity::Column::Kind.eq(kind))
-            .filter(lead_identity::Column::Value.is_in(group))
-            .all(conn)
-            .await?;
-        found.extend(rows);
+    for select in by_values(tenant_id, values) {
+        found.extend(select.all(conn).await?);
     }
     Ok(found)
+}
+
+/// The statements behind [`find_by_values`]: one per identity kind (see [`group_keys`]).
+pub fn by_values(
+    tenant_id: Uuid,
+    values: &[(IdentityKind, String)],
+) -> Vec<Select<lead_identity::Entity>> {
+    group_keys(values)
+        .into_iter()
+        .map(|(kind, group)| {
+            lead_identity::Entity::find()
+                .filter(lead_identity::Column::TenantId.eq(tenant_id))
+                .filter(lead_identity::Column::Kind.eq(kind))
+                .filter(lead_identity::Column::Value.is_in(group))
+        })
+        .collect()
 }
 
 pub async fn for_leads<C: ConnectionTrait>(

@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -19,16 +19,26 @@ pub async fn find_by_external_ids<C: ConnectionTrait>(
     keys: &[(Channel, String)],
 ) -> Result<Vec<message::Model>, DbErr> {
     let mut found = Vec::new();
-    for (channel, external_ids) in group_keys(keys) {
-        let rows = message::Entity::find()
-            .filter(message::Column::TenantId.eq(tenant_id))
-            .filter(message::Column::Channel.eq(channel))
-            .filter(message::Column::ExternalId.is_in(external_ids))
-            .all(conn)
-            .await?;
-        found.extend(rows);
+    for select in by_external_ids(tenant_id, keys) {
+        found.extend(select.all(conn).await?);
     }
     Ok(found)
+}
+
+/// The statements behind [`find_by_external_ids`]: one per channel (see [`group_keys`]).
+pub fn by_external_ids(
+    tenant_id: Uuid,
+    keys: &[(Channel, String)],
+) -> Vec<Select<message::Entity>> {
+    group_keys(keys)
+        .into_iter()
+        .map(|(channel, external_ids)| {
+            message::Entity::find()
+                .filter(message::Column::TenantId.eq(tenant_id))
+                .filter(message::Column::Channel.eq(channel))
+                .filter(message::Column::ExternalId.is_in(external_ids))
+        })
+        .collect()
 }
 
 pub async fn find<C: ConnectionTrait>(

@@ -3,7 +3,7 @@
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -60,11 +60,7 @@ pub async fn lock_for_ingest<C: ConnectionTrait>(
         }
         rows.extend(for_update(select, conn).all(conn).await?);
     }
-    for (channel, references) in group_keys(refs) {
-        let select = session::Entity::find()
-            .filter(session::Column::TenantId.eq(tenant_id))
-            .filter(session::Column::Channel.eq(channel))
-            .filter(session::Column::SessionRef.is_in(references));
+    for select in by_refs(tenant_id, refs) {
         for row in for_update(select, conn).all(conn).await? {
             if !rows.iter().any(|r: &session::Model| r.id == row.id) {
                 rows.push(row);
@@ -72,6 +68,20 @@ pub async fn lock_for_ingest<C: ConnectionTrait>(
         }
     }
     Ok(rows)
+}
+
+/// Sessions named by any of `(channel, session_ref)`: one statement per channel (see
+/// [`group_keys`]).
+pub fn by_refs(tenant_id: Uuid, refs: &[(Channel, String)]) -> Vec<Select<session::Entity>> {
+    group_keys(refs)
+        .into_iter()
+        .map(|(channel, references)| {
+            session::Entity::find()
+                .filter(session::Column::TenantId.eq(tenant_id))
+                .filter(session::Column::Channel.eq(channel))
+                .filter(session::Column::SessionRef.is_in(references))
+        })
+        .collect()
 }
 
 /// Writes new and changed sessions in one statement. Existing rows must come first: a session

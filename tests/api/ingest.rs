@@ -518,6 +518,81 @@ async fn a_batch_finds_known_customers_and_deliveries_across_channels_and_identi
     assert_eq!(count_messages(&app, t.id).await, 7);
 }
 
+/// SQLite's plan for the ingest lookups of many keys at once.
+async fn sqlite_plan<E: sea_orm::EntityTrait>(app: &TestApp, select: sea_orm::Select<E>) -> String {
+    use sea_orm::{ConnectionTrait, QueryTrait};
+    let db = &app.state.db.read;
+    let statement = select.build(db.get_database_backend());
+    let explain = sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        format!("EXPLAIN QUERY PLAN {}", statement.sql),
+        statement.values.map(|v| v.0).unwrap_or_default(),
+    );
+    let rows = db.query_all_raw(explain).await.unwrap();
+    rows.iter()
+        .map(|r| r.try_get::<String>("", "detail").unwrap())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[tokio::test]
+async fn lookups_of_many_keys_search_the_unique_indexes() {
+    let app = TestApp::spawn().await;
+    if app.state.db.read.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
+        eprintln!("skipped: query plans are checked on SQLite");
+        return;
+    }
+    use memodesk::domain::{Channel, IdentityKind};
+    use memodesk::repo;
+    let tenant = uuid::Uuid::now_v7();
+    // A batch's worth of keys: an OR of three or more pairs made SQLite walk the whole tenant.
+    let keys: Vec<(Channel, String)> = (0..50)
+        .map(|i| {
+            let channel = [Channel::Whatsapp, Channel::Web, Channel::Call][i % 3];
+            (channel, format!("key-{i}"))
+        })
+        .collect();
+    let selects = repo::messages::by_external_ids(tenant, &keys);
+    assert_eq!(selects.len(), 3, "one statement per channel");
+    for select in selects {
+        let plan = sqlite_plan(&app, select).await;
+        assert!(
+            plan.contains(
+                "USING INDEX ux_messages_external_id (tenant_id=? AND channel=? AND external_id=?)"
+            ),
+            "{plan}"
+        );
+    }
+    for select in repo::sessions::by_refs(tenant, &keys) {
+        let plan = sqlite_plan(&app, select).await;
+        assert!(
+            plan.contains(
+                "USING INDEX ux_sessions_ref (tenant_id=? AND channel=? AND session_ref=?)"
+            ),
+            "{plan}"
+        );
+    }
+    let values: Vec<(IdentityKind, String)> = (0..50)
+        .map(|i| {
+            let kind = [
+                IdentityKind::Phone,
+                IdentityKind::Email,
+                IdentityKind::Whatsapp,
+            ][i % 3];
+            (kind, format!("value-{i}"))
+        })
+        .collect();
+    for select in repo::identities::by_values(tenant, &values) {
+        let plan = sqlite_plan(&app, select).await;
+        assert!(
+            plan.contains(
+                "USING INDEX ux_lead_identities_value (tenant_id=? AND kind=? AND value=?)"
+            ),
+            "{plan}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_historical_import_keeps_its_times_and_splits_sessions_by_gaps() {
     let app = TestApp::spawn().await;
