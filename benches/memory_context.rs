@@ -562,8 +562,9 @@ macro_rules! fetch_context {
 }
 
 impl Baseline {
-    /// A pool like the app's read pool: on SQLite 4 read-only connections with the app's
-    /// pragmas; on PostgreSQL 20 connections.
+    /// A pool like the app's read pool: on SQLite as many read-only connections as the app's
+    /// (4 unless `MEMODESK_BENCH_SQLITE_READERS` says otherwise) with its pragmas; on
+    /// PostgreSQL 20 connections.
     async fn connect(url: &str, tenant: Uuid) -> anyhow::Result<Self> {
         use std::str::FromStr;
         let postgres = url.starts_with("postgres");
@@ -585,7 +586,7 @@ impl Baseline {
                 .read_only(true);
             common::sql::Pool::Sqlite(
                 sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(4)
+                    .max_connections(common::sqlite_readers()?)
                     .idle_timeout(None)
                     .max_lifetime(None)
                     .connect_with(options)

@@ -114,6 +114,16 @@ impl Config {
     }
 }
 
+/// SQLite read connections for the app and for the baseline: `MEMODESK_BENCH_SQLITE_READERS`
+/// (default 4, the app's default).
+pub fn sqlite_readers() -> anyhow::Result<u32> {
+    let readers = env_number("MEMODESK_BENCH_SQLITE_READERS", 4)?;
+    if readers == 0 || readers > 64 {
+        bail!("MEMODESK_BENCH_SQLITE_READERS must be between 1 and 64");
+    }
+    Ok(readers as u32)
+}
+
 fn env_number(name: &str, default: usize) -> anyhow::Result<usize> {
     match std::env::var(name) {
         Ok(value) if !value.trim().is_empty() => value
@@ -379,13 +389,15 @@ pub struct Server {
 
 impl Server {
     /// Builds the app on `url` with the default pools (PostgreSQL: 20 connections; SQLite: one
-    /// writer and 4 readers) and no background workers.
+    /// writer and `MEMODESK_BENCH_SQLITE_READERS` readers, 4 by default) and no background
+    /// workers.
     pub async fn start(url: &str) -> anyhow::Result<Self> {
         let settings = Settings {
             addr: "127.0.0.1:0".parse()?,
             database_url: Some(url.to_owned()),
             jwt_secret: Some(Secret::new(JWT_SECRET)),
             workers_enabled: false,
+            sqlite_read_connections: sqlite_readers()?,
             ..Settings::default()
         };
         let app = App::build_with(settings, AppOptions::default())
@@ -678,7 +690,8 @@ pub async fn engine(url: &str) -> String {
                 .fetch_one(&mut conn)
                 .await?;
             conn.close().await?;
-            Ok(format!("SQLite {v} (WAL; 1 writer, 4 readers)"))
+            let readers = sqlite_readers()?;
+            Ok(format!("SQLite {v} (WAL; 1 writer, {readers} readers)"))
         }
     };
     version

@@ -147,10 +147,14 @@ pub async fn events(
             let left = (at - state.now()).to_std().unwrap_or_default();
             tokio::time::Instant::now() + left
         });
+        // One timer for the whole stream: a fresh one per event would register and cancel a
+        // timer entry per subscriber for every event fanned out.
+        let expired = sleep_until(expiry);
+        tokio::pin!(expired);
         loop {
             let next = tokio::select! {
                 next = subscription.rx.recv() => next,
-                () = sleep_until(expiry) => {
+                () = &mut expired => {
                     yield Err(AppError::Unauthenticated("the token expired; reconnect with a new one".into()));
                     return;
                 }
