@@ -177,6 +177,9 @@ fn instrument(db: &mut Db, counter: Arc<AtomicU64>) {
         }
     };
     db.write.set_metric_callback(callback.clone());
+    if let Some(reader) = &mut db.sqlite_reader {
+        reader.set_metric_callback(callback.clone());
+    }
     db.read.set_metric_callback(callback);
 }
 

@@ -3,7 +3,10 @@
 //! On SQLite all writes go through one connection: SQLite has one writer anyway, and queueing
 //! in the pool is far cheaper than sleeping in SQLite's busy handler. Reads use a separate pool
 //! of read-only connections (WAL lets them run beside the writer). On PostgreSQL both are the
-//! same pool.
+//! same pool. The hot read path (the memory context) has its own read-only connections on an
+//! SQLite file: see [`sqlite_reader`].
+
+pub mod sqlite_reader;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -14,6 +17,7 @@ use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, SqlxPostgresConnector,
     SqlxSqliteConnector, TransactionTrait,
 };
+use sqlite_reader::SqliteReader;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -24,6 +28,9 @@ pub struct Db {
     pub write: DatabaseConnection,
     /// Reads that need not see an uncommitted write (most queries).
     pub read: DatabaseConnection,
+    /// On an SQLite file: the memory context's reads, without sqlx's per-statement thread
+    /// hand-offs. `None` on PostgreSQL and in-memory SQLite.
+    pub sqlite_reader: Option<SqliteReader>,
 }
 
 /// Connection options beyond the URL.
@@ -58,6 +65,7 @@ impl Db {
             return Ok(Self {
                 write: db.clone(),
                 read: db,
+                sqlite_reader: None,
             });
         }
         if url.starts_with("sqlite:") {
@@ -101,19 +109,24 @@ impl Db {
             return Ok(Self {
                 read: write.clone(),
                 write,
+                sqlite_reader: None,
             });
         }
+        let readers = options.sqlite_read_connections.max(1);
         let read_pool = SqlitePoolOptions::new()
-            .max_connections(options.sqlite_read_connections.max(1))
+            .max_connections(readers)
             .acquire_timeout(Duration::from_secs(30))
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(base.read_only(true).create_if_missing(false))
+            .connect_with(base.clone().read_only(true).create_if_missing(false))
             .await
+            .context("cannot open the SQLite database for reading")?;
+        let sqlite_reader = SqliteReader::open(base.get_filename(), readers as usize)
             .context("cannot open the SQLite database for reading")?;
         Ok(Self {
             write,
             read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read_pool),
+            sqlite_reader: Some(sqlite_reader),
         })
     }
 

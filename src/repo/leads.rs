@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -18,7 +18,12 @@ pub async fn find<C: ConnectionTrait>(
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<lead::Model>, DbErr> {
-    lead::Entity::find_by_id((tenant_id, id)).one(conn).await
+    by_id_select(tenant_id, id).one(conn).await
+}
+
+/// The query of [`find`] (also run by the SQLite reader).
+pub fn by_id_select(tenant_id: Uuid, id: Uuid) -> Select<lead::Entity> {
+    lead::Entity::find_by_id((tenant_id, id))
 }
 
 pub async fn find_many<C: ConnectionTrait>(
@@ -242,6 +247,15 @@ pub async fn find_by_identity<C: ConnectionTrait>(
     kind: IdentityKind,
     value: &str,
 ) -> Result<Option<lead::Model>, DbErr> {
+    by_identity_select(tenant_id, kind, value).one(conn).await
+}
+
+/// The query of [`find_by_identity`] (also run by the SQLite reader).
+pub fn by_identity_select(
+    tenant_id: Uuid,
+    kind: IdentityKind,
+    value: &str,
+) -> Select<lead::Entity> {
     lead::Entity::find()
         .filter(lead::Column::TenantId.eq(tenant_id))
         .filter(
@@ -255,6 +269,4 @@ pub async fn find_by_identity<C: ConnectionTrait>(
                     .to_owned(),
             ),
         )
-        .one(conn)
-        .await
 }

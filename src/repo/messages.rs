@@ -69,16 +69,25 @@ pub async fn latest_in_session<C: ConnectionTrait>(
     session_id: Uuid,
     limit: u64,
 ) -> Result<Vec<message::Model>, DbErr> {
-    let mut rows = message::Entity::find()
+    let mut rows = latest_in_session_select(tenant_id, session_id, limit)
+        .all(conn)
+        .await?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// The query of [`latest_in_session`], newest first (also run by the SQLite reader).
+pub fn latest_in_session_select(
+    tenant_id: Uuid,
+    session_id: Uuid,
+    limit: u64,
+) -> Select<message::Entity> {
+    message::Entity::find()
         .filter(message::Column::TenantId.eq(tenant_id))
         .filter(message::Column::SessionId.eq(session_id))
         .order_by_desc(message::Column::OccurredAt)
         .order_by_desc(message::Column::Id)
         .limit(limit)
-        .all(conn)
-        .await?;
-    rows.reverse();
-    Ok(rows)
 }
 
 /// Every message of a session, oldest first (for summaries).

@@ -1,7 +1,8 @@
 //! Note queries.
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
 };
 use uuid::Uuid;
 
@@ -41,22 +42,39 @@ pub async fn for_context<C: ConnectionTrait>(
     lead_id: Uuid,
     limit: u64,
 ) -> Result<Vec<note::Model>, DbErr> {
-    let mut notes = note::Entity::find()
-        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
-            conn.get_database_backend(),
-            "SELECT * FROM (SELECT * FROM notes WHERE tenant_id = $1 AND lead_id = $2 \
-             ORDER BY created_at DESC, id DESC LIMIT $3) AS newest \
-             UNION SELECT * FROM notes WHERE tenant_id = $1 AND lead_id = $2 AND pinned = $4",
-            [
-                tenant_id.into(),
-                lead_id.into(),
-                (limit as i64).into(),
-                true.into(),
-            ],
-        ))
+    let statement = for_context_statement(conn.get_database_backend(), tenant_id, lead_id, limit);
+    let notes = note::Entity::find()
+        .from_raw_sql(statement)
         .all(conn)
         .await?;
+    Ok(newest_first(notes))
+}
+
+/// The statement of [`for_context`] (also run by the SQLite reader); its rows go through
+/// [`newest_first`].
+pub fn for_context_statement(
+    backend: DatabaseBackend,
+    tenant_id: Uuid,
+    lead_id: Uuid,
+    limit: u64,
+) -> Statement {
+    Statement::from_sql_and_values(
+        backend,
+        "SELECT * FROM (SELECT * FROM notes WHERE tenant_id = $1 AND lead_id = $2 \
+         ORDER BY created_at DESC, id DESC LIMIT $3) AS newest \
+         UNION SELECT * FROM notes WHERE tenant_id = $1 AND lead_id = $2 AND pinned = $4",
+        [
+            tenant_id.into(),
+            lead_id.into(),
+            (limit as i64).into(),
+            true.into(),
+        ],
+    )
+}
+
+/// Newest first, each note once (a pinned note can also be one of the newest).
+pub fn newest_first(mut notes: Vec<note::Model>) -> Vec<note::Model> {
     notes.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
     notes.dedup_by_key(|n| n.id);
-    Ok(notes)
+    notes
 }

@@ -154,6 +154,17 @@ pub async fn open_for_lead<C: ConnectionTrait>(
     lead_id: Uuid,
     channel: Option<Channel>,
 ) -> Result<Option<session::Model>, DbErr> {
+    open_for_lead_select(tenant_id, lead_id, channel)
+        .one(conn)
+        .await
+}
+
+/// The query of [`open_for_lead`] (also run by the SQLite reader).
+pub fn open_for_lead_select(
+    tenant_id: Uuid,
+    lead_id: Uuid,
+    channel: Option<Channel>,
+) -> Select<session::Entity> {
     let mut select = session::Entity::find()
         .filter(session::Column::TenantId.eq(tenant_id))
         .filter(session::Column::LeadId.eq(lead_id))
@@ -161,10 +172,7 @@ pub async fn open_for_lead<C: ConnectionTrait>(
     if let Some(channel) = channel {
         select = select.filter(session::Column::Channel.eq(channel));
     }
-    select
-        .order_by_desc(session::Column::LastMessageAt)
-        .one(conn)
-        .await
+    select.order_by_desc(session::Column::LastMessageAt)
 }
 
 /// The most recent session of a lead (any status, optionally on one channel).

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::auth::{Actor, Permission};
+use crate::db::sqlite_reader::Reads;
 use crate::domain::context::{
     self, ContextDocument, ContextField, ContextMessage, ContextNote, ContextSummary, Rendered,
 };
@@ -78,11 +79,9 @@ pub async fn context(
         None => settings.locale,
     };
     let tenant_id = actor.tenant_id;
-    let db = &state.db.read;
     let now = state.now();
     let cs_mode = settings.customer_service_mode;
-    let recall = |lead_id| recall(db, tenant_id, lead_id, request.channel, &settings);
-    let (lead, (session, messages, notes)) = match (request.lead_id, request.phone.as_deref()) {
+    let who = match (request.lead_id, request.phone.as_deref()) {
         (Some(_), Some(_)) => {
             return Err(AppError::bad_input(
                 "phone",
@@ -90,29 +89,49 @@ pub async fn context(
             ));
         }
         (None, None) => return Err(AppError::bad_input("leadId", "pass leadId or phone")),
-        // The id is known: the lead and what to recall about it are read at the same time.
-        (Some(id), None) => {
-            let (lead, recalled) =
-                tokio::try_join!(repo::leads::find(db, tenant_id, id), recall(id))?;
-            (lead.ok_or(AppError::not_found("lead"))?, recalled)
+        (Some(id), None) => Who::Id(id),
+        (None, Some(phone)) => Who::Phone(
+            PhoneNumber::parse(phone, &settings.default_region, "phone")?
+                .as_str()
+                .to_owned(),
+        ),
+    };
+    let plan = Recall {
+        tenant_id,
+        channel: request.channel,
+        messages: settings.context_messages.max(1) as u64,
+        notes: if cs_mode && settings.context_notes > 0 {
+            settings.context_notes as u64
+        } else {
+            0
+        },
+    };
+    let found = match &state.db.sqlite_reader {
+        Some(reader) => {
+            reader
+                .read(move |reads| plan.run_sqlite(reads, &who))
+                .await?
         }
-        (None, Some(phone)) => {
-            let phone = PhoneNumber::parse(phone, &settings.default_region, "phone")?;
-            let found =
-                repo::leads::find_by_identity(db, tenant_id, IdentityKind::Phone, phone.as_str())
-                    .await?;
-            let Some(lead) = found else {
-                return Ok(new_customer(
-                    locale,
-                    request.channel,
-                    cs_mode,
-                    &settings,
-                    now,
-                ));
-            };
-            let recalled = recall(lead.id).await?;
-            (lead, recalled)
-        }
+        None => plan.run(&state.db.read, &who).await?,
+    };
+    let Some(Recalled {
+        lead,
+        session,
+        messages,
+        notes,
+    }) = found
+    else {
+        return match request.lead_id {
+            Some(_) => Err(AppError::not_found("lead")),
+            // A number we have never seen: a new customer.
+            None => Ok(new_customer(
+                locale,
+                request.channel,
+                cs_mode,
+                &settings,
+                now,
+            )),
+        };
     };
     // A session quiet for longer than the idle timeout is over, even before the sweeper closes
     // it: the next message opens a new one.
@@ -237,47 +256,147 @@ fn key_rank(key: &str) -> usize {
         .unwrap_or(KnownKey::ALL.len())
 }
 
-/// The conversation in progress with its last messages, and the notes to show, read in
-/// parallel.
-async fn recall(
-    db: &sea_orm::DatabaseConnection,
+/// Whose memory: a lead id, or an E.164 phone number.
+enum Who {
+    Id(Uuid),
+    Phone(String),
+}
+
+/// What the context reads of one lead.
+struct Recalled {
+    lead: lead::Model,
+    /// The open session (on the channel asked for, if any).
+    session: Option<session::Model>,
+    /// Its last messages, oldest first.
+    messages: Vec<message::Model>,
+    /// Newest first, pinned ones included.
+    notes: Vec<note::Model>,
+}
+
+/// The reads of a memory context, the same statements on either path.
+#[derive(Clone, Copy)]
+struct Recall {
     tenant_id: Uuid,
-    lead_id: Uuid,
     channel: Option<Channel>,
-    settings: &crate::services::tenants::TenantSettings,
-) -> Result<
-    (
-        Option<session::Model>,
-        Vec<message::Model>,
-        Vec<note::Model>,
-    ),
-    sea_orm::DbErr,
-> {
-    let conversation = async {
-        let session = repo::sessions::open_for_lead(db, tenant_id, lead_id, channel).await?;
+    /// How many of the session's last messages.
+    messages: u64,
+    /// How many of the newest notes (0: none at all).
+    notes: u64,
+}
+
+impl Recall {
+    /// Through SeaORM: with a lead id, the lead, the conversation and the notes are read at
+    /// the same time.
+    async fn run(
+        self,
+        db: &sea_orm::DatabaseConnection,
+        who: &Who,
+    ) -> Result<Option<Recalled>, sea_orm::DbErr> {
+        let lead = async {
+            match who {
+                Who::Id(id) => repo::leads::find(db, self.tenant_id, *id).await,
+                Who::Phone(phone) => {
+                    repo::leads::find_by_identity(db, self.tenant_id, IdentityKind::Phone, phone)
+                        .await
+                }
+            }
+        };
+        let (lead, (session, messages), notes) = match who {
+            Who::Id(id) => tokio::try_join!(lead, self.conversation(db, *id), self.notes(db, *id))?,
+            Who::Phone(_) => {
+                let Some(lead) = lead.await? else {
+                    return Ok(None);
+                };
+                let (conversation, notes) =
+                    tokio::try_join!(self.conversation(db, lead.id), self.notes(db, lead.id))?;
+                (Some(lead), conversation, notes)
+            }
+        };
+        Ok(lead.map(|lead| Recalled {
+            lead,
+            session,
+            messages,
+            notes,
+        }))
+    }
+
+    async fn conversation(
+        self,
+        db: &sea_orm::DatabaseConnection,
+        lead_id: Uuid,
+    ) -> Result<(Option<session::Model>, Vec<message::Model>), sea_orm::DbErr> {
+        let session =
+            repo::sessions::open_for_lead(db, self.tenant_id, lead_id, self.channel).await?;
         let messages = match &session {
             Some(s) => {
-                repo::messages::latest_in_session(
-                    db,
-                    tenant_id,
-                    s.id,
-                    settings.context_messages.max(1) as u64,
-                )
-                .await?
+                repo::messages::latest_in_session(db, self.tenant_id, s.id, self.messages).await?
             }
             None => Vec::new(),
         };
-        Ok::<_, sea_orm::DbErr>((session, messages))
-    };
-    let notes = async {
-        if settings.customer_service_mode && settings.context_notes > 0 {
-            repo::notes::for_context(db, tenant_id, lead_id, settings.context_notes as u64).await
-        } else {
-            Ok(Vec::new())
+        Ok((session, messages))
+    }
+
+    async fn notes(
+        self,
+        db: &sea_orm::DatabaseConnection,
+        lead_id: Uuid,
+    ) -> Result<Vec<note::Model>, sea_orm::DbErr> {
+        if self.notes == 0 {
+            return Ok(Vec::new());
         }
-    };
-    let ((session, messages), notes) = tokio::try_join!(conversation, notes)?;
-    Ok((session, messages, notes))
+        repo::notes::for_context(db, self.tenant_id, lead_id, self.notes).await
+    }
+
+    /// On the SQLite reader: the same statements, one after another on one connection.
+    fn run_sqlite(self, reads: &Reads<'_>, who: &Who) -> Result<Option<Recalled>, sea_orm::DbErr> {
+        let tenant_id = self.tenant_id;
+        let lead = match who {
+            Who::Id(id) => reads.one(repo::leads::by_id_select(tenant_id, *id))?,
+            Who::Phone(phone) => reads.one(repo::leads::by_identity_select(
+                tenant_id,
+                IdentityKind::Phone,
+                phone,
+            ))?,
+        };
+        let Some(lead) = lead else {
+            return Ok(None);
+        };
+        let session = reads.one(repo::sessions::open_for_lead_select(
+            tenant_id,
+            lead.id,
+            self.channel,
+        ))?;
+        let messages = match &session {
+            Some(s) => {
+                let mut newest = reads.all(repo::messages::latest_in_session_select(
+                    tenant_id,
+                    s.id,
+                    self.messages,
+                ))?;
+                newest.reverse();
+                newest
+            }
+            None => Vec::new(),
+        };
+        let notes = if self.notes == 0 {
+            Vec::new()
+        } else {
+            repo::notes::newest_first(reads.raw::<note::Entity>(
+                &repo::notes::for_context_statement(
+                    sea_orm::DatabaseBackend::Sqlite,
+                    tenant_id,
+                    lead.id,
+                    self.notes,
+                ),
+            )?)
+        };
+        Ok(Some(Recalled {
+            lead,
+            session,
+            messages,
+            notes,
+        }))
+    }
 }
 
 /// A number we have never seen: a new customer, nothing to remember.
