@@ -2,6 +2,10 @@
 
 use clap::Parser;
 
+/// See Cargo.toml: requests allocate many small, short-lived values on every thread.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // sqlx brings ring, reqwest and jsonwebtoken could bring others: pick one for the process.

@@ -6,6 +6,10 @@ pub mod dataset;
 pub mod sql;
 pub mod text;
 
+/// The server's allocator (see `src/main.rs`), so the app measured here is the app that runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;

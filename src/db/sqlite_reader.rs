@@ -18,11 +18,13 @@ use rusqlite::{Connection, OpenFlags};
 use sea_orm::sea_query::{ColumnType, Nullable};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseBackend, DbErr, EntityTrait, IdenStatic, Iterable,
-    QuerySelect, QueryTrait, Select, Statement, TryIntoModel, Value,
+    QueryTrait, Select, Statement, TryIntoModel, Value,
 };
 use uuid::Uuid;
 
-/// Idle read-only connections to one SQLite file, opened on demand.
+/// A fixed set of read-only connections to one SQLite file; at most that many reads run at once
+/// (the rest wait for a connection, as in any pool), so every read finds its statements already
+/// prepared.
 #[derive(Clone)]
 pub struct SqliteReader {
     inner: Arc<Inner>,
@@ -34,32 +36,34 @@ type Observer = Arc<dyn Fn(&sea_orm::metric::Info<'_>) + Send + Sync>;
 struct Inner {
     path: PathBuf,
     observer: Option<Observer>,
-    /// How many idle connections to keep; extra ones opened under a burst are closed after use.
-    keep: usize,
+    size: usize,
+    /// One permit per connection.
+    permits: Arc<tokio::sync::Semaphore>,
     idle: Mutex<Vec<Connection>>,
 }
 
 impl std::fmt::Debug for SqliteReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteReader")
-            .field("keep", &self.inner.keep)
+            .field("size", &self.inner.size)
             .finish_non_exhaustive()
     }
 }
 
 impl SqliteReader {
-    /// Opens `keep` read-only connections to the database file at `path` (which must exist
+    /// Opens `size` read-only connections to the database file at `path` (which must exist
     /// and be in WAL mode, as the writer leaves it).
-    pub fn open(path: &Path, keep: usize) -> Result<Self, DbErr> {
-        let keep = keep.max(1);
-        let idle = (0..keep)
+    pub fn open(path: &Path, size: usize) -> Result<Self, DbErr> {
+        let size = size.max(1);
+        let idle = (0..size)
             .map(|_| connect(path))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 observer: None,
-                keep,
+                size,
+                permits: Arc::new(tokio::sync::Semaphore::new(size)),
                 idle: Mutex::new(idle),
             }),
         })
@@ -83,7 +87,16 @@ impl SqliteReader {
         F: FnOnce(&Reads<'_>) -> Result<T, DbErr> + Send + 'static,
     {
         let inner = self.inner.clone();
+        let permit = inner
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| DbErr::Custom("the SQLite reader is closed".into()))?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            // With a permit there is an idle connection; a connection lost to a panic is
+            // replaced here.
             let conn = match inner.idle.lock().ok().and_then(|mut idle| idle.pop()) {
                 Some(conn) => conn,
                 None => connect(&inner.path)?,
@@ -92,9 +105,7 @@ impl SqliteReader {
                 conn: &conn,
                 observer: inner.observer.as_deref(),
             });
-            if let Ok(mut idle) = inner.idle.lock()
-                && idle.len() < inner.keep
-            {
+            if let Ok(mut idle) = inner.idle.lock() {
                 idle.push(conn);
             }
             result
@@ -130,21 +141,15 @@ pub struct Reads<'c> {
 }
 
 impl Reads<'_> {
-    /// The first row of a SeaORM query, if any.
+    /// The first row of a SeaORM query, if any. For queries of a few rows at most: there is
+    /// no `LIMIT 1`, because SQLite prepares a statement with a bound LIMIT again on every run
+    /// (it plans with the bound value), which costs more than reading a row or two.
     pub fn one<E: EntityTrait>(&self, select: Select<E>) -> Result<Option<E::Model>, DbErr>
     where
         E::ActiveModel: TryIntoModel<E::Model>,
     {
-        let statement = select.limit(1).build(DatabaseBackend::Sqlite);
+        let statement = select.build(DatabaseBackend::Sqlite);
         Ok(self.raw::<E>(&statement)?.into_iter().next())
-    }
-
-    /// Every row of a SeaORM query.
-    pub fn all<E: EntityTrait>(&self, select: Select<E>) -> Result<Vec<E::Model>, DbErr>
-    where
-        E::ActiveModel: TryIntoModel<E::Model>,
-    {
-        self.raw::<E>(&select.build(DatabaseBackend::Sqlite))
     }
 
     /// Runs a SELECT of `E`'s columns and decodes each row as `E`'s model.
@@ -203,7 +208,7 @@ impl Reads<'_> {
 
 /// Binds a statement's values. Numbered (`$1`, `?1`) placeholders take the value they name;
 /// bare `?` take the values in order.
-fn bind(stmt: &mut rusqlite::CachedStatement<'_>, statement: &Statement) -> Result<(), DbErr> {
+fn bind(stmt: &mut rusqlite::Statement<'_>, statement: &Statement) -> Result<(), DbErr> {
     let values: &[Value] = statement.values.as_ref().map_or(&[], |v| v.0.as_slice());
     let mut next = 0;
     for index in 1..=stmt.parameter_count() {
@@ -348,6 +353,79 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Channel, IdentityKind, SessionStatus};
+    use crate::entities::session;
+    use crate::repo;
+    use rusqlite::StatementStatus;
+    use sea_orm::{QueryFilter, QuerySelect};
+
+    /// How often SQLite prepared `statement` again over three runs with fresh bindings.
+    fn reprepares(conn: &Connection, statement: &Statement) -> i32 {
+        let mut stmt = conn.prepare(&statement.sql).unwrap();
+        for _ in 0..3 {
+            bind(&mut stmt, statement).unwrap();
+            let mut rows = stmt.raw_query();
+            while rows.next().unwrap().is_some() {}
+        }
+        stmt.get_status(StatementStatus::RePrepare)
+    }
+
+    /// Every statement of the memory context keeps its prepared plan.
+    #[tokio::test]
+    async fn context_statements_keep_their_prepared_plans() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reader.db");
+        let db = crate::db::Db::connect(
+            &format!("sqlite://{}", path.display()),
+            crate::db::PoolOptions::default(),
+        )
+        .await
+        .unwrap();
+        db.migrate().await.unwrap();
+        let conn = connect(&path).unwrap();
+        let (tenant, lead) = (Uuid::now_v7(), Uuid::now_v7());
+        let sqlite = DatabaseBackend::Sqlite;
+        let statements = [
+            (
+                "lead",
+                repo::leads::by_id_select(tenant, lead).build(sqlite),
+            ),
+            (
+                "lead by phone",
+                repo::leads::by_identity_select(tenant, IdentityKind::Phone, "+14155552671")
+                    .build(sqlite),
+            ),
+            (
+                "open session",
+                repo::sessions::open_for_lead_select(tenant, lead, Some(Channel::Call))
+                    .build(sqlite),
+            ),
+            (
+                "messages",
+                repo::messages::latest_in_session_statement(sqlite, tenant, lead, 12),
+            ),
+            (
+                "notes",
+                repo::notes::for_context_statement(sqlite, tenant, lead, 5),
+            ),
+        ];
+        for (name, statement) in &statements {
+            assert_eq!(reprepares(&conn, statement), 0, "{name}: {}", statement.sql);
+        }
+        // The traps avoided above: a bound LIMIT, or a bound status where a partial index
+        // names a literal one, make SQLite prepare the statement again on every run.
+        let limited = repo::leads::by_id_select(tenant, lead)
+            .limit(1)
+            .build(sqlite);
+        assert!(reprepares(&conn, &limited) >= 2);
+        let bound = session::Entity::find()
+            .filter(session::Column::TenantId.eq(tenant))
+            .filter(session::Column::LeadId.eq(lead))
+            .filter(session::Column::Status.eq(SessionStatus::Open))
+            .build(sqlite);
+        assert!(reprepares(&conn, &bound) >= 2);
+        db.close().await;
+    }
 
     #[test]
     fn times_parse_in_the_formats_sqlite_holds() {

@@ -1,8 +1,8 @@
 //! Message queries.
 
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Statement,
 };
 use uuid::Uuid;
 
@@ -69,25 +69,33 @@ pub async fn latest_in_session<C: ConnectionTrait>(
     session_id: Uuid,
     limit: u64,
 ) -> Result<Vec<message::Model>, DbErr> {
-    let mut rows = latest_in_session_select(tenant_id, session_id, limit)
+    let statement =
+        latest_in_session_statement(conn.get_database_backend(), tenant_id, session_id, limit);
+    let mut rows = message::Entity::find()
+        .from_raw_sql(statement)
         .all(conn)
         .await?;
     rows.reverse();
     Ok(rows)
 }
 
-/// The query of [`latest_in_session`], newest first (also run by the SQLite reader).
-pub fn latest_in_session_select(
+/// The statement of [`latest_in_session`], newest first (also run by the SQLite reader). The
+/// limit is part of the SQL, not a bound value: SQLite plans with a bound LIMIT's value and so
+/// prepares such a statement again on every run.
+pub fn latest_in_session_statement(
+    backend: DatabaseBackend,
     tenant_id: Uuid,
     session_id: Uuid,
     limit: u64,
-) -> Select<message::Entity> {
-    message::Entity::find()
-        .filter(message::Column::TenantId.eq(tenant_id))
-        .filter(message::Column::SessionId.eq(session_id))
-        .order_by_desc(message::Column::OccurredAt)
-        .order_by_desc(message::Column::Id)
-        .limit(limit)
+) -> Statement {
+    Statement::from_sql_and_values(
+        backend,
+        format!(
+            "SELECT * FROM messages WHERE tenant_id = $1 AND session_id = $2 \
+             ORDER BY occurred_at DESC, id DESC LIMIT {limit}"
+        ),
+        [tenant_id.into(), session_id.into()],
+    )
 }
 
 /// Every message of a session, oldest first (for summaries).

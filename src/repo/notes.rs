@@ -51,7 +51,8 @@ pub async fn for_context<C: ConnectionTrait>(
 }
 
 /// The statement of [`for_context`] (also run by the SQLite reader); its rows go through
-/// [`newest_first`].
+/// [`newest_first`]. The limit is part of the SQL: SQLite prepares a statement with a bound
+/// LIMIT again on every run.
 pub fn for_context_statement(
     backend: DatabaseBackend,
     tenant_id: Uuid,
@@ -60,15 +61,12 @@ pub fn for_context_statement(
 ) -> Statement {
     Statement::from_sql_and_values(
         backend,
-        "SELECT * FROM (SELECT * FROM notes WHERE tenant_id = $1 AND lead_id = $2 \
-         ORDER BY created_at DESC, id DESC LIMIT $3) AS newest \
-         UNION SELECT * FROM notes WHERE tenant_id = $1 AND lead_id = $2 AND pinned = $4",
-        [
-            tenant_id.into(),
-            lead_id.into(),
-            (limit as i64).into(),
-            true.into(),
-        ],
+        format!(
+            "SELECT * FROM (SELECT * FROM notes WHERE tenant_id = $1 AND lead_id = $2 \
+             ORDER BY created_at DESC, id DESC LIMIT {limit}) AS newest \
+             UNION SELECT * FROM notes WHERE tenant_id = $1 AND lead_id = $2 AND pinned = $3"
+        ),
+        [tenant_id.into(), lead_id.into(), true.into()],
     )
 }
 

@@ -1,6 +1,6 @@
 //! Session queries.
 
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Select,
@@ -52,7 +52,7 @@ pub async fn lock_for_ingest<C: ConnectionTrait>(
     if !lead_ids.is_empty() {
         let mut select = session::Entity::find()
             .filter(session::Column::TenantId.eq(tenant_id))
-            .filter(session::Column::Status.eq(SessionStatus::Open))
+            .filter(is_open())
             .filter(session::Column::LeadId.is_in(lead_ids.iter().copied()));
         if postgres {
             // Lock in id order so overlapping batches cannot deadlock.
@@ -68,6 +68,15 @@ pub async fn lock_for_ingest<C: ConnectionTrait>(
         }
     }
     Ok(rows)
+}
+
+/// `status = 'open'` as literal SQL. The partial indexes over open sessions say
+/// `WHERE status = 'open'`; with the value bound instead, SQLite can only decide whether they
+/// apply once it sees the value, so it prepares the statement again on every execution (a
+/// full parse and plan each time).
+pub fn is_open() -> Expr {
+    let open = format!("'{}'", SessionStatus::Open.as_str());
+    Expr::col((session::Entity, session::Column::Status)).eq(Expr::cust(open))
 }
 
 /// Sessions named by any of `(channel, session_ref)`: one statement per channel (see
@@ -168,7 +177,7 @@ pub fn open_for_lead_select(
     let mut select = session::Entity::find()
         .filter(session::Column::TenantId.eq(tenant_id))
         .filter(session::Column::LeadId.eq(lead_id))
-        .filter(session::Column::Status.eq(SessionStatus::Open));
+        .filter(is_open());
     if let Some(channel) = channel {
         select = select.filter(session::Column::Channel.eq(channel));
     }

@@ -368,11 +368,13 @@ impl Recall {
         ))?;
         let messages = match &session {
             Some(s) => {
-                let mut newest = reads.all(repo::messages::latest_in_session_select(
-                    tenant_id,
-                    s.id,
-                    self.messages,
-                ))?;
+                let mut newest =
+                    reads.raw::<message::Entity>(&repo::messages::latest_in_session_statement(
+                        sea_orm::DatabaseBackend::Sqlite,
+                        tenant_id,
+                        s.id,
+                        self.messages,
+                    ))?;
                 newest.reverse();
                 newest
             }
