@@ -1042,7 +1042,7 @@ fn report(
         let ratio_ok = ratio99 <= RATIO_TARGET;
         let verdict = if i == 0 {
             format!(
-                "{p99_target}; ratio ≤ {RATIO_TARGET}x: {}",
+                "{p99_target}; p99 ratio ≤ {RATIO_TARGET}x: {}",
                 common::verdict(ratio_ok)
             )
         } else {

@@ -6,12 +6,14 @@
 //! same pool. The hot read path (the memory context) has its own read-only connections on an
 //! SQLite file: see [`sqlite_reader`].
 
+pub mod checkpoint;
 pub mod sqlite_reader;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
+use checkpoint::Checkpointer;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, SqlxPostgresConnector,
@@ -31,6 +33,8 @@ pub struct Db {
     /// On an SQLite file: the memory context's reads, without sqlx's per-statement thread
     /// hand-offs. `None` on PostgreSQL and in-memory SQLite.
     pub sqlite_reader: Option<SqliteReader>,
+    /// On an SQLite file: checkpoints the WAL beside the writer (see [`checkpoint`]).
+    _checkpointer: Option<Checkpointer>,
 }
 
 /// Connection options beyond the URL.
@@ -66,6 +70,7 @@ impl Db {
                 write: db.clone(),
                 read: db,
                 sqlite_reader: None,
+                _checkpointer: None,
             });
         }
         if url.starts_with("sqlite:") {
@@ -94,13 +99,20 @@ impl Db {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
+        // A file's WAL is checkpointed by `checkpoint::Checkpointer`, not inside the writer's
+        // commits.
+        let writer = if in_memory {
+            base.clone()
+        } else {
+            base.clone().pragma("wal_autocheckpoint", "0")
+        };
         let write_pool = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(base.clone())
+            .connect_with(writer)
             .await
             .context("cannot open the SQLite database")?;
         let write = SqlxSqliteConnector::from_sqlx_sqlite_pool(write_pool);
@@ -110,6 +122,7 @@ impl Db {
                 read: write.clone(),
                 write,
                 sqlite_reader: None,
+                _checkpointer: None,
             });
         }
         let readers = options.sqlite_read_connections.max(1);
@@ -123,10 +136,13 @@ impl Db {
             .context("cannot open the SQLite database for reading")?;
         let sqlite_reader = SqliteReader::open(base.get_filename(), readers as usize)
             .context("cannot open the SQLite database for reading")?;
+        let checkpointer = Checkpointer::start(base.get_filename())
+            .context("cannot open the SQLite database for checkpoints")?;
         Ok(Self {
             write,
             read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read_pool),
             sqlite_reader: Some(sqlite_reader),
+            _checkpointer: Some(checkpointer),
         })
     }
 
