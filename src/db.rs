@@ -16,8 +16,9 @@ use anyhow::Context;
 use checkpoint::Checkpointer;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, SqlxPostgresConnector,
-    SqlxSqliteConnector, TransactionTrait,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, SqlxPostgresConnector, SqlxSqliteConnector, TransactionOptions,
+    TransactionTrait,
 };
 use sqlite_reader::SqliteReader;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -136,14 +137,31 @@ impl Db {
             .context("cannot open the SQLite database for reading")?;
         let sqlite_reader = SqliteReader::open(base.get_filename(), readers as usize)
             .context("cannot open the SQLite database for reading")?;
-        let checkpointer = Checkpointer::start(base.get_filename())
-            .context("cannot open the SQLite database for checkpoints")?;
+        let checkpointer =
+            Checkpointer::start(base.get_filename(), checkpoint::RESTART_AFTER_FRAMES)
+                .context("cannot open the SQLite database for checkpoints")?;
         Ok(Self {
             write,
             read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read_pool),
             sqlite_reader: Some(sqlite_reader),
             _checkpointer: Some(checkpointer),
         })
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): a transaction that reads first and then tries to write cannot wait for the
+    /// lock (SQLite answers busy at once rather than risk a deadlock), and the WAL checkpointer
+    /// and the CLI may hold it for a moment.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        if self.is_postgres() {
+            return self.write.begin().await;
+        }
+        self.write
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
     }
 
     pub fn backend(&self) -> DatabaseBackend {

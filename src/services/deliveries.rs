@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use sea_orm::TransactionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -56,7 +55,7 @@ pub async fn apply(
     keys.sort();
     keys.dedup();
 
-    let txn = state.db.write.begin().await?;
+    let txn = state.db.begin_write().await?;
     let messages: HashMap<String, message::Model> =
         repo::messages::find_by_external_ids(&txn, tenant_id, &keys)
             .await?

@@ -424,7 +424,7 @@ async fn run_batch(
 ) -> AppResult<Vec<AppResult<Recorded>>> {
     let mut last_error = None;
     for attempt in 0..MAX_ATTEMPTS {
-        let txn = state.db.write.begin().await?;
+        let txn = state.db.begin_write().await?;
         match engine(state, actor, settings, &txn, &prepared).await {
             Ok(batch) => {
                 txn.commit().await?;
@@ -454,7 +454,7 @@ async fn run_batch(
         );
     }
     // Isolate the failing message(s): one savepoint each, same transaction.
-    let txn = state.db.write.begin().await?;
+    let txn = state.db.begin_write().await?;
     let mut results = Vec::with_capacity(prepared.len());
     let mut appended = false;
     let mut enqueued = false;

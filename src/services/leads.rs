@@ -1,6 +1,5 @@
 //! Leads: lookups, lists, and staff creating or editing a lead.
 
-use sea_orm::TransactionTrait;
 use uuid::Uuid;
 
 use crate::auth::{Actor, Permission};
@@ -187,7 +186,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: LeadDetails) -> AppR
         updated_at: now,
     };
 
-    let txn = state.db.write.begin().await?;
+    let txn = state.db.begin_write().await?;
     let taken = repo::identities::find_by_values(&txn, actor.tenant_id, &identities).await?;
     if let Some(identity) = taken.first() {
         let field = match identity.kind {

@@ -1,6 +1,5 @@
 //! Staff notes on a lead: add, edit, pin, delete.
 
-use sea_orm::TransactionTrait;
 use uuid::Uuid;
 
 use crate::auth::{Actor, Permission, Principal};
@@ -58,7 +57,7 @@ pub async fn add(state: &AppState, actor: &Actor, input: NewNote) -> AppResult<n
     let body = validate_body(&input.body, "input.body")?;
     let author = author_label(state, actor).await?;
     let now = state.now();
-    let txn = state.db.write.begin().await?;
+    let txn = state.db.begin_write().await?;
     repo::leads::find(&txn, actor.tenant_id, input.lead_id)
         .await?
         .ok_or(AppError::not_found("lead"))?;
@@ -146,7 +145,7 @@ pub async fn update(
 ) -> AppResult<note::Model> {
     actor.require(Permission::WriteNotes)?;
     let body = body.map(|b| validate_body(&b, "body")).transpose()?;
-    let txn = state.db.write.begin().await?;
+    let txn = state.db.begin_write().await?;
     let current = repo::notes::find(&txn, actor.tenant_id, id)
         .await?
         .ok_or(AppError::not_found("note"))?;
@@ -176,7 +175,7 @@ pub async fn update(
 /// Deletes a note; returns its id.
 pub async fn delete(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Uuid> {
     actor.require(Permission::WriteNotes)?;
-    let txn = state.db.write.begin().await?;
+    let txn = state.db.begin_write().await?;
     let current = repo::notes::find(&txn, actor.tenant_id, id)
         .await?
         .ok_or(AppError::not_found("note"))?;

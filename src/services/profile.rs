@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -222,7 +221,7 @@ pub async fn staff_edits(
     let now = state.now();
     let label = actor.label();
 
-    let txn = state.db.write.begin().await?;
+    let txn = state.db.begin_write().await?;
     let mut lead = repo::leads::lock_many(&txn, actor.tenant_id, &[lead_id])
         .await?
         .pop()

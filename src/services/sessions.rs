@@ -1,7 +1,6 @@
 //! Sessions: lookups, message pages, and closing.
 
 use chrono::{DateTime, Utc};
-use sea_orm::TransactionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -95,7 +94,7 @@ pub fn close_in_memory(
 pub async fn close(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<session::Model> {
     actor.require(Permission::WriteMessages)?;
     let now = state.now();
-    let txn = state.db.write.begin().await?;
+    let txn = state.db.begin_write().await?;
     let Some(mut session) = repo::sessions::find(&txn, actor.tenant_id, id).await? else {
         return Err(AppError::not_found("session"));
     };

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -169,7 +169,7 @@ async fn store(
         })
         .collect();
 
-    let txn = state.db.write.begin().await?;
+    let txn = state.db.begin_write().await?;
     // Lock order: lead → session → job → tenant.
     let Some(mut lead) = repo::leads::lock_many(&txn, tenant_id, &[session.lead_id])
         .await?

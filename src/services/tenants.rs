@@ -299,7 +299,7 @@ pub async fn update_settings(
     }
     let now = state.now();
     active.updated_at = Set(now);
-    let txn = sea_orm::TransactionTrait::begin(&state.db.write).await?;
+    let txn = state.db.begin_write().await?;
     let saved = active.update(&txn).await?;
     audit::record(
         &txn,

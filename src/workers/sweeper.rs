@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use sea_orm::{FromQueryResult, Statement, TransactionTrait};
+use sea_orm::{FromQueryResult, Statement};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -55,7 +55,7 @@ async fn close_batch(
     cutoff: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<usize> {
     let now = state.now();
-    let txn = state.db.write.begin().await?;
+    let txn = state.db.begin_write().await?;
     let mut sessions = repo::sessions::lock_idle(&txn, idle_minutes, cutoff, BATCH).await?;
     if sessions.is_empty() {
         return Ok(0);
