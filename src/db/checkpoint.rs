@@ -25,8 +25,10 @@ use tokio::task::JoinHandle;
 /// How often the WAL is copied back.
 const INTERVAL: Duration = Duration::from_millis(100);
 
-/// WAL frames (pages) after which the WAL is started over: about 32 MiB.
-pub const RESTART_AFTER_FRAMES: i64 = 8192;
+/// WAL frames (pages) after which the WAL is started over: about 128 MiB. Each restart holds
+/// off the writer for an fsync of the database file; at full ingest speed this is one every few
+/// seconds.
+pub const RESTART_AFTER_FRAMES: i64 = 32_768;
 
 /// Stops the checkpoint task when the last clone of the database handle is dropped.
 #[derive(Debug, Clone)]
