@@ -65,6 +65,7 @@ impl App {
             app: state.clone(),
             schema,
             metrics: Some(metrics_handle()),
+            documents: Default::default(),
         });
         let listener = TcpListener::bind(state.settings.addr)
             .await

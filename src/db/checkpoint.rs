@@ -52,25 +52,40 @@ impl Checkpointer {
         let conn = open(path)?;
         let path: PathBuf = path.to_owned();
         let task = tokio::spawn(async move {
-            let mut conn = Some(conn);
+            let mut state = Some((conn, Wal::new(restart_after)));
             let mut tick = tokio::time::interval(INTERVAL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut failing = false;
             loop {
                 tick.tick().await;
-                let Some(c) = conn.take() else { return };
-                let (back, result) = match tokio::task::spawn_blocking(move || {
-                    let result = checkpoint(&c, restart_after);
-                    (c, result)
-                })
-                .await
-                {
-                    Ok(done) => done,
-                    Err(_) => return,
+                let Some((conn, mut wal)) = state.take() else {
+                    return;
                 };
-                if let Err(err) = result {
-                    tracing::warn!(file = %path.display(), error = %err, "WAL checkpoint failed");
+                let ran = tokio::task::spawn_blocking(move || {
+                    let result = wal.checkpoint(&conn);
+                    (conn, wal, result)
+                })
+                .await;
+                let Ok((conn, wal, result)) = ran else {
+                    tracing::error!(
+                        file = %path.display(),
+                        "the WAL checkpointer stopped; the WAL now grows until restart"
+                    );
+                    return;
+                };
+                // Said once when it starts failing and once when it recovers, not every tick.
+                match result {
+                    Err(err) if !failing => {
+                        failing = true;
+                        tracing::warn!(file = %path.display(), error = %err, "WAL checkpoints fail");
+                    }
+                    Ok(()) if failing => {
+                        failing = false;
+                        tracing::info!(file = %path.display(), "WAL checkpoints work again");
+                    }
+                    _ => {}
                 }
-                conn = Some(back);
+                state = Some((conn, wal));
             }
         });
         Ok(Self {
@@ -82,20 +97,56 @@ impl Checkpointer {
 fn open(path: &Path) -> anyhow::Result<Connection> {
     let conn = Connection::open(path)?;
     // A RESTART checkpoint holds off new writers while it waits for the writer and for readers
-    // of older snapshots: give up soon and try again at the next tick rather than stall ingest.
+    // of older snapshots: give up soon rather than stall ingest.
     conn.busy_timeout(Duration::from_millis(50))?;
     Ok(conn)
 }
 
-/// Copies what it can of the WAL into the database file, and starts the WAL over when it has
-/// grown past `restart_after` frames.
-fn checkpoint(conn: &Connection, restart_after: i64) -> rusqlite::Result<()> {
-    let frames: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))?;
-    if frames > restart_after {
-        // Busy (a long read still needs the old frames) is not an error: the next tick retries.
-        conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
+/// What the checkpointer remembers between ticks.
+struct Wal {
+    restart_after: i64,
+    /// The WAL's length at the last RESTART: SQLite only starts the WAL over at the next write,
+    /// so until then the same length is reported and must not trigger another RESTART.
+    restarted_at: Option<i64>,
+    /// Ticks to skip RESTARTs after one found a reader still on old frames.
+    back_off: u32,
+}
+
+impl Wal {
+    /// Ticks without RESTART attempts after a busy one (about a second).
+    const BACK_OFF_TICKS: u32 = 10;
+
+    fn new(restart_after: i64) -> Self {
+        Self {
+            restart_after,
+            restarted_at: None,
+            back_off: 0,
+        }
     }
-    Ok(())
+
+    /// Copies what it can of the WAL into the database file, and starts the WAL over when it
+    /// has grown past `restart_after` frames and everything in it has been copied.
+    fn checkpoint(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        let (frames, copied): (i64, i64) =
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                Ok((row.get(1)?, row.get(2)?))
+            })?;
+        if self.back_off > 0 {
+            self.back_off -= 1;
+            return Ok(());
+        }
+        if frames <= self.restart_after || copied < frames || self.restarted_at == Some(frames) {
+            return Ok(());
+        }
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| row.get(0))?;
+        if busy == 0 {
+            self.restarted_at = Some(frames);
+        } else {
+            // A long read still needs the old frames: let the writer be for a while.
+            self.back_off = Self::BACK_OFF_TICKS;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -462,6 +462,36 @@ mod tests {
         );
     }
 
+    /// Every column of the entities the reader decodes has a type `typed` knows (anything else
+    /// would be read as text and fail at run time).
+    #[test]
+    fn the_reader_knows_every_column_type_it_reads() {
+        use crate::entities::{lead, message, note};
+        fn check<E: EntityTrait>() {
+            for column in E::Column::iter() {
+                let ty = column.def().get_column_type().clone();
+                let known = matches!(
+                    ty,
+                    ColumnType::Uuid
+                        | ColumnType::TimestampWithTimeZone
+                        | ColumnType::Json
+                        | ColumnType::JsonBinary
+                        | ColumnType::Boolean
+                        | ColumnType::Integer
+                        | ColumnType::BigInteger
+                        | ColumnType::Double
+                        | ColumnType::Text
+                        | ColumnType::String(_)
+                );
+                assert!(known, "{}: {ty:?}", column.as_str());
+            }
+        }
+        check::<lead::Entity>();
+        check::<session::Entity>();
+        check::<message::Entity>();
+        check::<note::Entity>();
+    }
+
     #[test]
     fn nulls_keep_their_column_type() {
         let null = typed(ValueRef::Null, &ColumnType::Uuid, "x").unwrap();

@@ -1,11 +1,15 @@
 //! GraphQL over HTTP: POST for everything, GET for queries (and GraphiQL in a browser).
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{Request, Response as GqlResponse, ServerError};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use lru::LruCache;
 
 use super::{HttpState, credential};
 use crate::error::AppError;
@@ -117,7 +121,55 @@ fn is_mutation(request: &Request) -> bool {
     }
 }
 
+/// Parsed documents by query text. Agents and the dashboard send a handful of distinct queries
+/// over and over; reusing the parse skips the parser (validation still runs per request).
+pub struct DocumentCache(Mutex<LruCache<String, ExecutableDocument>>);
+
+impl DocumentCache {
+    /// Distinct queries kept.
+    const CAPACITY: usize = 512;
+    /// Longer query texts are parsed each time rather than kept.
+    const MAX_QUERY_BYTES: usize = 16 * 1024;
+
+    pub fn new() -> Self {
+        Self(Mutex::new(LruCache::new(
+            NonZeroUsize::new(Self::CAPACITY).unwrap_or(NonZeroUsize::MIN),
+        )))
+    }
+
+    /// Gives `request` its parsed document, from the cache or parsed now. A query that does
+    /// not parse is left to the executor, which reports the error.
+    fn prepare(&self, request: &mut Request) {
+        if request.query.len() > Self::MAX_QUERY_BYTES {
+            return;
+        }
+        if let Some(document) = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|mut cache| cache.get(&request.query).cloned())
+        {
+            request.set_parsed_query(document);
+            return;
+        }
+        let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+            return;
+        };
+        if let Ok(mut cache) = self.0.lock() {
+            cache.put(request.query.clone(), document.clone());
+        }
+        request.set_parsed_query(document);
+    }
+}
+
+impl Default for DocumentCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 async fn execute(state: &HttpState, headers: &HeaderMap, mut request: Request) -> Response {
+    state.documents.prepare(&mut request);
     let actor = match auth::authenticate(&state.app, credential(headers)).await {
         Ok(actor) => actor,
         Err(err) => return app_error(headers, err),
@@ -190,4 +242,42 @@ fn request_error(headers: &HeaderMap, status: StatusCode, message: &str) -> Resp
     let mut response = respond(headers, GqlResponse::from_errors(vec![error]));
     *response.status_mut() = status;
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cached(cache: &DocumentCache) -> usize {
+        cache.0.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    #[test]
+    fn documents_are_parsed_once_per_query_text() {
+        let cache = DocumentCache::new();
+        let mut first = Request::new("{ __typename }");
+        cache.prepare(&mut first);
+        assert_eq!(cached(&cache), 1);
+        let mut again = Request::new("{ __typename }");
+        cache.prepare(&mut again);
+        assert_eq!(cached(&cache), 1);
+        assert_eq!(
+            again.parsed_query().unwrap().operations.iter().count(),
+            first.parsed_query().unwrap().operations.iter().count()
+        );
+
+        // A query that does not parse is left to the executor and not kept.
+        let mut broken = Request::new("{ leads(first: ");
+        cache.prepare(&mut broken);
+        assert_eq!(cached(&cache), 1);
+        assert!(broken.parsed_query().is_err());
+
+        // Over-long texts are not kept either.
+        let long = format!(
+            "{{ __typename }} # {}",
+            "x".repeat(DocumentCache::MAX_QUERY_BYTES)
+        );
+        cache.prepare(&mut Request::new(long));
+        assert_eq!(cached(&cache), 1);
+    }
 }

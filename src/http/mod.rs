@@ -27,6 +27,8 @@ pub struct HttpState {
     pub app: AppState,
     pub schema: AppSchema,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Parsed GraphQL documents, shared by all requests.
+    pub documents: std::sync::Arc<graphql::DocumentCache>,
 }
 
 /// All routes with their middleware.

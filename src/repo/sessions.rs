@@ -181,7 +181,10 @@ pub fn open_for_lead_select(
     if let Some(channel) = channel {
         select = select.filter(session::Column::Channel.eq(channel));
     }
-    select.order_by_desc(session::Column::LastMessageAt)
+    // The id breaks ties, so every path picks the same session.
+    select
+        .order_by_desc(session::Column::LastMessageAt)
+        .order_by_desc(session::Column::Id)
 }
 
 /// The most recent session of a lead (any status, optionally on one channel).
