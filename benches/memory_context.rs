@@ -174,20 +174,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
 
     step("raw SQL baseline");
     let baseline = Arc::new(Baseline::connect(&db.url, tenant).await?);
-    baseline
-        .run(
-            "baseline warm-up",
-            common::same_prefix(warm_hands.clone(), &warm),
-            config.deadline(true),
-        )
-        .await?;
-    let (base, rows) = baseline
-        .run(
-            "raw SQL baseline",
-            common::same_prefix(hands.clone(), &app),
-            config.deadline(false),
-        )
-        .await?;
+    let (base, rows) = measure(
+        &baseline,
+        "raw SQL baseline",
+        common::same_prefix(warm_hands.clone(), &warm),
+        common::same_prefix(hands.clone(), &app),
+        &config,
+    )
+    .await?;
     baseline.close().await;
 
     // On SQLite the app reads through rusqlite (`db::sqlite_reader`): the same rows fetched
@@ -195,20 +189,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let native = if config.backend() == "sqlite" {
         step("raw rusqlite baseline");
         let native = Arc::new(NativeBaseline::open(&db.url, tenant)?);
-        native
-            .run(
-                "rusqlite warm-up",
-                common::same_prefix(warm_hands.clone(), &warm),
-                config.deadline(true),
-            )
-            .await?;
-        let (run, native_rows) = native
-            .run(
-                "raw rusqlite baseline",
-                common::same_prefix(hands.clone(), &app),
-                config.deadline(false),
-            )
-            .await?;
+        let (run, native_rows) = measure(
+            &native,
+            "raw rusqlite baseline",
+            common::same_prefix(warm_hands.clone(), &warm),
+            common::same_prefix(hands.clone(), &app),
+            &config,
+        )
+        .await?;
         if native_rows.messages != rows.messages || native_rows.notes != rows.notes {
             bail!(
                 "the rusqlite baseline fetched other rows than the sqlx one: {native_rows:?} vs {rows:?}"
@@ -650,42 +638,13 @@ impl Baseline {
         })
     }
 
-    async fn fetch(&self, lead_id: Uuid) -> anyhow::Result<Rows> {
+    async fn fetch_rows(&self, lead_id: Uuid) -> anyhow::Result<Rows> {
         Ok(match &self.pool {
             common::sql::Pool::Sqlite(pool) => fetch_context!(self, pool, sqlx::Sqlite, lead_id),
             common::sql::Pool::Postgres(pool) => {
                 fetch_context!(self, pool, sqlx::Postgres, lead_id)
             }
         })
-    }
-
-    /// Fetches each client's leads in turn, all clients at once.
-    async fn run(
-        self: &Arc<Self>,
-        label: &str,
-        hands: Vec<Vec<Uuid>>,
-        deadline: std::time::Instant,
-    ) -> anyhow::Result<(Run, Rows)> {
-        let rows = Arc::new(std::sync::Mutex::new(Rows::default()));
-        let work = hands
-            .into_iter()
-            .map(|ids| (Arc::new((self.clone(), rows.clone())), ids))
-            .collect();
-        let run = common::closed_loop(
-            label,
-            work,
-            deadline,
-            |ctx: Arc<(Arc<Baseline>, RowTotal)>, id| async move {
-                let fetched = ctx.0.fetch(id).await?;
-                if let Ok(mut total) = ctx.1.lock() {
-                    *total += fetched;
-                }
-                Ok(1)
-            },
-        )
-        .await?;
-        let total = rows.lock().map(|r| *r).unwrap_or_default();
-        Ok((run, total))
     }
 
     async fn close(&self) {
@@ -729,7 +688,7 @@ impl NativeBaseline {
         Ok(conn)
     }
 
-    async fn fetch(self: Arc<Self>, lead_id: Uuid) -> anyhow::Result<Rows> {
+    async fn fetch_rows(self: Arc<Self>, lead_id: Uuid) -> anyhow::Result<Rows> {
         tokio::task::spawn_blocking(move || {
             let conn = match self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
                 Some(conn) => conn,
@@ -743,23 +702,49 @@ impl NativeBaseline {
         })
         .await?
     }
+}
 
-    async fn run(
-        self: &Arc<Self>,
-        label: &str,
-        hands: Vec<Vec<Uuid>>,
-        deadline: std::time::Instant,
-    ) -> anyhow::Result<(Run, Rows)> {
+/// A raw baseline: fetches the rows of one lead's context.
+trait Fetch: Send + Sync + 'static {
+    fn fetch(self: Arc<Self>, lead_id: Uuid) -> impl Future<Output = anyhow::Result<Rows>> + Send;
+}
+
+impl Fetch for Baseline {
+    async fn fetch(self: Arc<Self>, lead_id: Uuid) -> anyhow::Result<Rows> {
+        self.fetch_rows(lead_id).await
+    }
+}
+
+impl Fetch for NativeBaseline {
+    fn fetch(self: Arc<Self>, lead_id: Uuid) -> impl Future<Output = anyhow::Result<Rows>> + Send {
+        self.fetch_rows(lead_id)
+    }
+}
+
+/// A warm-up, then the measured run: each client fetches its leads in turn, all clients at
+/// once; returns the run and the rows the measured run fetched.
+async fn measure<B: Fetch>(
+    baseline: &Arc<B>,
+    name: &str,
+    warm_up: Vec<Vec<Uuid>>,
+    hands: Vec<Vec<Uuid>>,
+    config: &Config,
+) -> anyhow::Result<(Run, Rows)> {
+    let mut result = None;
+    for (label, hands, warm) in [
+        (format!("{name} warm-up"), warm_up, true),
+        (name.to_owned(), hands, false),
+    ] {
         let rows: RowTotal = Arc::new(std::sync::Mutex::new(Rows::default()));
         let work = hands
             .into_iter()
-            .map(|ids| (Arc::new((self.clone(), rows.clone())), ids))
+            .map(|ids| (Arc::new((baseline.clone(), rows.clone())), ids))
             .collect();
         let run = common::closed_loop(
-            label,
+            &label,
             work,
-            deadline,
-            |ctx: Arc<(Arc<NativeBaseline>, RowTotal)>, id| async move {
+            config.deadline(warm),
+            |ctx: Arc<(Arc<B>, RowTotal)>, id| async move {
                 let fetched = ctx.0.clone().fetch(id).await?;
                 if let Ok(mut total) = ctx.1.lock() {
                     *total += fetched;
@@ -769,8 +754,9 @@ impl NativeBaseline {
         )
         .await?;
         let total = rows.lock().map(|r| *r).unwrap_or_default();
-        Ok((run, total))
+        result = Some((run, total));
     }
+    result.context("no measured run")
 }
 
 /// Column decoders for rows as sqlx-sqlite writes them.

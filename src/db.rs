@@ -199,3 +199,18 @@ impl Db {
         let _ = self.write.close().await;
     }
 }
+
+/// A fresh SQLite file in a temporary directory (removed with the returned guard), and the
+/// app's connections to it.
+#[cfg(test)]
+pub(crate) async fn temp_sqlite() -> (tempfile::TempDir, std::path::PathBuf, Db) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("test.db");
+    let db = Db::connect(
+        &format!("sqlite://{}", path.display()),
+        PoolOptions::default(),
+    )
+    .await
+    .expect("SQLite file");
+    (dir, path, db)
+}

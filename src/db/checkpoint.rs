@@ -154,7 +154,6 @@ mod tests {
     use sea_orm::ConnectionTrait;
 
     use super::*;
-    use crate::db::{Db, PoolOptions};
 
     /// A writer that never pauses still gets its WAL started over.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,14 +193,7 @@ mod tests {
     async fn write_transactions_wait_for_the_write_lock() {
         use sea_orm::TransactionTrait;
 
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("locks.db");
-        let db = Db::connect(
-            &format!("sqlite://{}", path.display()),
-            PoolOptions::default(),
-        )
-        .await
-        .unwrap();
+        let (_dir, path, db) = crate::db::temp_sqlite().await;
         db.write
             .execute_unprepared("CREATE TABLE t (n INTEGER)")
             .await
@@ -243,14 +235,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_writer_leaves_checkpoints_to_the_background_task() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("wal.db");
-        let db = Db::connect(
-            &format!("sqlite://{}", path.display()),
-            PoolOptions::default(),
-        )
-        .await
-        .unwrap();
+        let (_dir, path, db) = crate::db::temp_sqlite().await;
         let off = db
             .write
             .query_one_raw(sea_orm::Statement::from_string(

@@ -373,14 +373,7 @@ mod tests {
     /// Every statement of the memory context keeps its prepared plan.
     #[tokio::test]
     async fn context_statements_keep_their_prepared_plans() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("reader.db");
-        let db = crate::db::Db::connect(
-            &format!("sqlite://{}", path.display()),
-            crate::db::PoolOptions::default(),
-        )
-        .await
-        .unwrap();
+        let (_dir, path, db) = crate::db::temp_sqlite().await;
         db.migrate().await.unwrap();
         let conn = connect(&path).unwrap();
         let (tenant, lead) = (Uuid::now_v7(), Uuid::now_v7());
