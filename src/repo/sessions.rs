@@ -74,7 +74,7 @@ pub async fn lock_for_ingest<C: ConnectionTrait>(
 /// `WHERE status = 'open'`; with the value bound instead, SQLite can only decide whether they
 /// apply once it sees the value, so it prepares the statement again on every execution (a
 /// full parse and plan each time).
-pub fn is_open() -> Expr {
+fn is_open() -> Expr {
     let open = format!("'{}'", SessionStatus::Open.as_str());
     Expr::col((session::Entity, session::Column::Status)).eq(Expr::cust(open))
 }
