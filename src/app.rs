@@ -181,6 +181,9 @@ fn instrument(db: &mut Db, counter: Arc<AtomicU64>) {
     if let Some(reader) = &mut db.sqlite_reader {
         reader.set_metric_callback(callback.clone());
     }
+    if let Some(writer) = &mut db.sqlite_writer {
+        writer.set_metric_callback(callback.clone());
+    }
     db.read.set_metric_callback(callback);
 }
 

@@ -1,13 +1,17 @@
 //! Database connections: the embedded SQLite file or PostgreSQL, and migrations.
 //!
-//! On SQLite all writes go through one connection: SQLite has one writer anyway, and queueing
+//! On SQLite, writes go through one sqlx connection: SQLite has one writer anyway, and queueing
 //! in the pool is far cheaper than sleeping in SQLite's busy handler. Reads use a separate pool
 //! of read-only connections (WAL lets them run beside the writer). On PostgreSQL both are the
-//! same pool. The hot read path (the memory context) has its own read-only connections on an
-//! SQLite file: see [`sqlite_reader`].
+//! same pool. On an SQLite file the two hot paths skip sqlx (see [`direct`]): the memory
+//! context reads through [`sqlite_reader`], and ingest writes through [`sqlite_writer`], whose
+//! one connection shares SQLite's write lock with the sqlx writer.
 
 pub mod checkpoint;
+pub mod direct;
+pub mod executor;
 pub mod sqlite_reader;
+pub mod sqlite_writer;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -21,6 +25,7 @@ use sea_orm::{
     TransactionTrait,
 };
 use sqlite_reader::SqliteReader;
+use sqlite_writer::SqliteWriter;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -34,6 +39,9 @@ pub struct Db {
     /// On an SQLite file: the memory context's reads, without sqlx's per-statement thread
     /// hand-offs. `None` on PostgreSQL and in-memory SQLite.
     pub sqlite_reader: Option<SqliteReader>,
+    /// On an SQLite file: ingest's write transactions, without sqlx's per-statement thread
+    /// hand-offs. `None` on PostgreSQL and in-memory SQLite.
+    pub sqlite_writer: Option<SqliteWriter>,
     /// On an SQLite file: checkpoints the WAL beside the writer (see [`checkpoint`]).
     _checkpointer: Option<Checkpointer>,
 }
@@ -71,6 +79,7 @@ impl Db {
                 write: db.clone(),
                 read: db,
                 sqlite_reader: None,
+                sqlite_writer: None,
                 _checkpointer: None,
             });
         }
@@ -123,6 +132,7 @@ impl Db {
                 read: write.clone(),
                 write,
                 sqlite_reader: None,
+                sqlite_writer: None,
                 _checkpointer: None,
             });
         }
@@ -137,6 +147,8 @@ impl Db {
             .context("cannot open the SQLite database for reading")?;
         let sqlite_reader = SqliteReader::open(base.get_filename(), readers as usize)
             .context("cannot open the SQLite database for reading")?;
+        let sqlite_writer = SqliteWriter::open(base.get_filename())
+            .context("cannot open the SQLite database for writing")?;
         let checkpointer =
             Checkpointer::start(base.get_filename(), checkpoint::RESTART_AFTER_FRAMES)
                 .context("cannot open the SQLite database for checkpoints")?;
@@ -144,6 +156,7 @@ impl Db {
             write,
             read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read_pool),
             sqlite_reader: Some(sqlite_reader),
+            sqlite_writer: Some(sqlite_writer),
             _checkpointer: Some(checkpointer),
         })
     }
@@ -198,6 +211,14 @@ impl Db {
         let _ = self.read.close().await;
         let _ = self.write.close().await;
     }
+}
+
+/// Whether `err` is a unique-key violation, from sqlx or from a rusqlite connection.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    ) || matches!(err, DbErr::Custom(text) if text.starts_with(direct::UNIQUE_VIOLATION))
 }
 
 /// A fresh SQLite file in a temporary directory (removed with the returned guard), and the

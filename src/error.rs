@@ -7,7 +7,7 @@
 //! error into a GraphQL error without a code, so the only way in is `From<AppError>` below.
 
 use async_graphql::ErrorExtensions;
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::DbErr;
 
 use crate::domain::InvalidInput;
 
@@ -103,11 +103,10 @@ impl From<InvalidInput> for AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        match err.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => {
-                AppError::Conflict("this would duplicate an existing record".into())
-            }
-            _ => AppError::Internal(err.into()),
+        if crate::db::is_unique_violation(&err) {
+            AppError::Conflict("this would duplicate an existing record".into())
+        } else {
+            AppError::Internal(err.into())
         }
     }
 }

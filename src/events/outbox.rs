@@ -4,10 +4,11 @@
 //! committing, to keep that window short (lock order: lead → session → tenant).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, Statement};
+use sea_orm::{ActiveValue::Set, DatabaseBackend, DbErr, EntityTrait, Statement};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::db::executor::Executor;
 use crate::domain::EventType;
 use crate::entities::event;
 
@@ -42,7 +43,7 @@ impl NewEvent {
 
 /// Appends `events` for `tenant_id` inside the caller's transaction; returns the last sequence
 /// number (or `None` when there was nothing to append).
-pub async fn append<C: ConnectionTrait>(
+pub async fn append<C: Executor>(
     txn: &C,
     tenant_id: Uuid,
     events: Vec<NewEvent>,
@@ -52,16 +53,15 @@ pub async fn append<C: ConnectionTrait>(
         return Ok(None);
     }
     let count = events.len() as i64;
-    let backend = txn.get_database_backend();
-    let row = txn
-        .query_one_raw(Statement::from_sql_and_values(
+    let backend = txn.backend();
+    let last = txn
+        .query_i64(Statement::from_sql_and_values(
             backend,
             "UPDATE tenants SET event_seq = event_seq + $1 WHERE id = $2 RETURNING event_seq",
             [count.into(), tenant_id.into()],
         ))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("tenant".into()))?;
-    let last: i64 = row.try_get_by_index(0)?;
     let first = last - count + 1;
     let rows = events
         .into_iter()
@@ -75,12 +75,10 @@ pub async fn append<C: ConnectionTrait>(
             payload: Set(e.payload),
             created_at: Set(now),
         });
-    event::Entity::insert_many(rows)
-        .exec_without_returning(txn)
-        .await?;
+    txn.run(&event::Entity::insert_many(rows)).await?;
     if backend == DatabaseBackend::Postgres {
         // Delivered to listeners on every replica when (and only if) the transaction commits.
-        txn.execute_raw(Statement::from_sql_and_values(
+        txn.execute(Statement::from_sql_and_values(
             backend,
             "SELECT pg_notify($1, $2)",
             [PG_CHANNEL.into(), tenant_id.to_string().into()],

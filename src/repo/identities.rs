@@ -5,18 +5,19 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use uuid::Uuid;
 
 use super::group_keys;
+use crate::db::executor::Executor;
 use crate::domain::IdentityKind;
 use crate::entities::lead_identity;
 
 /// Identities matching any of `(kind, value)`.
-pub async fn find_by_values<C: ConnectionTrait>(
+pub async fn find_by_values<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     values: &[(IdentityKind, String)],
 ) -> Result<Vec<lead_identity::Model>, DbErr> {
     let mut found = Vec::new();
     for select in by_values(tenant_id, values) {
-        found.extend(select.all(conn).await?);
+        found.extend(conn.all(select).await?);
     }
     Ok(found)
 }
@@ -55,7 +56,7 @@ pub async fn for_leads<C: ConnectionTrait>(
 
 /// Inserts identities; one that already exists (for any lead) is left alone when `skip_taken`,
 /// otherwise it is a unique violation (a racing writer created it: the caller retries).
-pub async fn insert_many<C: ConnectionTrait>(
+pub async fn insert_many<C: Executor>(
     conn: &C,
     rows: Vec<lead_identity::Model>,
     skip_taken: bool,
@@ -66,8 +67,8 @@ pub async fn insert_many<C: ConnectionTrait>(
     let insert =
         lead_identity::Entity::insert_many(rows.into_iter().map(lead_identity::ActiveModel::from));
     if skip_taken {
-        insert
-            .on_conflict(
+        conn.run(
+            &insert.on_conflict(
                 OnConflict::columns([
                     lead_identity::Column::TenantId,
                     lead_identity::Column::Kind,
@@ -75,11 +76,11 @@ pub async fn insert_many<C: ConnectionTrait>(
                 ])
                 .do_nothing()
                 .to_owned(),
-            )
-            .exec_without_returning(conn)
-            .await?;
+            ),
+        )
+        .await?;
     } else {
-        insert.exec_without_returning(conn).await?;
+        conn.run(&insert).await?;
     }
     Ok(())
 }

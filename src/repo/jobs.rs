@@ -10,6 +10,7 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::db::executor::Executor;
 use crate::entities::job;
 use crate::services::pagination::{Cursor, Direction, PageRequest};
 
@@ -34,7 +35,7 @@ pub struct NewJob {
 }
 
 /// Queues jobs; those whose dedupe key is already pending are skipped.
-pub async fn enqueue_many<C: ConnectionTrait>(
+pub async fn enqueue_many<C: Executor>(
     conn: &C,
     jobs: Vec<NewJob>,
     now: DateTime<Utc>,
@@ -61,21 +62,18 @@ pub async fn enqueue_many<C: ConnectionTrait>(
             updated_at: now,
         })
     });
-    let result = job::Entity::insert_many(rows)
-        .on_conflict(
+    conn.run(
+        &job::Entity::insert_many(rows).on_conflict(
             OnConflict::columns([job::Column::TenantId, job::Column::DedupeKey])
                 // A literal, not a bound value: SQLite matches the partial index only when it
                 // can see the predicate is the index's own.
                 .target_and_where(Expr::cust("status = 'pending'"))
                 .do_nothing()
                 .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await;
-    match result {
-        Ok(_) | Err(DbErr::RecordNotInserted) => Ok(()),
-        Err(err) => Err(err),
-    }
+        ),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Claims up to `limit` jobs for `owner` until `lease_until`: due pending jobs, and running jobs

@@ -9,16 +9,17 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{for_update, like_escape};
+use crate::db::executor::Executor;
 use crate::domain::{Channel, IdentityKind};
 use crate::entities::{lead, lead_identity, session};
 use crate::services::pagination::{Cursor, Direction, PageRequest};
 
-pub async fn find<C: ConnectionTrait>(
+pub async fn find<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<lead::Model>, DbErr> {
-    by_id_select(tenant_id, id).one(conn).await
+    conn.one(by_id_select(tenant_id, id)).await
 }
 
 /// The query of [`find`] (also run by the SQLite reader).
@@ -43,7 +44,7 @@ pub async fn find_many<C: ConnectionTrait>(
 
 /// Loads leads and locks them for the rest of the transaction, in id order (so two writers
 /// locking overlapping sets cannot deadlock).
-pub async fn lock_many<C: ConnectionTrait>(
+pub async fn lock_many<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     ids: &[Uuid],
@@ -55,14 +56,11 @@ pub async fn lock_many<C: ConnectionTrait>(
         .filter(lead::Column::TenantId.eq(tenant_id))
         .filter(lead::Column::Id.is_in(ids.iter().copied()))
         .order_by_asc(lead::Column::Id);
-    for_update(select, conn).all(conn).await
+    conn.all(for_update(select, conn)).await
 }
 
 /// Writes new and changed leads in one statement.
-pub async fn upsert_many<C: ConnectionTrait>(
-    conn: &C,
-    leads: Vec<lead::Model>,
-) -> Result<(), DbErr> {
+pub async fn upsert_many<C: Executor>(conn: &C, leads: Vec<lead::Model>) -> Result<(), DbErr> {
     if leads.is_empty() {
         return Ok(());
     }
@@ -71,8 +69,8 @@ pub async fn upsert_many<C: ConnectionTrait>(
         l.search_text = l.compute_search_text();
         lead::ActiveModel::from(l)
     });
-    lead::Entity::insert_many(leads)
-        .on_conflict(
+    conn.run(
+        &lead::Entity::insert_many(leads).on_conflict(
             OnConflict::columns([L::TenantId, L::Id])
                 .update_columns([
                     L::DisplayName,
@@ -92,9 +90,9 @@ pub async fn upsert_many<C: ConnectionTrait>(
                     L::UpdatedAt,
                 ])
                 .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
+        ),
+    )
+    .await?;
     Ok(())
 }
 

@@ -8,19 +8,20 @@ use uuid::Uuid;
 
 use super::group_keys;
 use super::leads::keyset_after;
+use crate::db::executor::Executor;
 use crate::domain::Channel;
 use crate::entities::message;
 use crate::services::pagination::{Cursor, Direction, PageRequest};
 
 /// Messages already recorded under any of `(channel, external_id)`.
-pub async fn find_by_external_ids<C: ConnectionTrait>(
+pub async fn find_by_external_ids<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     keys: &[(Channel, String)],
 ) -> Result<Vec<message::Model>, DbErr> {
     let mut found = Vec::new();
     for select in by_external_ids(tenant_id, keys) {
-        found.extend(select.all(conn).await?);
+        found.extend(conn.all(select).await?);
     }
     Ok(found)
 }
@@ -49,16 +50,14 @@ pub async fn find<C: ConnectionTrait>(
     message::Entity::find_by_id((tenant_id, id)).one(conn).await
 }
 
-pub async fn insert_many<C: ConnectionTrait>(
-    conn: &C,
-    rows: Vec<message::Model>,
-) -> Result<(), DbErr> {
+pub async fn insert_many<C: Executor>(conn: &C, rows: Vec<message::Model>) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
     }
-    message::Entity::insert_many(rows.into_iter().map(message::ActiveModel::from))
-        .exec_without_returning(conn)
-        .await?;
+    conn.run(&message::Entity::insert_many(
+        rows.into_iter().map(message::ActiveModel::from),
+    ))
+    .await?;
     Ok(())
 }
 

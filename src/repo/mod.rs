@@ -14,7 +14,9 @@ pub mod users;
 
 use std::collections::BTreeMap;
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, QuerySelect};
+use sea_orm::{DatabaseBackend, QuerySelect};
+
+use crate::db::executor::Executor;
 
 /// Groups `(a, b)` keys by `a`, so that a lookup of many keys runs as one
 /// `a = ? AND b IN (…)` per group.
@@ -37,8 +39,8 @@ pub fn group_keys<A: Copy + Ord, B: AsRef<str>>(keys: &[(A, B)]) -> BTreeMap<A, 
 
 /// Row-locks the selected rows until the transaction ends (PostgreSQL). SQLite has a single
 /// writer, so the transaction itself already excludes every other writer.
-pub fn for_update<S: QuerySelect, C: ConnectionTrait>(select: S, conn: &C) -> S {
-    if conn.get_database_backend() == DatabaseBackend::Postgres {
+pub fn for_update<S: QuerySelect, C: Executor>(select: S, conn: &C) -> S {
+    if conn.backend() == DatabaseBackend::Postgres {
         select.lock_exclusive()
     } else {
         select

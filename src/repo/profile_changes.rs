@@ -5,20 +5,20 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::db::executor::Executor;
 use crate::entities::profile_field_change;
 
-pub async fn insert_many<C: ConnectionTrait>(
+pub async fn insert_many<C: Executor>(
     conn: &C,
     rows: Vec<profile_field_change::Model>,
 ) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
     }
-    profile_field_change::Entity::insert_many(
+    conn.run(&profile_field_change::Entity::insert_many(
         rows.into_iter()
             .map(profile_field_change::ActiveModel::from),
-    )
-    .exec_without_returning(conn)
+    ))
     .await?;
     Ok(())
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::leads::keyset_after;
 use super::{for_update, group_keys};
+use crate::db::executor::Executor;
 use crate::domain::{Channel, SessionStatus};
 use crate::entities::session;
 use crate::services::pagination::{Cursor, Direction, PageRequest};
@@ -21,7 +22,7 @@ pub async fn find<C: ConnectionTrait>(
     session::Entity::find_by_id((tenant_id, id)).one(conn).await
 }
 
-pub async fn find_many<C: ConnectionTrait>(
+pub async fn find_many<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     ids: &[Uuid],
@@ -29,11 +30,12 @@ pub async fn find_many<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    session::Entity::find()
-        .filter(session::Column::TenantId.eq(tenant_id))
-        .filter(session::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await
+    conn.all(
+        session::Entity::find()
+            .filter(session::Column::TenantId.eq(tenant_id))
+            .filter(session::Column::Id.is_in(ids.iter().copied())),
+    )
+    .await
 }
 
 /// The sessions ingest may touch, locked: open sessions of `lead_ids`, and sessions named by
@@ -41,13 +43,13 @@ pub async fn find_many<C: ConnectionTrait>(
 ///
 /// Two index lookups rather than one `OR`: SQLite answers `(open AND lead IN …) OR (ref …)`,
 /// or anything ordered by id, by walking every session of the tenant.
-pub async fn lock_for_ingest<C: ConnectionTrait>(
+pub async fn lock_for_ingest<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     lead_ids: &[Uuid],
     refs: &[(Channel, String)],
 ) -> Result<Vec<session::Model>, DbErr> {
-    let postgres = conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    let postgres = conn.backend() == sea_orm::DatabaseBackend::Postgres;
     let mut rows = Vec::new();
     if !lead_ids.is_empty() {
         let mut select = session::Entity::find()
@@ -58,10 +60,10 @@ pub async fn lock_for_ingest<C: ConnectionTrait>(
             // Lock in id order so overlapping batches cannot deadlock.
             select = select.order_by_asc(session::Column::Id);
         }
-        rows.extend(for_update(select, conn).all(conn).await?);
+        rows.extend(conn.all(for_update(select, conn)).await?);
     }
     for select in by_refs(tenant_id, refs) {
-        for row in for_update(select, conn).all(conn).await? {
+        for row in conn.all(for_update(select, conn)).await? {
             if !rows.iter().any(|r: &session::Model| r.id == row.id) {
                 rows.push(row);
             }
@@ -96,7 +98,7 @@ pub fn by_refs(tenant_id: Uuid, refs: &[(Channel, String)]) -> Vec<Select<sessio
 /// Writes new and changed sessions in one statement. Existing rows must come first: a session
 /// closed and its successor opened in the same batch would otherwise collide on the "one open
 /// session per lead and channel" index.
-pub async fn upsert_many<C: ConnectionTrait>(
+pub async fn upsert_many<C: Executor>(
     conn: &C,
     sessions: Vec<session::Model>,
 ) -> Result<(), DbErr> {
@@ -104,24 +106,25 @@ pub async fn upsert_many<C: ConnectionTrait>(
         return Ok(());
     }
     use session::Column as S;
-    session::Entity::insert_many(sessions.into_iter().map(session::ActiveModel::from))
-        .on_conflict(
-            OnConflict::columns([S::TenantId, S::Id])
-                .update_columns([
-                    S::Status,
-                    S::StartedAt,
-                    S::LastMessageAt,
-                    S::ClosedAt,
-                    S::CloseReason,
-                    S::Language,
-                    S::Intents,
-                    S::MessageCount,
-                    S::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
+    conn.run(
+        &session::Entity::insert_many(sessions.into_iter().map(session::ActiveModel::from))
+            .on_conflict(
+                OnConflict::columns([S::TenantId, S::Id])
+                    .update_columns([
+                        S::Status,
+                        S::StartedAt,
+                        S::LastMessageAt,
+                        S::ClosedAt,
+                        S::CloseReason,
+                        S::Language,
+                        S::Intents,
+                        S::MessageCount,
+                        S::UpdatedAt,
+                    ])
+                    .to_owned(),
+            ),
+    )
+    .await?;
     Ok(())
 }
 

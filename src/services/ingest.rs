@@ -13,12 +13,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{DatabaseTransaction, DbErr, SqlErr, TransactionTrait};
+use sea_orm::DbErr;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::auth::{Actor, Permission};
+use crate::db::executor::{BeginWrite, Executor, WriteTx};
 use crate::domain::classify::{self, Classification, Intent};
 use crate::domain::email::EmailAddress;
 use crate::domain::extract;
@@ -413,32 +414,73 @@ fn truncate_micros(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
 }
 
-/// Runs prepared messages through the engine, retrying when a racing writer wins a unique key.
-/// If the batch keeps failing, each message is retried alone in its own savepoint so one bad
-/// message reports its own error.
+/// Runs prepared messages through the engine and tells the event hub and the job workers.
+///
+/// On an SQLite file the whole write, retries included, runs on the SQLite writer's connection
+/// in one hop to the blocking pool; elsewhere on SeaORM's write connection.
 async fn run_batch(
     state: &AppState,
     actor: &Actor,
-    settings: &TenantSettings,
+    settings: &Arc<TenantSettings>,
     prepared: Vec<Prepared>,
 ) -> AppResult<Vec<AppResult<Recorded>>> {
+    let outcome = match state.db.sqlite_writer.clone() {
+        Some(writer) => {
+            let (state, actor, settings) = (state.clone(), actor.clone(), settings.clone());
+            let runtime = tokio::runtime::Handle::current();
+            // The engine's futures finish at their first poll on this connection: `block_on`
+            // only drives them, on the blocking thread that holds the connection.
+            writer
+                .run(move |conn| {
+                    runtime.block_on(write_batch(conn, &state, &actor, &settings, &prepared))
+                })
+                .await??
+        }
+        None => write_batch(&state.db, state, actor, settings, &prepared).await?,
+    };
+    if outcome.appended_events {
+        state.events.notify_committed(actor.tenant_id);
+    }
+    if outcome.enqueued_jobs {
+        state.jobs_notify.notify_one();
+    }
+    metrics::counter!("memodesk_messages_recorded_total").increment(outcome.written);
+    Ok(outcome.results)
+}
+
+/// What a committed batch wrote.
+struct Committed {
+    results: Vec<AppResult<Recorded>>,
+    written: u64,
+    appended_events: bool,
+    enqueued_jobs: bool,
+}
+
+/// Writes prepared messages in one transaction from `db`, retrying when a racing writer wins a
+/// unique key. If the batch keeps failing, each message is retried alone in its own savepoint so
+/// one bad message reports its own error.
+async fn write_batch<D: BeginWrite>(
+    db: &D,
+    state: &AppState,
+    actor: &Actor,
+    settings: &TenantSettings,
+    prepared: &[Prepared],
+) -> AppResult<Committed> {
     let mut last_error = None;
     for attempt in 0..MAX_ATTEMPTS {
-        let txn = state.db.begin_write().await?;
-        match engine(state, actor, settings, &txn, &prepared).await {
+        let txn = db.begin_write().await?;
+        match engine(state, actor, settings, &txn, prepared).await {
             Ok(batch) => {
                 txn.commit().await?;
-                if batch.appended_events {
-                    state.events.notify_committed(actor.tenant_id);
-                }
-                if batch.enqueued_jobs {
-                    state.jobs_notify.notify_one();
-                }
-                metrics::counter!("memodesk_messages_recorded_total").increment(batch.written);
-                return Ok(batch.results.into_iter().map(Ok).collect());
+                return Ok(Committed {
+                    results: batch.results.into_iter().map(Ok).collect(),
+                    written: batch.written,
+                    appended_events: batch.appended_events,
+                    enqueued_jobs: batch.enqueued_jobs,
+                });
             }
             Err(err) => {
-                drop(txn);
+                txn.rollback().await?;
                 if !is_retryable(&err) {
                     last_error = Some(err);
                     break;
@@ -454,12 +496,15 @@ async fn run_batch(
         );
     }
     // Isolate the failing message(s): one savepoint each, same transaction.
-    let txn = state.db.begin_write().await?;
-    let mut results = Vec::with_capacity(prepared.len());
-    let mut appended = false;
-    let mut enqueued = false;
-    for item in &prepared {
-        let savepoint = txn.begin().await?;
+    let txn = db.begin_write().await?;
+    let mut committed = Committed {
+        results: Vec::with_capacity(prepared.len()),
+        written: 0,
+        appended_events: false,
+        enqueued_jobs: false,
+    };
+    for item in prepared {
+        let savepoint = txn.savepoint().await?;
         match engine(
             state,
             actor,
@@ -471,9 +516,10 @@ async fn run_batch(
         {
             Ok(mut batch) => {
                 savepoint.commit().await?;
-                appended |= batch.appended_events;
-                enqueued |= batch.enqueued_jobs;
-                results.push(
+                committed.written += batch.written;
+                committed.appended_events |= batch.appended_events;
+                committed.enqueued_jobs |= batch.enqueued_jobs;
+                committed.results.push(
                     batch
                         .results
                         .pop()
@@ -482,25 +528,19 @@ async fn run_batch(
             }
             Err(err) => {
                 savepoint.rollback().await?;
-                results.push(Err(err));
+                committed.results.push(Err(err));
             }
         }
     }
     txn.commit().await?;
-    if appended {
-        state.events.notify_committed(actor.tenant_id);
-    }
-    if enqueued {
-        state.jobs_notify.notify_one();
-    }
-    Ok(results)
+    Ok(committed)
 }
 
 fn is_retryable(err: &AppError) -> bool {
     match err {
         AppError::Conflict(_) => true,
         AppError::Internal(cause) => cause.downcast_ref::<DbErr>().is_some_and(|db| {
-            matches!(db.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) || {
+            crate::db::is_unique_violation(db) || {
                 let text = db.to_string();
                 text.contains("deadlock detected") || text.contains("could not serialize")
             }
@@ -531,11 +571,11 @@ struct BatchOutcome {
 }
 
 /// The transaction body for a batch. Returns one `Recorded` per prepared message, in order.
-async fn engine(
+async fn engine<C: Executor>(
     state: &AppState,
     actor: &Actor,
     settings: &TenantSettings,
-    txn: &DatabaseTransaction,
+    txn: &C,
     prepared: &[Prepared],
 ) -> AppResult<BatchOutcome> {
     let tenant_id = actor.tenant_id;

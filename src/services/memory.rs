@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::auth::{Actor, Permission};
-use crate::db::sqlite_reader::Reads;
+use crate::db::direct::Statements;
 use crate::domain::context::{
     self, ContextDocument, ContextField, ContextMessage, ContextNote, ContextSummary, Rendered,
 };
@@ -348,7 +348,11 @@ impl Recall {
     }
 
     /// On the SQLite reader: the same statements, one after another on one connection.
-    fn run_sqlite(self, reads: &Reads<'_>, who: &Who) -> Result<Option<Recalled>, sea_orm::DbErr> {
+    fn run_sqlite(
+        self,
+        reads: &Statements<'_>,
+        who: &Who,
+    ) -> Result<Option<Recalled>, sea_orm::DbErr> {
         let tenant_id = self.tenant_id;
         let lead = match who {
             Who::Id(id) => reads.one(repo::leads::by_id_select(tenant_id, *id))?,
