@@ -93,8 +93,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let dataset_line = common::describe_dataset(&data, db.size_bytes().await?);
     step(&dataset_line);
     let engine = common::engine(&db.url).await;
-    // The baselines write to an identical copy, so both start from the same rows.
+    // The baselines write to identical copies, so all start from the same rows.
     let base_db = db.copy("ingest_base").await?;
+    let native_db = if config.backend() == "sqlite" {
+        Some(db.copy("ingest_native").await?)
+    } else {
+        None
+    };
 
     let clients_n = config.clients;
     let warm_single = (config.samples / 20).max(clients_n * 10);
@@ -164,42 +169,29 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let batch_ops = common::same_prefix(batch_ops, &app_batch);
     server.stop().await?;
 
-    step("raw SQL baselines on a copy of the database");
     let tenant = data.big_tenant().id;
-    let baseline = Arc::new(Baseline::connect(&base_db.url, tenant).await?);
-    baseline
-        .single(
-            &single_warm,
-            single_warm_ops,
-            "baseline warm-up",
-            config.deadline(true),
-        )
-        .await?;
-    let base_single = baseline
-        .single(
-            &single,
-            single_ops,
-            "baseline, 1 message/txn",
-            config.deadline(false),
-        )
-        .await?;
-    baseline
-        .batches(
-            &batch_warm,
-            batch_warm_ops,
-            "baseline warm-up",
-            config.deadline(true),
-        )
-        .await?;
-    let base_batch = baseline
-        .batches(
-            &batched,
-            batch_ops,
-            "baseline, 100 messages/txn",
-            config.deadline(false),
-        )
-        .await?;
-    baseline.pool.close().await;
+    let replay = Replay {
+        single_warm: &single_warm,
+        single_warm_ops,
+        single: &single,
+        single_ops,
+        batch_warm: &batch_warm,
+        batch_warm_ops,
+        batched: &batched,
+        batch_ops,
+    };
+    step("raw sqlx baseline on a copy of the database");
+    let sqlx_pool = Baseline::connect(&base_db.url).await?;
+    let (base_single, base_batch) = replay.run(sqlx_pool, tenant, &config).await?;
+    // On SQLite the app writes through rusqlite (`db::sqlite_writer`): the same writes raw
+    // through rusqlite are the like-for-like floor.
+    let native = match native_db.as_ref().and_then(BenchDb::sqlite_path) {
+        Some(path) => {
+            step("raw rusqlite baseline on another copy");
+            Some(replay.run(Pool::native(path)?, tenant, &config).await?)
+        }
+        None => None,
+    };
 
     report(
         &config,
@@ -207,9 +199,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
         &dataset_line,
         &mix,
         [&app_single, &base_single, &app_batch, &base_batch],
-        single_db,
-        batch_db,
+        native.as_ref().map(|(single, batch)| [single, batch]),
+        [single_db, batch_db],
     );
+    drop(native_db);
     drop(base_db);
     drop(db);
     Ok(())
@@ -651,10 +644,10 @@ struct Baseline {
 }
 
 impl Baseline {
-    async fn connect(url: &str, tenant: Uuid) -> anyhow::Result<Self> {
+    /// A sqlx pool like the app's write pool.
+    async fn connect(url: &str) -> anyhow::Result<Pool> {
         use std::str::FromStr;
-        let postgres = url.starts_with("postgres");
-        let pool = if postgres {
+        Ok(if url.starts_with("postgres") {
             Pool::Postgres(
                 sqlx::postgres::PgPoolOptions::new()
                     .max_connections(20)
@@ -679,8 +672,12 @@ impl Baseline {
                     .connect_with(options)
                     .await?,
             )
-        };
-        Ok(Self {
+        })
+    }
+
+    fn new(pool: Pool, tenant: Uuid) -> Self {
+        let postgres = pool.is_postgres();
+        Self {
             pool,
             tenant,
             update_session: Stmt::new(
@@ -701,7 +698,7 @@ impl Baseline {
                  WHERE tenant_id = $7 AND id = $8",
                 postgres,
             ),
-        })
+        }
     }
 
     /// First-contact rows of a conversation: lead and identities (new customers), session
@@ -939,6 +936,59 @@ impl Baseline {
     }
 }
 
+/// What the app's clients sent, for a baseline to replay.
+struct Replay<'a> {
+    single_warm: &'a [Conversation],
+    single_warm_ops: Vec<Vec<(usize, usize)>>,
+    single: &'a [Conversation],
+    single_ops: Vec<Vec<(usize, usize)>>,
+    batch_warm: &'a [Conversation],
+    batch_warm_ops: Vec<Vec<Vec<(usize, usize)>>>,
+    batched: &'a [Conversation],
+    batch_ops: Vec<Vec<Vec<(usize, usize)>>>,
+}
+
+impl Replay<'_> {
+    /// Replays both phases (each after its warm-up) on `pool`: (single, batched).
+    async fn run(&self, pool: Pool, tenant: Uuid, config: &Config) -> anyhow::Result<(Run, Run)> {
+        let baseline = Arc::new(Baseline::new(pool, tenant));
+        baseline
+            .single(
+                self.single_warm,
+                self.single_warm_ops.clone(),
+                "baseline warm-up",
+                config.deadline(true),
+            )
+            .await?;
+        let single = baseline
+            .single(
+                self.single,
+                self.single_ops.clone(),
+                "baseline, 1 message/txn",
+                config.deadline(false),
+            )
+            .await?;
+        baseline
+            .batches(
+                self.batch_warm,
+                self.batch_warm_ops.clone(),
+                "baseline warm-up",
+                config.deadline(true),
+            )
+            .await?;
+        let batched = baseline
+            .batches(
+                self.batched,
+                self.batch_ops.clone(),
+                "baseline, 100 messages/txn",
+                config.deadline(false),
+            )
+            .await?;
+        baseline.pool.close().await;
+        Ok((single, batched))
+    }
+}
+
 /// New leads, identities and sessions to insert before their messages.
 #[derive(Default)]
 struct FirstRows {
@@ -1013,8 +1063,8 @@ fn report(
     dataset_line: &str,
     mix: &str,
     [app_single, base_single, app_batch, base_batch]: [&Run; 4],
-    single_db: common::Scrape,
-    batch_db: common::Scrape,
+    native: Option<[&Run; 2]>,
+    [single_db, batch_db]: [common::Scrape; 2],
 ) {
     let backend = config.backend();
     println!();
@@ -1035,12 +1085,19 @@ fn report(
         "  {:<38} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "", "msgs/s", "req/s", "p50", "p90", "p99", "max"
     );
-    for (name, run) in [
+    let mut rows = vec![
         ("recordMessage (app, 1 msg/request)", app_single),
-        ("raw SQL baseline (1 msg/transaction)", base_single),
-        ("recordMessages (app, 100 msgs/request)", app_batch),
-        ("raw SQL baseline (100 msgs/transaction)", base_batch),
-    ] {
+        ("raw sqlx baseline (1 msg/transaction)", base_single),
+    ];
+    if let Some([single, _]) = native {
+        rows.push(("raw rusqlite baseline (1 msg/txn)", single));
+    }
+    rows.push(("recordMessages (app, 100 msgs/request)", app_batch));
+    rows.push(("raw sqlx baseline (100 msgs/txn)", base_batch));
+    if let Some([_, batch]) = native {
+        rows.push(("raw rusqlite baseline (100 msgs/txn)", batch));
+    }
+    for (name, run) in rows {
         println!(
             "  {:<38} {:>10.0} {:>9.0} {:>6.2} ms {:>6.2} ms {:>6.2} ms {:>6.2} ms",
             name,
@@ -1075,9 +1132,15 @@ fn report(
          (+ first-contact inserts) single and about 3 per conversation batched"
     );
     println!();
+    // The ratio is to the like-for-like floor: rusqlite on SQLite (the app writes through it
+    // there), sqlx on PostgreSQL.
+    let (floor_single, floor_batch, floor) = match native {
+        Some([single, batch]) => (single, batch, "rusqlite baseline"),
+        None => (base_single, base_batch, "sqlx baseline"),
+    };
     for (name, app, base, target) in [
-        ("recordMessage ", app_single, base_single, SINGLE_TARGET),
-        ("recordMessages", app_batch, base_batch, BATCH_TARGET),
+        ("recordMessage ", app_single, floor_single, SINGLE_TARGET),
+        ("recordMessages", app_batch, floor_batch, BATCH_TARGET),
     ] {
         let target_text = if backend == "sqlite" {
             format!(
@@ -1088,7 +1151,7 @@ fn report(
             format!("the ≥ {target:.0} msgs/s target is for SQLite")
         };
         println!(
-            "{name}  {backend}  {:.0} msgs/s  p50 {:.2} ms  p99 {:.2} ms  baseline {:.0} msgs/s \
+            "{name}  {backend}  {:.0} msgs/s  p50 {:.2} ms  p99 {:.2} ms  {floor} {:.0} msgs/s \
              p50 {:.2} ms p99 {:.2} ms  ratio throughput {:.1}x, latency p50 {:.1}x p99 {:.1}x  ({target_text})",
             app.items_per_sec(),
             app.ms(50.0),

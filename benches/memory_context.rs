@@ -644,6 +644,9 @@ impl Baseline {
             common::sql::Pool::Postgres(pool) => {
                 fetch_context!(self, pool, sqlx::Postgres, lead_id)
             }
+            common::sql::Pool::Native(_) => {
+                anyhow::bail!("this baseline runs on sqlx (see NativeBaseline for rusqlite)")
+            }
         })
     }
 

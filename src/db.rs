@@ -120,12 +120,15 @@ impl Db {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            // A local file: a ping before each use would cost a thread hand-off and tell
+            // nothing.
+            .test_before_acquire(false)
             .idle_timeout(None)
             .max_lifetime(None)
             .connect_with(writer)
             .await
             .context("cannot open the SQLite database")?;
-        let write = SqlxSqliteConnector::from_sqlx_sqlite_pool(write_pool);
+        let write = SqlxSqliteConnector::from_sqlx_sqlite_pool(write_pool.clone());
         if in_memory {
             // A second pool would open a second, empty in-memory database.
             return Ok(Self {
@@ -147,7 +150,7 @@ impl Db {
             .context("cannot open the SQLite database for reading")?;
         let sqlite_reader = SqliteReader::open(base.get_filename(), readers as usize)
             .context("cannot open the SQLite database for reading")?;
-        let sqlite_writer = SqliteWriter::open(base.get_filename())
+        let sqlite_writer = SqliteWriter::open(base.get_filename(), write_pool.clone())
             .context("cannot open the SQLite database for writing")?;
         let checkpointer =
             Checkpointer::start(base.get_filename(), checkpoint::RESTART_AFTER_FRAMES)

@@ -209,6 +209,14 @@ impl BenchDb {
         }
     }
 
+    /// The file, on SQLite.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        match &self.kind {
+            DbKind::Sqlite { path, .. } => Some(path),
+            DbKind::Postgres { .. } => None,
+        }
+    }
+
     /// An identical copy, for a baseline that must start from the same rows. Nothing may be
     /// connected to `self` while copying.
     pub async fn copy(&self, label: &str) -> anyhow::Result<Self> {

@@ -1,8 +1,10 @@
-//! Raw sqlx access for the generator and the baselines: one pool type over SQLite and
-//! PostgreSQL, and multi-row INSERTs of rows built as value lists.
+//! Raw SQL access for the generator and the baselines: one pool type over sqlx (SQLite and
+//! PostgreSQL) and a plain rusqlite connection, and multi-row INSERTs of rows built as value
+//! lists.
 //!
-//! Values are bound with the same Rust types SeaORM binds (Uuid, DateTime<Utc>, JSON), so the
-//! rows read back through the app exactly as if the app had written them.
+//! Values are bound with the same Rust types SeaORM binds (Uuid, DateTime<Utc>, JSON), and on
+//! rusqlite stored as sqlx stores them, so the rows read back through the app exactly as if the
+//! app had written them.
 
 use std::sync::Arc;
 
@@ -229,12 +231,16 @@ pub const PROFILE_FIELD_CHANGES: Table = Table {
 pub enum Pool {
     Sqlite(sqlx::SqlitePool),
     Postgres(sqlx::PgPool),
+    /// One rusqlite connection to an SQLite file. Its statements run on the calling task: no
+    /// thread hand-off at all, the floor under the app's one hop per transaction.
+    Native(Arc<tokio::sync::Mutex<rusqlite::Connection>>),
 }
 
 /// An open transaction on either backend.
 pub enum Tx {
     Sqlite(sqlx::Transaction<'static, Sqlite>),
     Postgres(sqlx::Transaction<'static, Postgres>),
+    Native(tokio::sync::OwnedMutexGuard<rusqlite::Connection>),
 }
 
 /// Most values one statement binds: SQLite allows 32766, PostgreSQL 65535.
@@ -297,11 +303,65 @@ fn bind_postgres(mut b: Separated<'_, Postgres, &'static str>, row: Vec<Val>) {
     }
 }
 
+/// A value as sqlx-sqlite stores it (see `memodesk::db::direct`).
+fn native_value(v: Val) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    let time = |t: DateTime<Utc>| V::Text(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false));
+    match v {
+        Val::Uuid(x) => V::Blob(x.as_bytes().to_vec()),
+        Val::OptUuid(x) => x.map_or(V::Null, |x| V::Blob(x.as_bytes().to_vec())),
+        Val::Text(x) => V::Text(x),
+        Val::OptText(x) => x.map_or(V::Null, V::Text),
+        Val::Time(x) => time(x),
+        Val::OptTime(x) => x.map_or(V::Null, time),
+        Val::I32(x) => V::Integer(x.into()),
+        Val::I64(x) => V::Integer(x),
+        Val::F64(x) => V::Real(x),
+        Val::OptF64(x) => x.map_or(V::Null, V::Real),
+        Val::Bool(x) => V::Integer(x.into()),
+        Val::Json(x) => V::Text(x.to_string()),
+    }
+}
+
+/// Runs `sql` with `values` bound in order on a rusqlite connection.
+fn native_execute(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    values: impl IntoIterator<Item = Val>,
+) -> rusqlite::Result<usize> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    for (i, v) in values.into_iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, native_value(v))?;
+    }
+    stmt.raw_execute()
+}
+
 impl Pool {
+    /// A rusqlite connection to the SQLite file at `path`, set up as the app's writer.
+    pub fn native(path: &std::path::Path) -> anyhow::Result<Self> {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+             PRAGMA temp_store = memory; PRAGMA cache_size = -32000;",
+        )?;
+        conn.set_prepared_statement_cache_capacity(128);
+        Ok(Pool::Native(Arc::new(tokio::sync::Mutex::new(conn))))
+    }
+
     pub async fn begin(&self) -> anyhow::Result<Tx> {
         Ok(match self {
             Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Pool::Native(conn) => {
+                let conn = conn.clone().lock_owned().await;
+                if !conn.is_autocommit() {
+                    // An earlier transaction failed half-way.
+                    conn.execute_batch("ROLLBACK")?;
+                }
+                conn.execute_batch("BEGIN IMMEDIATE")?;
+                Tx::Native(conn)
+            }
         })
     }
 
@@ -311,6 +371,10 @@ impl Pool {
         match self {
             Pool::Sqlite(p) => raw.execute(p).await.map(|_| ()),
             Pool::Postgres(p) => raw.execute(p).await.map(|_| ()),
+            Pool::Native(conn) => {
+                conn.lock().await.execute_batch(sql)?;
+                Ok(())
+            }
         }
         .with_context(|| format!("running {sql}"))?;
         Ok(())
@@ -320,6 +384,7 @@ impl Pool {
         match self {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,
+            Pool::Native(_) => {}
         }
     }
 
@@ -341,12 +406,27 @@ impl Tx {
                 Tx::Sqlite(tx) => {
                     let mut qb = QueryBuilder::<Sqlite>::new(head.clone());
                     qb.push_values(chunk, bind_sqlite);
-                    qb.build().execute(&mut **tx).await.map(|_| ())
+                    qb.build()
+                        .execute(&mut **tx)
+                        .await
+                        .map(|_| ())
+                        .map_err(anyhow::Error::from)
                 }
                 Tx::Postgres(tx) => {
                     let mut qb = QueryBuilder::<Postgres>::new(head.clone());
                     qb.push_values(chunk, bind_postgres);
-                    qb.build().execute(&mut **tx).await.map(|_| ())
+                    qb.build()
+                        .execute(&mut **tx)
+                        .await
+                        .map(|_| ())
+                        .map_err(anyhow::Error::from)
+                }
+                Tx::Native(conn) => {
+                    let row = format!("({})", vec!["?"; table.columns.len()].join(", "));
+                    let sql = format!("{head}VALUES {}", vec![row; take].join(", "));
+                    native_execute(conn, &sql, chunk.flatten())
+                        .map(|_| ())
+                        .map_err(anyhow::Error::from)
                 }
             }
             .with_context(|| format!("inserting into {}", table.name))?;
@@ -365,6 +445,7 @@ impl Tx {
                 .execute(&mut **tx)
                 .await?
                 .rows_affected(),
+            Tx::Native(conn) => native_execute(conn, &stmt.0, values)? as u64,
         };
         Ok(affected)
     }
@@ -373,6 +454,7 @@ impl Tx {
         match self {
             Tx::Sqlite(tx) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
+            Tx::Native(conn) => conn.execute_batch("COMMIT")?,
         }
         Ok(())
     }

@@ -57,6 +57,11 @@ impl<'c> Statements<'c> {
         Self { conn, observer }
     }
 
+    /// The connection itself, for what SeaORM statements do not cover.
+    pub fn connection(&self) -> &'c Connection {
+        self.conn
+    }
+
     /// The first row of a SeaORM query, if any. For queries of a few rows at most: there is
     /// no `LIMIT 1`, because SQLite prepares a statement with a bound LIMIT again on every run
     /// (it plans with the bound value), which costs more than reading a row or two.

@@ -1,9 +1,13 @@
 //! Ingest's write transactions on an SQLite file: one `rusqlite` connection, a whole transaction
 //! in one hop to the blocking pool (see [`super::direct`] for why not sqlx).
 //!
-//! The rest of the app keeps writing through the sqlx writer connection. SQLite has one write
-//! lock for both: every transaction takes it at its start (`BEGIN IMMEDIATE`), and whoever
-//! finds it taken waits in SQLite's busy handler, as the checkpointer and the CLI already do.
+//! The rest of the app keeps writing through the sqlx writer connection, and SQLite has one
+//! write lock for both. So that in-process writers take turns in order rather than poll in
+//! SQLite's busy handler (where a steady stream of ingest could starve a staff edit), a
+//! transaction here first takes the sqlx write pool's only connection and holds it, unused,
+//! until it ends: every writer in the process queues in that pool, first come first served.
+//! Transactions still begin `IMMEDIATE`, and wait in the busy handler only for other processes
+//! (the CLI) and the checkpointer.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,6 +23,8 @@ use super::executor::{BeginWrite, Executor, WriteTx};
 #[derive(Clone)]
 pub struct SqliteWriter {
     conn: Arc<tokio::sync::Mutex<Connection>>,
+    /// The sqlx write pool (one connection): its slot is the process's turn to write.
+    turn: sqlx::SqlitePool,
     observer: Option<Observer>,
 }
 
@@ -30,8 +36,9 @@ impl std::fmt::Debug for SqliteWriter {
 
 impl SqliteWriter {
     /// Opens a read-write connection to the database file at `path` (which must exist and be
-    /// in WAL mode, as the sqlx writer leaves it), with the sqlx writer's settings.
-    pub fn open(path: &Path) -> Result<Self, DbErr> {
+    /// in WAL mode, as the sqlx writer leaves it), with the settings of the sqlx writer, whose
+    /// pool is `turn`.
+    pub fn open(path: &Path, turn: sqlx::SqlitePool) -> Result<Self, DbErr> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -47,9 +54,12 @@ impl SqliteWriter {
              PRAGMA wal_autocheckpoint = 0;",
         )
         .map_err(driver_err)?;
-        conn.set_prepared_statement_cache_capacity(128);
+        // Batches of different sizes are different statements (`IN (…)` lists, multi-row
+        // `VALUES`): room for the usual shapes of every ingest statement.
+        conn.set_prepared_statement_cache_capacity(512);
         Ok(Self {
             conn: Arc::new(tokio::sync::Mutex::new(conn)),
+            turn,
             observer: None,
         })
     }
@@ -63,16 +73,21 @@ impl SqliteWriter {
         self.observer = Some(Arc::new(observer));
     }
 
-    /// Runs `work` with the connection on tokio's blocking pool, after any transaction before
-    /// it. `work` begins its own transactions with [`SqliteTx::begin`].
+    /// Runs `work` with the connection on tokio's blocking pool, in turn with every other
+    /// writer of the process. `work` begins its own transactions with [`SqliteTx::begin`].
     pub async fn run<T, F>(&self, work: F) -> Result<T, DbErr>
     where
         T: Send + 'static,
         F: FnOnce(&Statements<'_>) -> T + Send + 'static,
     {
+        let turn = self
+            .turn
+            .acquire()
+            .await
+            .map_err(|err| DbErr::Custom(format!("no turn to write: {err}")))?;
         let conn = self.conn.clone().lock_owned().await;
         let observer = self.observer.clone();
-        tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || {
             // A transaction an earlier caller left open (a panic, a failed rollback) ends
             // here, not inside this caller's.
             if !conn.is_autocommit() {
@@ -80,8 +95,9 @@ impl SqliteWriter {
             }
             Ok(work(&Statements::new(&conn, observer.as_deref())))
         })
-        .await
-        .map_err(|err| DbErr::Custom(format!("SQLite write task failed: {err}")))?
+        .await;
+        drop(turn);
+        result.map_err(|err| DbErr::Custom(format!("SQLite write task failed: {err}")))?
     }
 }
 
@@ -190,5 +206,239 @@ impl<'c> BeginWrite for Statements<'c> {
 
     async fn begin_write(&self) -> Result<SqliteTx<'_, 'c>, DbErr> {
         SqliteTx::begin(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::is_unique_violation;
+    use futures::executor::block_on;
+
+    fn insert(statements: &Statements<'_>, x: i64) -> Result<u64, DbErr> {
+        statements.execute(&Statement::from_sql_and_values(
+            DatabaseBackend::Sqlite,
+            "INSERT INTO scratch (x) VALUES (?)",
+            [x.into()],
+        ))
+    }
+
+    async fn stored(writer: &SqliteWriter) -> Vec<i64> {
+        writer
+            .run(|s| {
+                let mut values = Vec::new();
+                let mut stmt = s
+                    .connection()
+                    .prepare("SELECT x FROM scratch ORDER BY x")
+                    .unwrap();
+                let mut rows = stmt.raw_query();
+                while let Some(row) = rows.next().unwrap() {
+                    values.push(row.get::<_, i64>(0).unwrap());
+                }
+                values
+            })
+            .await
+            .unwrap()
+    }
+
+    async fn writer_with_scratch_table() -> (
+        tempfile::TempDir,
+        std::path::PathBuf,
+        crate::db::Db,
+        SqliteWriter,
+    ) {
+        let (dir, path, db) = crate::db::temp_sqlite().await;
+        let writer = db
+            .sqlite_writer
+            .clone()
+            .expect("an SQLite file has a writer");
+        writer
+            .run(|s| s.batch("CREATE TABLE scratch (x INTEGER PRIMARY KEY)"))
+            .await
+            .unwrap()
+            .unwrap();
+        (dir, path, db, writer)
+    }
+
+    #[tokio::test]
+    async fn savepoints_roll_back_alone_and_an_unfinished_transaction_rolls_back() {
+        let (_dir, _path, db, writer) = writer_with_scratch_table().await;
+        writer
+            .run(|s| {
+                block_on(async {
+                    let tx = s.begin_write().await?;
+                    insert(s, 1)?;
+                    let undone = tx.savepoint().await?;
+                    insert(s, 2)?;
+                    undone.rollback().await?;
+                    let kept = tx.savepoint().await?;
+                    insert(s, 3)?;
+                    let nested = kept.savepoint().await?;
+                    insert(s, 4)?;
+                    drop(nested);
+                    kept.commit().await?;
+                    tx.commit().await
+                })
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored(&writer).await, vec![1, 3]);
+
+        // Dropped without commit: rolled back.
+        writer
+            .run(|s| {
+                let _tx = SqliteTx::begin(s).unwrap();
+                insert(s, 5).unwrap();
+            })
+            .await
+            .unwrap();
+        // Leaked while open: the next caller's transaction does not inherit it.
+        writer
+            .run(|s| {
+                std::mem::forget(SqliteTx::begin(s).unwrap());
+                insert(s, 6).unwrap();
+            })
+            .await
+            .unwrap();
+        writer
+            .run(|s| {
+                let tx = SqliteTx::begin(s).unwrap();
+                insert(s, 7).unwrap();
+                block_on(tx.commit()).unwrap();
+            })
+            .await
+            .unwrap();
+        assert_eq!(stored(&writer).await, vec![1, 3, 7]);
+        db.close().await;
+    }
+
+    /// The writer waits for the sqlx writer's transaction ...
+    #[tokio::test]
+    async fn the_writer_waits_for_the_sqlx_writers_transaction() {
+        let (_dir, _path, db, writer) = writer_with_scratch_table().await;
+        let held = db.begin_write().await.unwrap();
+        let write = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .run(|s| {
+                        let tx = SqliteTx::begin(s)?;
+                        insert(s, 1)?;
+                        block_on(tx.commit())
+                    })
+                    .await
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !write.is_finished(),
+            "the write went past a held write lock"
+        );
+        held.commit().await.unwrap();
+        write.await.unwrap().unwrap().unwrap();
+        assert_eq!(stored(&writer).await, vec![1]);
+        db.close().await;
+    }
+
+    /// ... and the sqlx writer waits for the writer's transaction, in the pool's queue.
+    #[tokio::test]
+    async fn the_sqlx_writer_waits_for_the_writers_transaction() {
+        let (_dir, _path, db, writer) = writer_with_scratch_table().await;
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        let held = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .run(move |s| {
+                        let tx = SqliteTx::begin(s)?;
+                        insert(s, 1)?;
+                        started_tx.send(()).unwrap();
+                        release_rx.recv().unwrap();
+                        block_on(tx.commit())
+                    })
+                    .await
+            }
+        });
+        tokio::task::spawn_blocking(move || started.recv().unwrap())
+            .await
+            .unwrap();
+        // The writer holds the process's turn: the sqlx writer's only connection.
+        assert_eq!(db.write.get_sqlite_connection_pool().num_idle(), 0);
+        let sqlx_write = tokio::spawn({
+            let write = db.write.clone();
+            async move {
+                use sea_orm::ConnectionTrait;
+                write
+                    .execute_unprepared("INSERT INTO scratch (x) VALUES (2)")
+                    .await
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !sqlx_write.is_finished(),
+            "the sqlx write did not wait its turn"
+        );
+        release.send(()).unwrap();
+        held.await.unwrap().unwrap().unwrap();
+        sqlx_write.await.unwrap().unwrap();
+        assert_eq!(stored(&writer).await, vec![1, 2]);
+        db.close().await;
+    }
+
+    /// Another process's write lock (the CLI's, the checkpointer's) is waited for in SQLite's
+    /// busy handler.
+    #[tokio::test]
+    async fn the_writer_waits_for_another_connections_lock() {
+        let (_dir, path, db, writer) = writer_with_scratch_table().await;
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let write = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .run(|s| {
+                        let tx = SqliteTx::begin(s)?;
+                        insert(s, 1)?;
+                        block_on(tx.commit())
+                    })
+                    .await
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !write.is_finished(),
+            "the write went past another connection's lock"
+        );
+        other.execute_batch("COMMIT").unwrap();
+        write.await.unwrap().unwrap().unwrap();
+        assert_eq!(stored(&writer).await, vec![1]);
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn unique_violations_are_recognized() {
+        let (_dir, _path, db, writer) = writer_with_scratch_table().await;
+        let err = writer
+            .run(|s| {
+                insert(s, 1)?;
+                insert(s, 1)
+            })
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(is_unique_violation(&err), "{err}");
+        assert!(matches!(
+            crate::error::AppError::from(err),
+            crate::error::AppError::Conflict(_)
+        ));
+        let other = writer
+            .run(|s| s.batch("INSERT INTO missing_table VALUES (1)"))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(!is_unique_violation(&other), "{other}");
+        db.close().await;
     }
 }

@@ -798,3 +798,131 @@ async fn user_ids_with_digits_are_not_taken_for_phone_numbers() {
     .await;
     assert_eq!(c["lead"]["id"], b["lead"]["id"]);
 }
+
+/// Every row of `table` in the SQLite file at `path`, each column as its storage class and
+/// value, sorted (row order is not part of what is stored).
+fn stored_rows(path: &std::path::Path, table: &str) -> Vec<String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
+    let columns = stmt.column_count();
+    let mut rows: Vec<String> = stmt
+        .query_map([], |row| {
+            let values = (0..columns)
+                .map(|i| row.get::<_, rusqlite::types::Value>(i))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(format!("{values:?}"))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    rows.sort();
+    rows
+}
+
+/// Copies every row of `E` from `from` to `to` through SeaORM (sqlx).
+async fn copy_rows<E>(from: &sea_orm::DatabaseConnection, to: &sea_orm::DatabaseConnection)
+where
+    E: EntityTrait,
+    E::Model: sea_orm::IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: sea_orm::ActiveModelTrait<Entity = E> + Send,
+{
+    use sea_orm::IntoActiveModel;
+    let rows = E::find().all(from).await.unwrap();
+    assert!(!rows.is_empty(), "nothing to copy");
+    E::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
+        .exec_without_returning(to)
+        .await
+        .unwrap();
+}
+
+/// On an SQLite file ingest writes through its own rusqlite connection. What it stores must be
+/// byte for byte what sqlx stores for the same models (uuids as blobs, times as RFC 3339 text,
+/// JSON as text, …): SQL comparisons and every other reader depend on it.
+#[tokio::test]
+async fn the_sqlite_writer_stores_what_sqlx_stores() {
+    use memodesk::entities::{lead, lead_identity, profile_field_change, session, tenant};
+
+    let app = TestApp::spawn().await;
+    if app.is_postgres() {
+        assert!(app.state.db.sqlite_writer.is_none());
+        return;
+    }
+    assert!(app.state.db.sqlite_writer.is_some());
+    let t = app.tenant("Acme").await;
+    // A lead with facts (profile history), identities of three kinds, an idle-closed session
+    // (a summary job), a call with a session ref, events for all of it.
+    let mut first = message(
+        "WHATSAPP",
+        "972525551234",
+        "Hi, my name is Dana, I live in Haifa",
+    );
+    first["phone"] = json!("+972 52 555 1234");
+    first["email"] = json!("dana@example.com");
+    first["displayName"] = json!("Dana");
+    first["externalId"] = json!("wamid.1");
+    record(&app, &t.agent, first).await;
+    record(
+        &app,
+        &t.agent,
+        message(
+            "WHATSAPP",
+            "972525551234",
+            "How much is it in EUR? 120 dollars?",
+        ),
+    )
+    .await;
+    app.clock.advance(Duration::minutes(20));
+    // Closes the quiet WhatsApp session: its summary job.
+    record(
+        &app,
+        &t.agent,
+        message("WHATSAPP", "972525551234", "I'm back, start over please"),
+    )
+    .await;
+    let mut call = message("CALL", "call-user", "שלום, קוראים לי דנה");
+    call["phone"] = json!("+972 52 555 1234");
+    call["sessionRef"] = json!("call-1");
+    call["occurredAt"] = json!("2026-03-01T10:20:30.123456Z");
+    record(&app, &t.agent, call).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let copy_path = dir.path().join("copy.db");
+    let copy = memodesk::db::Db::connect(
+        &format!("sqlite://{}", copy_path.display()),
+        memodesk::db::PoolOptions::default(),
+    )
+    .await
+    .unwrap();
+    copy.migrate().await.unwrap();
+    let from = &app.state.db.read;
+    copy_rows::<tenant::Entity>(from, &copy.write).await;
+    copy_rows::<lead::Entity>(from, &copy.write).await;
+    copy_rows::<lead_identity::Entity>(from, &copy.write).await;
+    copy_rows::<session::Entity>(from, &copy.write).await;
+    copy_rows::<message::Entity>(from, &copy.write).await;
+    copy_rows::<profile_field_change::Entity>(from, &copy.write).await;
+    copy_rows::<job::Entity>(from, &copy.write).await;
+    copy_rows::<event::Entity>(from, &copy.write).await;
+    copy.close().await;
+
+    let original = app
+        .db_url
+        .strip_prefix("sqlite://")
+        .map(std::path::PathBuf::from)
+        .unwrap();
+    for table in [
+        "leads",
+        "lead_identities",
+        "sessions",
+        "messages",
+        "profile_field_changes",
+        "jobs",
+        "events",
+    ] {
+        let written = stored_rows(&original, table);
+        assert!(!written.is_empty(), "{table}: nothing written");
+        assert_eq!(written, stored_rows(&copy_path, table), "{table}");
+    }
+}
