@@ -91,11 +91,7 @@ impl<'c> Statements<'c> {
     /// Runs a statement that returns no rows; returns how many rows it changed.
     pub fn execute(&self, statement: &Statement) -> Result<u64, DbErr> {
         self.observed(statement, || {
-            let mut stmt = self
-                .conn
-                .prepare_cached(&statement.sql)
-                .map_err(driver_err)?;
-            bind(&mut stmt, statement)?;
+            let mut stmt = self.prepared(statement)?;
             Ok(stmt.raw_execute().map_err(driver_err)? as u64)
         })
     }
@@ -104,11 +100,7 @@ impl<'c> Statements<'c> {
     /// Every row is stepped through, so a `RETURNING` statement completes.
     pub fn query_i64(&self, statement: &Statement) -> Result<Option<i64>, DbErr> {
         self.observed(statement, || {
-            let mut stmt = self
-                .conn
-                .prepare_cached(&statement.sql)
-                .map_err(driver_err)?;
-            bind(&mut stmt, statement)?;
+            let mut stmt = self.prepared(statement)?;
             let mut rows = stmt.raw_query();
             let mut first = None;
             while let Some(row) = rows.next().map_err(driver_err)? {
@@ -132,6 +124,16 @@ impl<'c> Statements<'c> {
         })
     }
 
+    /// The cached prepared statement for `statement`, with its values bound.
+    fn prepared(&self, statement: &Statement) -> Result<rusqlite::CachedStatement<'c>, DbErr> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&statement.sql)
+            .map_err(driver_err)?;
+        bind(&mut stmt, statement)?;
+        Ok(stmt)
+    }
+
     fn observed<T>(
         &self,
         statement: &Statement,
@@ -153,11 +155,7 @@ impl<'c> Statements<'c> {
     where
         E::ActiveModel: TryIntoModel<E::Model>,
     {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&statement.sql)
-            .map_err(driver_err)?;
-        bind(&mut stmt, statement)?;
+        let mut stmt = self.prepared(statement)?;
         // Which entity column each result column is (by name: `SELECT *` has the table's order,
         // SeaORM's select lists the entity's).
         let columns: Vec<Option<(E::Column, ColumnType)>> = stmt

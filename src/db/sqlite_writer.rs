@@ -223,6 +223,13 @@ mod tests {
         ))
     }
 
+    /// Inserts `x` in a transaction of its own.
+    fn insert_committed(statements: &Statements<'_>, x: i64) -> Result<(), DbErr> {
+        let tx = SqliteTx::begin(statements)?;
+        insert(statements, x)?;
+        block_on(tx.commit())
+    }
+
     async fn stored(writer: &SqliteWriter) -> Vec<i64> {
         writer
             .run(|s| {
@@ -302,12 +309,9 @@ mod tests {
             .await
             .unwrap();
         writer
-            .run(|s| {
-                let tx = SqliteTx::begin(s).unwrap();
-                insert(s, 7).unwrap();
-                block_on(tx.commit()).unwrap();
-            })
+            .run(|s| insert_committed(s, 7))
             .await
+            .unwrap()
             .unwrap();
         assert_eq!(stored(&writer).await, vec![1, 3, 7]);
         db.close().await;
@@ -320,15 +324,7 @@ mod tests {
         let held = db.begin_write().await.unwrap();
         let write = tokio::spawn({
             let writer = writer.clone();
-            async move {
-                writer
-                    .run(|s| {
-                        let tx = SqliteTx::begin(s)?;
-                        insert(s, 1)?;
-                        block_on(tx.commit())
-                    })
-                    .await
-            }
+            async move { writer.run(|s| insert_committed(s, 1)).await }
         });
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         assert!(
@@ -396,15 +392,7 @@ mod tests {
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
         let write = tokio::spawn({
             let writer = writer.clone();
-            async move {
-                writer
-                    .run(|s| {
-                        let tx = SqliteTx::begin(s)?;
-                        insert(s, 1)?;
-                        block_on(tx.commit())
-                    })
-                    .await
-            }
+            async move { writer.run(|s| insert_committed(s, 1)).await }
         });
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         assert!(
