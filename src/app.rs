@@ -164,7 +164,9 @@ pub async fn build_state(settings: Settings, options: AppOptions) -> anyhow::Res
         db,
         settings: Arc::new(settings),
     };
-    writers.start(&state, writer_count);
+    writers
+        .start(&state, writer_count)
+        .context("starting the ingest writer")?;
     Ok(state)
 }
 

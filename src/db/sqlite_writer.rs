@@ -22,7 +22,9 @@ use super::executor::{BeginWrite, Executor, WriteTx};
 /// The connection, taken by one transaction at a time.
 #[derive(Clone)]
 pub struct SqliteWriter {
-    conn: Arc<tokio::sync::Mutex<Connection>>,
+    /// Only ever locked by a holder of the turn, so never contended; a plain mutex lets the
+    /// ingest writer thread (`services::ingest`) use it without a runtime.
+    conn: Arc<std::sync::Mutex<Connection>>,
     /// The sqlx write pool (one connection): its slot is the process's turn to write.
     turn: sqlx::SqlitePool,
     observer: Option<Observer>,
@@ -58,7 +60,7 @@ impl SqliteWriter {
         // `VALUES`): room for the usual shapes of every ingest statement.
         conn.set_prepared_statement_cache_capacity(512);
         Ok(Self {
-            conn: Arc::new(tokio::sync::Mutex::new(conn)),
+            conn: Arc::new(std::sync::Mutex::new(conn)),
             turn,
             observer: None,
         })
@@ -73,6 +75,18 @@ impl SqliteWriter {
         self.observer = Some(Arc::new(observer));
     }
 
+    /// Waits for the process's turn to write (first come, first served with every other
+    /// writer of the process). Hold it briefly: every other writer waits while it is held.
+    pub async fn turn(&self) -> Result<Turn, DbErr> {
+        self.turn
+            .acquire()
+            .await
+            .map(|connection| Turn {
+                _connection: connection,
+            })
+            .map_err(|err| DbErr::Custom(format!("no turn to write: {err}")))
+    }
+
     /// Runs `work` with the connection on tokio's blocking pool, in turn with every other
     /// writer of the process. `work` begins its own transactions with [`SqliteTx::begin`].
     pub async fn run<T, F>(&self, work: F) -> Result<T, DbErr>
@@ -80,25 +94,38 @@ impl SqliteWriter {
         T: Send + 'static,
         F: FnOnce(&Statements<'_>) -> T + Send + 'static,
     {
-        let turn = self
-            .turn
-            .acquire()
-            .await
-            .map_err(|err| DbErr::Custom(format!("no turn to write: {err}")))?;
-        let conn = self.conn.clone().lock_owned().await;
-        let observer = self.observer.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            // A transaction an earlier caller left open (a panic, a failed rollback) ends
-            // here, not inside this caller's.
-            if !conn.is_autocommit() {
-                conn.execute_batch("ROLLBACK").map_err(driver_err)?;
-            }
-            Ok(work(&Statements::new(&conn, observer.as_deref())))
-        })
-        .await;
-        drop(turn);
+        let turn = self.turn().await?;
+        let writer = self.clone();
+        let result = tokio::task::spawn_blocking(move || writer.run_blocking(&turn, work)).await;
         result.map_err(|err| DbErr::Custom(format!("SQLite write task failed: {err}")))?
     }
+
+    /// Runs `work` with the connection on the calling thread, which blocks: call it from a
+    /// thread of its own or tokio's blocking pool, holding the `turn`.
+    pub fn run_blocking<T>(
+        &self,
+        _turn: &Turn,
+        work: impl FnOnce(&Statements<'_>) -> T,
+    ) -> Result<T, DbErr> {
+        // A panic in an earlier caller's `work` poisons the lock; the connection is still
+        // sound, and its leftover transaction is rolled back just below.
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A transaction an earlier caller left open (a panic, a failed rollback) ends here,
+        // not inside this caller's.
+        if !conn.is_autocommit() {
+            conn.execute_batch("ROLLBACK").map_err(driver_err)?;
+        }
+        Ok(work(&Statements::new(&conn, self.observer.as_deref())))
+    }
+}
+
+/// The process's turn to write (see [`SqliteWriter::turn`]); dropping it passes the turn on.
+/// Drop it inside the tokio runtime: the sqlx pool hands its connection back on a task.
+pub struct Turn {
+    _connection: sqlx::pool::PoolConnection<sqlx::Sqlite>,
 }
 
 /// A transaction (or a savepoint in one) on the writer's connection. Dropped without

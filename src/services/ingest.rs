@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::auth::{Actor, Permission};
 use crate::db::executor::{BeginWrite, Executor, WriteTx};
+use crate::db::sqlite_writer::SqliteWriter;
 use crate::domain::classify::{self, Classification, Intent};
 use crate::domain::email::EmailAddress;
 use crate::domain::extract;
@@ -110,119 +111,12 @@ pub async fn record(state: &AppState, actor: &Actor, input: MessageInput) -> App
     let settings = state.tenants.get(&state.db, actor.tenant_id).await?;
     let now = state.now();
     let prepared = prepare(input, 0, "input", &settings, now)?;
-    let (reply, answer) = oneshot::channel();
-    let queued = Queued {
-        actor: actor.clone(),
-        settings,
-        prepared,
-        reply,
-    };
-    if state.ingest.tx.send(queued).await.is_err() {
-        return Err(AppError::internal(anyhow::anyhow!(
-            "the ingest writer stopped"
-        )));
-    }
-    answer
-        .await
-        .map_err(|_| AppError::internal(anyhow::anyhow!("the ingest writer dropped a message")))?
-}
-
-/// Group commit for single messages: writers take every message waiting (up to
-/// [`MAX_GROUP`]) and record them in one transaction, so concurrent requests share the cost
-/// of a commit instead of queueing for the database one by one. An idle system still records a
-/// lone message at once.
-#[derive(Clone)]
-pub struct IngestQueue {
-    tx: mpsc::Sender<Queued>,
-}
-
-/// Messages per shared transaction.
-const MAX_GROUP: usize = 64;
-
-struct Queued {
-    actor: Actor,
-    settings: std::sync::Arc<TenantSettings>,
-    prepared: Prepared,
-    reply: oneshot::Sender<AppResult<Recorded>>,
-}
-
-impl IngestQueue {
-    /// A queue whose writers are started with [`IngestQueue::start_writers`].
-    pub fn new() -> (Self, IngestWriters) {
-        let (tx, rx) = mpsc::channel(4096);
-        (
-            Self { tx },
-            IngestWriters(std::sync::Arc::new(tokio::sync::Mutex::new(rx))),
-        )
-    }
-}
-
-/// The receiving side of the queue, shared by the writer tasks.
-pub struct IngestWriters(std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Queued>>>);
-
-impl IngestWriters {
-    /// Starts `count` writers (one suffices on SQLite, which has a single writer connection;
-    /// PostgreSQL commits batches in parallel).
-    pub fn start(self, state: &AppState, count: usize) {
-        for _ in 0..count.max(1) {
-            let (state, rx) = (state.clone(), self.0.clone());
-            tokio::spawn(async move {
-                loop {
-                    let group = {
-                        let mut rx = rx.lock().await;
-                        let Some(first) = rx.recv().await else { return };
-                        let mut group = vec![first];
-                        while group.len() < MAX_GROUP {
-                            match rx.try_recv() {
-                                Ok(next) => group.push(next),
-                                Err(_) => break,
-                            }
-                        }
-                        group
-                    };
-                    write_group(&state, group).await;
-                }
-            });
-        }
-    }
-}
-
-/// Records a group of queued messages, one transaction per tenant, and answers each caller.
-async fn write_group(state: &AppState, group: Vec<Queued>) {
-    let mut by_tenant: Vec<(Uuid, Vec<Queued>)> = Vec::new();
-    for queued in group {
-        match by_tenant
-            .iter_mut()
-            .find(|(t, _)| *t == queued.actor.tenant_id)
-        {
-            Some((_, items)) => items.push(queued),
-            None => by_tenant.push((queued.actor.tenant_id, vec![queued])),
-        }
-    }
-    for (_, items) in by_tenant {
-        let actor = items[0].actor.clone();
-        let settings = items[0].settings.clone();
-        let (prepared, replies): (Vec<Prepared>, Vec<_>) =
-            items.into_iter().map(|q| (q.prepared, q.reply)).unzip();
-        match run_batch(state, &actor, &settings, prepared).await {
-            Ok(results) => {
-                for (reply, result) in replies.into_iter().zip(results) {
-                    let _ = reply.send(result);
-                }
-            }
-            Err(err) => {
-                let message = err.describe();
-                let mut err = Some(err);
-                for reply in replies {
-                    let result = match err.take() {
-                        Some(e) => Err(e),
-                        None => Err(AppError::internal(anyhow::anyhow!(message.clone()))),
-                    };
-                    let _ = reply.send(result);
-                }
-            }
-        }
-    }
+    state
+        .ingest
+        .submit(actor, settings, vec![prepared])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("the ingest writer lost a message")))?
 }
 
 /// Records up to [`MAX_BATCH`] messages in one transaction; each gets its own result, and an
@@ -254,10 +148,16 @@ pub async fn record_many(
     }
     let indexes: Vec<usize> = prepared.iter().map(|p| p.index).collect();
     if !prepared.is_empty() {
-        for (index, result) in indexes
-            .into_iter()
-            .zip(run_batch(state, actor, &settings, prepared).await?)
-        {
+        // On an SQLite file every write waits for the one writer anyway: the batch joins the
+        // queue and may share a commit with other batches. PostgreSQL commits batches in
+        // parallel, each on its own connection.
+        let recorded = if state.db.sqlite_writer.is_some() {
+            state.ingest.submit(actor, settings, prepared).await?
+        } else {
+            let written = write_batch(&state.db, state, actor, &settings, &prepared).await?;
+            written.announce(state, actor.tenant_id)
+        };
+        for (index, result) in indexes.into_iter().zip(recorded) {
             results[index] = Some(result);
         }
     }
@@ -265,6 +165,260 @@ pub async fn record_many(
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("message skipped")))))
         .collect())
+}
+
+/// Group commit: writers take every request waiting (up to [`MAX_GROUP`] requests and
+/// [`MAX_GROUP_MESSAGES`] messages) and record them in one transaction per tenant, so
+/// concurrent requests share the cost of a commit instead of queueing for the database one by
+/// one. An idle system still records a lone message at once.
+///
+/// On an SQLite file the writer is one thread of its own that holds the SQLite writer's
+/// connection: a group costs no hop to the blocking pool and no wait for a busy runtime worker,
+/// and while requests keep coming it keeps the process's turn to write for up to
+/// [`HOLD_TURN`] before letting other writers in. Elsewhere the writers are tokio tasks.
+#[derive(Clone)]
+pub struct IngestQueue {
+    tx: mpsc::Sender<Queued>,
+}
+
+/// Requests per shared transaction.
+const MAX_GROUP: usize = 64;
+/// Messages per shared transaction: two full `recordMessages` batches.
+const MAX_GROUP_MESSAGES: usize = 2 * MAX_BATCH;
+/// How long the SQLite ingest thread may keep the process's turn to write while requests keep
+/// arriving; then it queues again behind whoever waits (a staff edit, a job claim).
+const HOLD_TURN: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// One request's messages and where to send their results.
+struct Queued {
+    actor: Actor,
+    settings: Arc<TenantSettings>,
+    prepared: Vec<Prepared>,
+    reply: oneshot::Sender<AppResult<Vec<AppResult<Recorded>>>>,
+}
+
+impl IngestQueue {
+    /// A queue whose writers are started with [`IngestWriters::start`].
+    pub fn new() -> (Self, IngestWriters) {
+        let (tx, rx) = mpsc::channel(4096);
+        (Self { tx }, IngestWriters(rx))
+    }
+
+    /// Queues prepared messages and waits for their results.
+    async fn submit(
+        &self,
+        actor: &Actor,
+        settings: Arc<TenantSettings>,
+        prepared: Vec<Prepared>,
+    ) -> AppResult<Vec<AppResult<Recorded>>> {
+        let (reply, answer) = oneshot::channel();
+        let queued = Queued {
+            actor: actor.clone(),
+            settings,
+            prepared,
+            reply,
+        };
+        if self.tx.send(queued).await.is_err() {
+            return Err(AppError::internal(anyhow::anyhow!(
+                "the ingest writer stopped"
+            )));
+        }
+        answer.await.map_err(|_| {
+            AppError::internal(anyhow::anyhow!("the ingest writer dropped a message"))
+        })?
+    }
+}
+
+/// The receiving side of the queue.
+pub struct IngestWriters(mpsc::Receiver<Queued>);
+
+impl IngestWriters {
+    /// Starts the writers: on an SQLite file one thread (SQLite has one writer), elsewhere
+    /// `count` tokio tasks (PostgreSQL commits groups in parallel).
+    pub fn start(self, state: &AppState, count: usize) -> std::io::Result<()> {
+        let Some(writer) = state.db.sqlite_writer.clone() else {
+            let rx = Arc::new(tokio::sync::Mutex::new(self.0));
+            for _ in 0..count.max(1) {
+                tokio::spawn(writer_task(state.clone(), rx.clone()));
+            }
+            return Ok(());
+        };
+        // The thread's copy of the state must not hold a sender of the queue it reads, or the
+        // queue would never close and the thread never end.
+        let mut thread_state = state.clone();
+        thread_state.ingest = IngestQueue::new().0;
+        let runtime = tokio::runtime::Handle::current();
+        let rx = self.0;
+        std::thread::Builder::new()
+            .name("memodesk-ingest".into())
+            .spawn(move || sqlite_writer_thread(&thread_state, &writer, rx, &runtime))?;
+        Ok(())
+    }
+}
+
+/// A writer task: takes a group, writes it through SeaORM, answers, and waits for the next.
+async fn writer_task(state: AppState, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Queued>>>) {
+    let mut carried = None;
+    loop {
+        let group = {
+            let mut rx = rx.lock().await;
+            let first = match carried.take() {
+                Some(first) => first,
+                None => match rx.recv().await {
+                    Some(first) => first,
+                    None => return,
+                },
+            };
+            let (group, left_over) = take_waiting(first, &mut rx);
+            carried = left_over;
+            group
+        };
+        for tenant in by_tenant(group) {
+            let outcome = write_batch(
+                &state.db,
+                &state,
+                &tenant.actor,
+                &tenant.settings,
+                &tenant.prepared,
+            )
+            .await;
+            tenant.answer(&state, outcome);
+        }
+    }
+}
+
+/// The SQLite ingest thread: waits for a request, takes the turn, writes groups while more
+/// wait (for up to [`HOLD_TURN`]), passes the turn on, and sleeps until the next request.
+fn sqlite_writer_thread(
+    state: &AppState,
+    writer: &SqliteWriter,
+    mut rx: mpsc::Receiver<Queued>,
+    runtime: &tokio::runtime::Handle,
+) {
+    let mut next = None;
+    loop {
+        let first = match next.take() {
+            Some(first) => first,
+            None => match runtime.block_on(rx.recv()) {
+                Some(first) => first,
+                None => return,
+            },
+        };
+        let turn = match runtime.block_on(writer.turn()) {
+            Ok(turn) => turn,
+            Err(err) => {
+                let _ = first.reply.send(Err(err.into()));
+                continue;
+            }
+        };
+        let held_since = std::time::Instant::now();
+        let mut head = Some(first);
+        while let Some(first) = head.take() {
+            let (group, left_over) = take_waiting(first, &mut rx);
+            for tenant in by_tenant(group) {
+                // The engine's futures finish at their first poll on this connection:
+                // `block_on` only drives them.
+                let outcome = writer
+                    .run_blocking(&turn, |conn| {
+                        runtime.block_on(write_batch(
+                            conn,
+                            state,
+                            &tenant.actor,
+                            &tenant.settings,
+                            &tenant.prepared,
+                        ))
+                    })
+                    .map_err(AppError::from)
+                    .and_then(|committed| committed);
+                tenant.answer(state, outcome);
+            }
+            head = left_over.or_else(|| rx.try_recv().ok());
+            if held_since.elapsed() >= HOLD_TURN {
+                next = head.take();
+            }
+        }
+        // The sqlx pool takes its connection back on a task of the runtime.
+        runtime.block_on(async move { drop(turn) });
+    }
+}
+
+/// `first` and the requests waiting behind it, within [`MAX_GROUP`] and
+/// [`MAX_GROUP_MESSAGES`]; a request that would pass the message limit is handed back to
+/// start the next group.
+fn take_waiting(first: Queued, rx: &mut mpsc::Receiver<Queued>) -> (Vec<Queued>, Option<Queued>) {
+    let mut messages = first.prepared.len();
+    let mut group = vec![first];
+    while group.len() < MAX_GROUP && messages < MAX_GROUP_MESSAGES {
+        let Ok(next) = rx.try_recv() else { break };
+        messages += next.prepared.len();
+        if messages > MAX_GROUP_MESSAGES {
+            return (group, Some(next));
+        }
+        group.push(next);
+    }
+    (group, None)
+}
+
+/// One tenant's share of a group: its requests' messages, written in one transaction.
+struct TenantGroup {
+    actor: Actor,
+    settings: Arc<TenantSettings>,
+    prepared: Vec<Prepared>,
+    /// Each request's reply and how many of `prepared` are its, in order.
+    replies: Vec<(Reply, usize)>,
+}
+
+type Reply = oneshot::Sender<AppResult<Vec<AppResult<Recorded>>>>;
+
+impl TenantGroup {
+    /// Sends each request its results, or the failure of the whole transaction.
+    fn answer(self, state: &AppState, outcome: AppResult<Committed>) {
+        match outcome {
+            Ok(committed) => {
+                let mut results = committed.announce(state, self.actor.tenant_id).into_iter();
+                for (reply, count) in self.replies {
+                    let _ = reply.send(Ok(results.by_ref().take(count).collect()));
+                }
+            }
+            Err(err) => {
+                // The first request gets the error itself, the others what it said.
+                let message = err.describe();
+                let mut err = Some(err);
+                for (reply, _) in self.replies {
+                    let err = err
+                        .take()
+                        .unwrap_or_else(|| AppError::internal(anyhow::anyhow!(message.clone())));
+                    let _ = reply.send(Err(err));
+                }
+            }
+        }
+    }
+}
+
+/// Splits a group by tenant (one transaction each), keeping the order of arrival.
+fn by_tenant(group: Vec<Queued>) -> Vec<TenantGroup> {
+    let mut tenants: Vec<TenantGroup> = Vec::new();
+    for queued in group {
+        let index = match tenants
+            .iter()
+            .position(|t| t.actor.tenant_id == queued.actor.tenant_id)
+        {
+            Some(index) => index,
+            None => {
+                tenants.push(TenantGroup {
+                    actor: queued.actor.clone(),
+                    settings: queued.settings.clone(),
+                    prepared: Vec::new(),
+                    replies: Vec::new(),
+                });
+                tenants.len() - 1
+            }
+        };
+        let tenant = &mut tenants[index];
+        tenant.replies.push((queued.reply, queued.prepared.len()));
+        tenant.prepared.extend(queued.prepared);
+    }
+    tenants
 }
 
 /// Checks and normalizes one input, and runs the built-in classifier and extractor on it.
@@ -414,46 +568,26 @@ fn truncate_micros(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
 }
 
-/// Runs prepared messages through the engine and tells the event hub and the job workers.
-///
-/// On an SQLite file the whole write, retries included, runs on the SQLite writer's connection
-/// in one hop to the blocking pool; elsewhere on SeaORM's write connection.
-async fn run_batch(
-    state: &AppState,
-    actor: &Actor,
-    settings: &Arc<TenantSettings>,
-    prepared: Vec<Prepared>,
-) -> AppResult<Vec<AppResult<Recorded>>> {
-    let outcome = match state.db.sqlite_writer.clone() {
-        Some(writer) => {
-            let (state, actor, settings) = (state.clone(), actor.clone(), settings.clone());
-            let runtime = tokio::runtime::Handle::current();
-            // The engine's futures finish at their first poll on this connection: `block_on`
-            // only drives them, on the blocking thread that holds the connection.
-            writer
-                .run(move |conn| {
-                    runtime.block_on(write_batch(conn, &state, &actor, &settings, &prepared))
-                })
-                .await??
-        }
-        None => write_batch(&state.db, state, actor, settings, &prepared).await?,
-    };
-    if outcome.appended_events {
-        state.events.notify_committed(actor.tenant_id);
-    }
-    if outcome.enqueued_jobs {
-        state.jobs_notify.notify_one();
-    }
-    metrics::counter!("memodesk_messages_recorded_total").increment(outcome.written);
-    Ok(outcome.results)
-}
-
 /// What a committed batch wrote.
 struct Committed {
     results: Vec<AppResult<Recorded>>,
     written: u64,
     appended_events: bool,
     enqueued_jobs: bool,
+}
+
+impl Committed {
+    /// Tells the event hub and the job workers what was committed; returns the results.
+    fn announce(self, state: &AppState, tenant_id: Uuid) -> Vec<AppResult<Recorded>> {
+        if self.appended_events {
+            state.events.notify_committed(tenant_id);
+        }
+        if self.enqueued_jobs {
+            state.jobs_notify.notify_one();
+        }
+        metrics::counter!("memodesk_messages_recorded_total").increment(self.written);
+        self.results
+    }
 }
 
 /// Writes prepared messages in one transaction from `db`, retrying when a racing writer wins a

@@ -926,3 +926,122 @@ async fn the_sqlite_writer_stores_what_sqlx_stores() {
         assert_eq!(written, stored_rows(&copy_path, table), "{table}");
     }
 }
+
+const RECORD_MANY: &str = r#"mutation($inputs: [RecordMessageInput!]!) { recordMessages(inputs: $inputs) {
+    recorded failed
+    results { index result { message { content } lead { id } } error { code field } }
+} }"#;
+
+#[tokio::test]
+async fn concurrent_batches_that_share_a_commit_each_get_their_own_results() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    // Six batches at once: the writer may put several in one transaction. Batch 2 holds a
+    // message that fails the whole transaction (a call id of another customer), so the
+    // transaction it lands in falls back to one savepoint per message.
+    record(&app, &t.agent, {
+        let mut m = message("CALL", "+972501111111", "hello");
+        m["sessionRef"] = json!("call-1");
+        m
+    })
+    .await;
+    let batches: Vec<Vec<Value>> = (0..6)
+        .map(|b| {
+            (0..40)
+                .map(|i| match (b, i) {
+                    (_, 7) => message("WEB", &format!("v{b}"), " "),
+                    (2, 9) => {
+                        let mut m = message("CALL", "+972502222222", "not your call");
+                        m["sessionRef"] = json!("call-1");
+                        m
+                    }
+                    _ => message("WEB", &format!("v{b}"), &format!("batch {b} message {i}")),
+                })
+                .collect()
+        })
+        .collect();
+    let responses = futures::future::join_all(batches.iter().map(|inputs| {
+        app.gql(Some(&t.agent), RECORD_MANY, json!({ "inputs": inputs }))
+    }))
+    .await;
+    let mut recorded = 0;
+    for (b, response) in responses.iter().enumerate() {
+        let payload = &response.ok()["recordMessages"];
+        let results = payload["results"].as_array().unwrap();
+        assert_eq!(results.len(), 40, "batch {b}");
+        let leads: std::collections::HashSet<&Value> = results
+            .iter()
+            .filter_map(|r| r["result"].get("lead").map(|l| &l["id"]))
+            .collect();
+        assert_eq!(leads.len(), 1, "batch {b} is one customer's");
+        for (i, r) in results.iter().enumerate() {
+            assert_eq!(r["index"], i);
+            match (b, i) {
+                (_, 7) => assert_eq!(r["error"]["field"], format!("inputs[{i}].content")),
+                (2, 9) => assert_eq!(r["error"]["field"], format!("inputs[{i}].sessionRef")),
+                _ => assert_eq!(
+                    r["result"]["message"]["content"],
+                    format!("batch {b} message {i}"),
+                    "batch {b} got another request's result"
+                ),
+            }
+        }
+        recorded += payload["recorded"].as_u64().unwrap();
+    }
+    assert_eq!(recorded, 6 * 38 + 5);
+    assert_eq!(count_messages(&app, t.id).await, 1 + 6 * 38 + 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_edit_gets_its_turn_while_a_backlog_of_messages_waits() {
+    use memodesk::auth::Actor;
+    use memodesk::domain::Channel;
+    use memodesk::services::ingest::{self, MessageInput};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let lead = record(&app, &t.agent, message("WEB", "staff", "hello")).await["lead"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // More messages at once than the writer keeps up with: a backlog waits in its queue.
+    const BACKLOG: usize = 3000;
+    let done = std::sync::Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..BACKLOG)
+        .map(|i| {
+            let (state, done) = (app.state.clone(), done.clone());
+            let actor = Actor::system(t.id);
+            tokio::spawn(async move {
+                let input = MessageInput {
+                    channel: Some(Channel::Web),
+                    external_user_id: Some(format!("c{}", i % 50)),
+                    content: format!("message {i}"),
+                    ..MessageInput::default()
+                };
+                ingest::record(&state, &actor, input).await.unwrap();
+                done.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    while done.load(Ordering::SeqCst) < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    // A staff edit writes through the other writer: it waits for its turn, not for the queue.
+    app.gql(
+        Some(&t.agent),
+        r#"mutation($id: ID!) { setProfileField(leadId: $id, key: "city", value: "Haifa") { id } }"#,
+        json!({ "id": lead }),
+    )
+    .await
+    .ok();
+    let when_edited = done.load(Ordering::SeqCst);
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert!(
+        when_edited < BACKLOG,
+        "the edit waited for the whole backlog: ingest kept the turn to write"
+    );
+    assert_eq!(count_messages(&app, t.id).await, 1 + BACKLOG as u64);
+}
