@@ -903,3 +903,39 @@ async fn the_dashboard_is_served_with_a_strict_content_security_policy() {
         .unwrap();
     assert!(page.contains("/app.js"));
 }
+
+/// Descriptors this process holds open on files whose path starts with `prefix`.
+fn open_files_under(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|fds| {
+            fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+                .filter(|target| target.to_string_lossy().starts_with(prefix))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_sqlite_ingest_thread_ends_and_closes_its_connection_with_the_app() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db_file = runtime.block_on(async {
+        let app = TestApp::spawn().await;
+        let path = app.db_url.strip_prefix("sqlite://")?.to_owned();
+        let t = app.tenant("Acme").await;
+        record(&app, &t.agent, crate::helpers::message("WEB", "v", "hello")).await;
+        assert!(open_files_under(&path) > 0, "the app has {path} open");
+        Some(path)
+    });
+    // The app's tasks end with the runtime; the ingest thread, a plain thread, must see its
+    // queue close and let go of the database too.
+    drop(runtime);
+    let Some(db_file) = db_file else { return }; // PostgreSQL: no file, no ingest thread
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while open_files_under(&db_file) > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{db_file} is still open after its app stopped"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
