@@ -1,11 +1,14 @@
-//! Ingest's write transactions on an SQLite file: one `rusqlite` connection, a whole transaction
-//! in one hop to the blocking pool (see [`super::direct`] for why not sqlx).
+//! Ingest's write transactions on an SQLite file: one `rusqlite` connection, used by the ingest
+//! thread (`services::ingest`) with [`SqliteWriter::run_blocking`], or for a whole piece of work
+//! in one hop to the blocking pool with [`SqliteWriter::run`] (see [`super::direct`] for why not
+//! sqlx).
 //!
 //! The rest of the app keeps writing through the sqlx writer connection, and SQLite has one
 //! write lock for both. So that in-process writers take turns in order rather than poll in
-//! SQLite's busy handler (where a steady stream of ingest could starve a staff edit), a
-//! transaction here first takes the sqlx write pool's only connection and holds it, unused,
-//! until it ends: every writer in the process queues in that pool, first come first served.
+//! SQLite's busy handler (where a steady stream of ingest could starve a staff edit), a writer
+//! here first takes the sqlx write pool's only connection (the [`Turn`]) and holds it, unused,
+//! until its transaction ends (the ingest thread: until a short run of them ends): every writer
+//! in the process queues in that pool, first come first served.
 //! Transactions still begin `IMMEDIATE`, and wait in the busy handler only for other processes
 //! (the CLI) and the checkpointer.
 
