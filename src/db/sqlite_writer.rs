@@ -298,6 +298,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_panic_in_one_callers_work_leaves_the_connection_usable() {
+        let (_dir, _path, _db, writer) = writer_with_scratch_table().await;
+        let turn = writer.turn().await.unwrap();
+        // Panics with a raw transaction open (no `SqliteTx` to roll it back as it unwinds),
+        // holding the connection's lock.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            writer.run_blocking(&turn, |s| {
+                s.batch("BEGIN IMMEDIATE").unwrap();
+                insert(s, 1).unwrap();
+                panic!("the work failed");
+            })
+        }));
+        assert!(panicked.is_err());
+        writer
+            .run_blocking(&turn, |s| insert_committed(s, 2))
+            .unwrap()
+            .unwrap();
+        drop(turn);
+        assert_eq!(stored(&writer).await, vec![2]);
+    }
+
+    #[tokio::test]
     async fn savepoints_roll_back_alone_and_an_unfinished_transaction_rolls_back() {
         let (_dir, _path, db, writer) = writer_with_scratch_table().await;
         writer

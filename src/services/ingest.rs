@@ -317,9 +317,10 @@ fn sqlite_writer_thread(
             let (group, left_over) = take_waiting(first, &mut rx);
             for tenant in by_tenant(group) {
                 // The engine's futures finish at their first poll on this connection:
-                // `block_on` only drives them.
-                let outcome = writer
-                    .run_blocking(&turn, |conn| {
+                // `block_on` only drives them. A panic fails this group, not the thread: the
+                // open transaction rolls back as it unwinds (or before the next one).
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    writer.run_blocking(&turn, |conn| {
                         runtime.block_on(write_batch(
                             conn,
                             state,
@@ -328,8 +329,10 @@ fn sqlite_writer_thread(
                             &tenant.prepared,
                         ))
                     })
-                    .map_err(AppError::from)
-                    .and_then(|committed| committed);
+                }))
+                .unwrap_or_else(|_| Err(DbErr::Custom("the ingest writer panicked".into())))
+                .map_err(AppError::from)
+                .and_then(|committed| committed);
                 tenant.answer(state, outcome);
             }
             head = left_over.or_else(|| rx.try_recv().ok());
