@@ -183,8 +183,10 @@ mod tests {
         .await;
         written.unwrap();
         let size = std::fs::metadata(&wal).unwrap().len();
-        // Without restarts the WAL would hold every page written (over 48 MiB).
-        assert!(size < 24 << 20, "the WAL grew to {size} bytes");
+        // Without restarts the WAL would hold every page written (over 48 MiB). With them it
+        // stays far below, though on a loaded machine a RESTART may lose to the writer and back
+        // off for a second, during which the WAL grows by that second's writes.
+        assert!(size < 40 << 20, "the WAL grew to {size} bytes");
     }
 
     /// A write transaction that reads before it writes still waits for a lock held elsewhere
