@@ -1,7 +1,6 @@
 //! Ingest's write transactions on an SQLite file: one `rusqlite` connection, used by the ingest
-//! thread (`services::ingest`) with [`SqliteWriter::run_blocking`], or for a whole piece of work
-//! in one hop to the blocking pool with [`SqliteWriter::run`] (see [`super::direct`] for why not
-//! sqlx).
+//! thread (`services::ingest`) with [`SqliteWriter::run_blocking`] (see [`super::direct`] for
+//! why not sqlx).
 //!
 //! The rest of the app keeps writing through the sqlx writer connection, and SQLite has one
 //! write lock for both. So that in-process writers take turns in order rather than poll in
@@ -92,6 +91,9 @@ impl SqliteWriter {
 
     /// Runs `work` with the connection on tokio's blocking pool, in turn with every other
     /// writer of the process. `work` begins its own transactions with [`SqliteTx::begin`].
+    /// (The app writes from the ingest thread with [`SqliteWriter::run_blocking`]; the tests
+    /// take turns with the sqlx writer through this.)
+    #[cfg(test)]
     pub async fn run<T, F>(&self, work: F) -> Result<T, DbErr>
     where
         T: Send + 'static,

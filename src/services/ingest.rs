@@ -167,15 +167,15 @@ pub async fn record_many(
         .collect())
 }
 
-/// Group commit: writers take every request waiting (up to [`MAX_GROUP`] requests and
-/// [`MAX_GROUP_MESSAGES`] messages) and record them in one transaction per tenant, so
+/// Group commit: writers take every request waiting (up to 64 requests and 1 000
+/// messages) and record them in one transaction per tenant, so
 /// concurrent requests share the cost of a commit instead of queueing for the database one by
 /// one. An idle system still records a lone message at once.
 ///
 /// On an SQLite file the writer is one thread of its own that holds the SQLite writer's
 /// connection: a group costs no hop to the blocking pool and no wait for a busy runtime worker,
 /// and while requests keep coming it keeps the process's turn to write for up to
-/// [`HOLD_TURN`] before letting other writers in. Elsewhere the writers are tokio tasks.
+/// 20 ms before letting other writers in. Elsewhere the writers are tokio tasks.
 #[derive(Clone)]
 pub struct IngestQueue {
     tx: mpsc::Sender<Queued>,

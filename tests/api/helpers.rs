@@ -447,3 +447,20 @@ pub async fn record(app: &TestApp, token: &str, input: Value) -> Value {
         .ok()["recordMessage"]
         .clone()
 }
+
+/// Sets one profile field as staff (`setProfileField`).
+pub async fn set_profile_field(
+    app: &TestApp,
+    token: &str,
+    lead: &str,
+    key: &str,
+    value: &str,
+) -> Gql {
+    app.gql(
+        Some(token),
+        r#"mutation($id: ID!, $key: String!, $value: String!) {
+            setProfileField(leadId: $id, key: $key, value: $value) { id } }"#,
+        json!({ "id": lead, "key": key, "value": value }),
+    )
+    .await
+}

@@ -1031,13 +1031,9 @@ async fn a_staff_edit_gets_its_turn_while_a_backlog_of_messages_waits() {
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
     // A staff edit writes through the other writer: it waits for its turn, not for the queue.
-    app.gql(
-        Some(&t.agent),
-        r#"mutation($id: ID!) { setProfileField(leadId: $id, key: "city", value: "Haifa") { id } }"#,
-        json!({ "id": lead }),
-    )
-    .await
-    .ok();
+    crate::helpers::set_profile_field(&app, &t.agent, &lead, "city", "Haifa")
+        .await
+        .ok();
     let when_edited = done.load(Ordering::SeqCst);
     for task in tasks {
         task.await.unwrap();
@@ -1047,4 +1043,46 @@ async fn a_staff_edit_gets_its_turn_while_a_backlog_of_messages_waits() {
         "the edit waited for the whole backlog: ingest kept the turn to write"
     );
     assert_eq!(count_messages(&app, t.id).await, 1 + BACKLOG as u64);
+}
+
+#[tokio::test]
+async fn batches_of_two_tenants_that_share_a_group_stay_in_their_tenants() {
+    let app = TestApp::spawn().await;
+    let (a, b) = (app.tenant("Acme").await, app.tenant("Globex").await);
+    // The same customer id in both tenants, sent at once: the writer may take all eight
+    // requests together, and must write each tenant's in that tenant's own transaction.
+    let requests: Vec<(&str, Vec<Value>)> = (0..8)
+        .map(|i| {
+            let token = if i % 2 == 0 { &a.agent } else { &b.agent };
+            let inputs = (0..10)
+                .map(|m| message("WEB", "same-visitor", &format!("request {i} message {m}")))
+                .collect();
+            (token.as_str(), inputs)
+        })
+        .collect();
+    let responses = futures::future::join_all(
+        requests
+            .iter()
+            .map(|(token, inputs)| app.gql(Some(token), RECORD_MANY, json!({ "inputs": inputs }))),
+    )
+    .await;
+    let lead_of = |i: usize| {
+        responses[i].ok()["recordMessages"]["results"][0]["result"]["lead"]["id"].clone()
+    };
+    for (i, response) in responses.iter().enumerate() {
+        assert_eq!(response.ok()["recordMessages"]["recorded"], 10);
+        assert_eq!(lead_of(i), lead_of(i % 2), "one lead per tenant");
+    }
+    assert_ne!(lead_of(0), lead_of(1), "tenants share no lead");
+    assert_eq!(count_messages(&app, a.id).await, 40);
+    assert_eq!(count_messages(&app, b.id).await, 40);
+    // Each tenant sees its own lead, and the other tenant's id is missing.
+    let mine = app
+        .gql(Some(&a.agent), LEAD, json!({ "id": lead_of(0) }))
+        .await;
+    assert_eq!(mine.ok()["lead"]["messageCount"], 40);
+    let theirs = app
+        .gql(Some(&a.agent), LEAD, json!({ "id": lead_of(1) }))
+        .await;
+    theirs.expect_error("NOT_FOUND");
 }

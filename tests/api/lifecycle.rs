@@ -57,13 +57,9 @@ async fn a_restart_on_the_same_database_keeps_everything() {
     )
     .await;
     let lead = recorded["lead"]["id"].as_str().unwrap().to_owned();
-    app.gql(
-        Some(&t.agent),
-        r#"mutation($id: ID!) { setProfileField(leadId: $id, key: "city", value: "Haifa") { id } }"#,
-        json!({ "id": lead }),
-    )
-    .await
-    .ok();
+    crate::helpers::set_profile_field(&app, &t.agent, &lead, "city", "Haifa")
+        .await
+        .ok();
     app.gql(
         Some(&t.agent),
         r#"mutation($id: ID!) { addNote(input: { leadId: $id, body: "Prefers aisle seats", pinned: true }) { id } }"#,

@@ -48,13 +48,9 @@ async fn seed_tenant_a(app: &TestApp, a: &TestTenant) -> Seeded {
         json!({ "channel": "WEB", "email": "avery@a.test", "content": "Also, what does insurance cost?" }),
     )
     .await;
-    app.gql(
-        Some(&a.agent),
-        r#"mutation($id: ID!) { setProfileField(leadId: $id, key: "city", value: "Lisbon") { id } }"#,
-        json!({ "id": lead_id }),
-    )
-    .await
-    .ok();
+    crate::helpers::set_profile_field(app, &a.agent, &lead_id, "city", "Lisbon")
+        .await
+        .ok();
     let note = app
         .gql(
             Some(&a.agent),
