@@ -9,9 +9,9 @@
 //! write identical data.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{Connection, ErrorCode};
-use sea_orm::sea_query::{ColumnType, Nullable};
+use sea_orm::sea_query::{ColumnType, Nullable, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseBackend, DbErr, EntityTrait, IdenStatic, Iterable,
     QueryTrait, Select, Statement, TryIntoModel, Value,
@@ -94,6 +94,57 @@ impl<'c> Statements<'c> {
             let mut stmt = self.prepared(statement)?;
             Ok(stmt.raw_execute().map_err(driver_err)? as u64)
         })
+    }
+
+    /// Inserts `rows` (all of one entity), with `on_conflict` if given; returns how many rows
+    /// were written. One single-row statement per row: a multi-row `INSERT` of a batch's size
+    /// is parsed afresh for each size, and keeps a statement journal (a copy of every page it
+    /// changes, to undo a failure halfway); a one-row statement needs neither. The statement is
+    /// built from the first row and prepared once; each row after it binds its own values to
+    /// it (a row that sets other columns gets a statement of its own).
+    pub fn insert_rows<A: ActiveModelTrait>(
+        &self,
+        rows: Vec<A>,
+        on_conflict: Option<&OnConflict>,
+    ) -> Result<u64, DbErr> {
+        let build = |row: A| {
+            let mut insert = A::Entity::insert(row);
+            if let Some(on_conflict) = on_conflict {
+                insert = insert.on_conflict(on_conflict.clone());
+            }
+            insert.build(DatabaseBackend::Sqlite)
+        };
+        let mut rows = rows.into_iter();
+        let Some(first) = rows.next() else {
+            return Ok(0);
+        };
+        let columns = set_columns(&first);
+        let template = build(first);
+        let mut written = self.execute(&template)?;
+        // Every value of the first row is a bound parameter, in column order.
+        let reusable = template
+            .values
+            .as_ref()
+            .is_some_and(|values| values.0.len() == columns.len());
+        for mut row in rows {
+            if !reusable || set_columns(&row) != columns {
+                written += self.execute(&build(row))?;
+                continue;
+            }
+            let values: Vec<Value> = <A::Entity as EntityTrait>::Column::iter()
+                .filter_map(|column| row.take(column).into_value())
+                .collect();
+            // The observer is told the statement's text (its values are the first row's).
+            written += self.observed(&template, || {
+                let mut stmt = self
+                    .conn
+                    .prepare_cached(&template.sql)
+                    .map_err(driver_err)?;
+                bind_values(&mut stmt, &values)?;
+                Ok(stmt.raw_execute().map_err(driver_err)? as u64)
+            })?;
+        }
+        Ok(written)
     }
 
     /// The first column of the first row, as an integer (`UPDATE … RETURNING n`, counts).
@@ -186,7 +237,14 @@ impl<'c> Statements<'c> {
 
 /// bare `?` take the values in order.
 pub(crate) fn bind(stmt: &mut rusqlite::Statement<'_>, statement: &Statement) -> Result<(), DbErr> {
-    let values: &[Value] = statement.values.as_ref().map_or(&[], |v| v.0.as_slice());
+    bind_values(
+        stmt,
+        statement.values.as_ref().map_or(&[], |v| v.0.as_slice()),
+    )
+}
+
+/// Binds `values` to `stmt`'s placeholders, as [`bind`] does.
+fn bind_values(stmt: &mut rusqlite::Statement<'_>, values: &[Value]) -> Result<(), DbErr> {
     let mut next = 0;
     for index in 1..=stmt.parameter_count() {
         let position = match stmt.parameter_name(index) {
@@ -212,40 +270,55 @@ pub(crate) fn bind(stmt: &mut rusqlite::Statement<'_>, statement: &Statement) ->
     Ok(())
 }
 
+/// The columns `row` sets, in the entity's column order (the order of an insert's values).
+fn set_columns<A: ActiveModelTrait>(row: &A) -> Vec<&'static str> {
+    <A::Entity as EntityTrait>::Column::iter()
+        .filter(|column| !row.is_not_set(*column))
+        .map(|column| column.as_str())
+        .collect()
+}
+
 /// A value as sqlx-sqlite stores it (uuids as 16-byte blobs, times as RFC 3339 text, JSON as
 /// text), so comparisons in SQL match what the writer wrote.
-fn parameter(value: &Value) -> Result<SqlValue, DbErr> {
+fn parameter(value: &Value) -> Result<ToSqlOutput<'_>, DbErr> {
+    // Text and bytes are lent to SQLite (which copies them as it binds), not cloned first.
+    let owned = |v: SqlValue| ToSqlOutput::Owned(v);
+    let null = ToSqlOutput::Owned(SqlValue::Null);
     Ok(match value {
-        Value::Bool(v) => v.map_or(SqlValue::Null, |b| SqlValue::Integer(i64::from(b))),
-        Value::TinyInt(v) => v.map_or(SqlValue::Null, |n| SqlValue::Integer(n.into())),
-        Value::SmallInt(v) => v.map_or(SqlValue::Null, |n| SqlValue::Integer(n.into())),
-        Value::Int(v) => v.map_or(SqlValue::Null, |n| SqlValue::Integer(n.into())),
-        Value::BigInt(v) => v.map_or(SqlValue::Null, SqlValue::Integer),
-        Value::TinyUnsigned(v) => v.map_or(SqlValue::Null, |n| SqlValue::Integer(n.into())),
-        Value::SmallUnsigned(v) => v.map_or(SqlValue::Null, |n| SqlValue::Integer(n.into())),
-        Value::Unsigned(v) => v.map_or(SqlValue::Null, |n| SqlValue::Integer(n.into())),
+        Value::Bool(v) => v.map_or(null, |b| owned(SqlValue::Integer(i64::from(b)))),
+        Value::TinyInt(v) => v.map_or(null, |n| owned(SqlValue::Integer(n.into()))),
+        Value::SmallInt(v) => v.map_or(null, |n| owned(SqlValue::Integer(n.into()))),
+        Value::Int(v) => v.map_or(null, |n| owned(SqlValue::Integer(n.into()))),
+        Value::BigInt(v) => v.map_or(null, |n| owned(SqlValue::Integer(n))),
+        Value::TinyUnsigned(v) => v.map_or(null, |n| owned(SqlValue::Integer(n.into()))),
+        Value::SmallUnsigned(v) => v.map_or(null, |n| owned(SqlValue::Integer(n.into()))),
+        Value::Unsigned(v) => v.map_or(null, |n| owned(SqlValue::Integer(n.into()))),
         Value::BigUnsigned(v) => match v {
-            None => SqlValue::Null,
-            Some(n) => SqlValue::Integer(
+            None => null,
+            Some(n) => owned(SqlValue::Integer(
                 i64::try_from(*n).map_err(|_| DbErr::Custom("integer out of range".into()))?,
-            ),
+            )),
         },
-        Value::Float(v) => v.map_or(SqlValue::Null, |x| SqlValue::Real(x.into())),
-        Value::Double(v) => v.map_or(SqlValue::Null, SqlValue::Real),
-        Value::String(v) => v
-            .as_ref()
-            .map_or(SqlValue::Null, |s| SqlValue::Text(s.clone())),
-        Value::Char(v) => v.map_or(SqlValue::Null, |c| SqlValue::Text(c.to_string())),
-        Value::Bytes(v) => v
-            .as_ref()
-            .map_or(SqlValue::Null, |b| SqlValue::Blob(b.clone())),
-        Value::Uuid(v) => v.map_or(SqlValue::Null, |u| SqlValue::Blob(u.as_bytes().to_vec())),
-        Value::ChronoDateTimeUtc(v) => v.map_or(SqlValue::Null, |t| {
-            SqlValue::Text(t.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+        Value::Float(v) => v.map_or(null, |x| owned(SqlValue::Real(x.into()))),
+        Value::Double(v) => v.map_or(null, |x| owned(SqlValue::Real(x))),
+        Value::String(v) => v.as_ref().map_or(null, |s| {
+            ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))
+        }),
+        Value::Char(v) => v.map_or(null, |c| owned(SqlValue::Text(c.to_string()))),
+        Value::Bytes(v) => v.as_ref().map_or(null, |b| {
+            ToSqlOutput::Borrowed(ValueRef::Blob(b.as_slice()))
+        }),
+        Value::Uuid(v) => v.as_ref().map_or(null, |u| {
+            ToSqlOutput::Borrowed(ValueRef::Blob(u.as_bytes()))
+        }),
+        Value::ChronoDateTimeUtc(v) => v.map_or(null, |t| {
+            owned(SqlValue::Text(
+                t.to_rfc3339_opts(SecondsFormat::AutoSi, false),
+            ))
         }),
         Value::Json(v) => v
             .as_ref()
-            .map_or(SqlValue::Null, |j| SqlValue::Text(j.to_string())),
+            .map_or(null, |j| owned(SqlValue::Text(j.to_string()))),
         other => {
             return Err(DbErr::Custom(format!(
                 "unsupported parameter type for a rusqlite connection: {other:?}"
@@ -347,23 +420,89 @@ mod tests {
         assert_eq!(parse_time("yesterday"), None);
     }
 
+    /// What `parameter` binds, as an owned value.
+    fn bound(value: &Value) -> SqlValue {
+        match parameter(value).unwrap() {
+            ToSqlOutput::Borrowed(ValueRef::Text(text)) => {
+                SqlValue::Text(String::from_utf8(text.to_vec()).unwrap())
+            }
+            ToSqlOutput::Borrowed(ValueRef::Blob(bytes)) => SqlValue::Blob(bytes.to_vec()),
+            ToSqlOutput::Owned(v) => v,
+            other => panic!("unexpected binding {other:?}"),
+        }
+    }
+
     #[test]
     fn parameters_are_stored_as_sqlx_stores_them() {
         let id = Uuid::from_u128(7);
-        assert_eq!(
-            parameter(&id.into()).unwrap(),
-            SqlValue::Blob(id.as_bytes().to_vec())
-        );
+        assert_eq!(bound(&id.into()), SqlValue::Blob(id.as_bytes().to_vec()));
         let at = parse_time("2026-03-01T10:20:30Z").unwrap();
         assert_eq!(
-            parameter(&at.into()).unwrap(),
+            bound(&at.into()),
             SqlValue::Text("2026-03-01T10:20:30+00:00".into())
         );
-        assert_eq!(parameter(&true.into()).unwrap(), SqlValue::Integer(1));
+        assert_eq!(bound(&true.into()), SqlValue::Integer(1));
+        assert_eq!(bound(&<Uuid as Nullable>::null()), SqlValue::Null);
+    }
+
+    /// Rows after the first reuse its statement with their own values, a row that sets other
+    /// columns gets a statement of its own, and a row `on_conflict` skips is not counted.
+    #[tokio::test]
+    async fn inserted_rows_each_keep_their_own_values() {
+        use crate::domain::{Channel, MessageRole};
+        use crate::entities::message;
+        use sea_orm::{ActiveValue::NotSet, QueryOrder};
+
+        let (_dir, path, db) = crate::db::temp_sqlite().await;
+        db.migrate().await.unwrap();
+        let conn = Connection::open(&path).unwrap();
+        // The messages' tenant, lead and session are not there.
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        let statements = Statements::new(&conn, None);
+        let at = parse_time("2026-03-01T10:20:30Z").unwrap();
+        let row = |n: u8, external_id: &str| message::Model {
+            tenant_id: Uuid::from_u128(1),
+            id: Uuid::from_u128(n.into()),
+            session_id: Uuid::from_u128(100 + u128::from(n)),
+            lead_id: Uuid::from_u128(200),
+            channel: Channel::Whatsapp,
+            role: MessageRole::Customer,
+            content: format!("message {n}"),
+            intent: None,
+            intent_confidence: Some(f64::from(n) / 10.0),
+            metadata: serde_json::json!({ "n": n }),
+            external_id: Some(external_id.into()),
+            delivery_status: Some("sent".into()),
+            occurred_at: at + chrono::Duration::seconds(n.into()),
+            created_at: at,
+        };
+        let (first, second) = (row(1, "a"), row(2, "b"));
+        let mut third = row(3, "c");
+        third.delivery_status = None;
+        let mut third_unset = message::ActiveModel::from(third.clone());
+        third_unset.delivery_status = NotSet;
+        let rows = vec![
+            message::ActiveModel::from(first.clone()),
+            second.clone().into(),
+            third_unset,
+            // The first one's external id again.
+            row(4, "a").into(),
+        ];
+        let skip_repeats = OnConflict::columns([
+            message::Column::TenantId,
+            message::Column::Channel,
+            message::Column::ExternalId,
+        ])
+        .do_nothing()
+        .to_owned();
         assert_eq!(
-            parameter(&<Uuid as Nullable>::null()).unwrap(),
-            SqlValue::Null
+            statements.insert_rows(rows, Some(&skip_repeats)).unwrap(),
+            3
         );
+        let stored = statements
+            .all(message::Entity::find().order_by_asc(message::Column::Id))
+            .unwrap();
+        assert_eq!(stored, vec![first, second, third]);
     }
 
     /// Every column of the entities read through here has a type `typed` knows (anything else

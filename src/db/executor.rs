@@ -5,9 +5,10 @@
 //! SeaORM's `ConnectionTrait` cannot be implemented outside SeaORM (its row and result types
 //! have no public constructors), hence this smaller trait. Every `ConnectionTrait` has it.
 
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait, QueryTrait, Select,
-    Statement, TransactionTrait, TryIntoModel,
+    ActiveModelTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait,
+    QueryTrait, Select, Statement, TransactionTrait, TryIntoModel,
 };
 
 /// Runs SeaORM-built statements. The futures of the rusqlite implementation finish at their
@@ -36,6 +37,20 @@ pub trait Executor {
     /// Builds `query` for this backend and runs it (inserts, upserts).
     async fn run<Q: QueryTrait>(&self, query: &Q) -> Result<u64, DbErr> {
         self.execute(query.build(self.backend())).await
+    }
+
+    /// Inserts `rows` (at least one, all with the same columns set), with `on_conflict` if
+    /// given; returns how many rows were written. Here one multi-row statement: one round trip.
+    async fn insert_rows<A: ActiveModelTrait>(
+        &self,
+        rows: Vec<A>,
+        on_conflict: Option<OnConflict>,
+    ) -> Result<u64, DbErr> {
+        let mut insert = A::Entity::insert_many(rows);
+        if let Some(on_conflict) = on_conflict {
+            insert = insert.on_conflict(on_conflict);
+        }
+        self.run(&insert).await
     }
 }
 

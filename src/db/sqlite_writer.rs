@@ -16,7 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
-use sea_orm::{DatabaseBackend, DbErr, EntityTrait, Select, Statement, TryIntoModel};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, DatabaseBackend, DbErr, EntityTrait, Select, Statement, TryIntoModel,
+};
 
 use super::direct::{Observer, Statements, driver_err};
 use super::executor::{BeginWrite, Executor, WriteTx};
@@ -207,6 +210,14 @@ impl Executor for SqliteTx<'_, '_> {
 
     async fn query_i64(&self, statement: Statement) -> Result<Option<i64>, DbErr> {
         self.statements.query_i64(&statement)
+    }
+
+    async fn insert_rows<A: ActiveModelTrait>(
+        &self,
+        rows: Vec<A>,
+        on_conflict: Option<OnConflict>,
+    ) -> Result<u64, DbErr> {
+        self.statements.insert_rows(rows, on_conflict.as_ref())
     }
 }
 

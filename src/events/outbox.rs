@@ -4,7 +4,7 @@
 //! committing, to keep that window short (lock order: lead → session → tenant).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseBackend, DbErr, EntityTrait, Statement};
+use sea_orm::{ActiveValue::Set, DatabaseBackend, DbErr, Statement};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -75,7 +75,7 @@ pub async fn append<C: Executor>(
             payload: Set(e.payload),
             created_at: Set(now),
         });
-    txn.run(&event::Entity::insert_many(rows)).await?;
+    txn.insert_rows(rows.collect(), None).await?;
     if backend == DatabaseBackend::Postgres {
         // Delivered to listeners on every replica when (and only if) the transaction commits.
         txn.execute(Statement::from_sql_and_values(

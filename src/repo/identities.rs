@@ -64,23 +64,21 @@ pub async fn insert_many<C: Executor>(
     if rows.is_empty() {
         return Ok(());
     }
-    let insert =
-        lead_identity::Entity::insert_many(rows.into_iter().map(lead_identity::ActiveModel::from));
-    if skip_taken {
-        conn.run(
-            &insert.on_conflict(
-                OnConflict::columns([
-                    lead_identity::Column::TenantId,
-                    lead_identity::Column::Kind,
-                    lead_identity::Column::Value,
-                ])
-                .do_nothing()
-                .to_owned(),
-            ),
-        )
-        .await?;
-    } else {
-        conn.run(&insert).await?;
-    }
+    let on_conflict = skip_taken.then(|| {
+        OnConflict::columns([
+            lead_identity::Column::TenantId,
+            lead_identity::Column::Kind,
+            lead_identity::Column::Value,
+        ])
+        .do_nothing()
+        .to_owned()
+    });
+    conn.insert_rows(
+        rows.into_iter()
+            .map(lead_identity::ActiveModel::from)
+            .collect(),
+        on_conflict,
+    )
+    .await?;
     Ok(())
 }

@@ -62,8 +62,9 @@ pub async fn enqueue_many<C: Executor>(
             updated_at: now,
         })
     });
-    conn.run(
-        &job::Entity::insert_many(rows).on_conflict(
+    conn.insert_rows(
+        rows.collect(),
+        Some(
             OnConflict::columns([job::Column::TenantId, job::Column::DedupeKey])
                 // A literal, not a bound value: SQLite matches the partial index only when it
                 // can see the predicate is the index's own.

@@ -54,9 +54,10 @@ pub async fn insert_many<C: Executor>(conn: &C, rows: Vec<message::Model>) -> Re
     if rows.is_empty() {
         return Ok(());
     }
-    conn.run(&message::Entity::insert_many(
-        rows.into_iter().map(message::ActiveModel::from),
-    ))
+    conn.insert_rows(
+        rows.into_iter().map(message::ActiveModel::from).collect(),
+        None,
+    )
     .await?;
     Ok(())
 }

@@ -15,10 +15,12 @@ pub async fn insert_many<C: Executor>(
     if rows.is_empty() {
         return Ok(());
     }
-    conn.run(&profile_field_change::Entity::insert_many(
+    conn.insert_rows(
         rows.into_iter()
-            .map(profile_field_change::ActiveModel::from),
-    ))
+            .map(profile_field_change::ActiveModel::from)
+            .collect(),
+        None,
+    )
     .await?;
     Ok(())
 }
