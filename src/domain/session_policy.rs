@@ -30,7 +30,8 @@ pub struct SessionView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Arrival<'a> {
     pub role: MessageRole,
-    pub content: &'a str,
+    /// The message asks to start over (see [`is_reset_phrase`]); only a customer's counts.
+    pub asks_reset: bool,
     pub occurred_at: DateTime<Utc>,
     pub session_ref: Option<&'a str>,
 }
@@ -59,11 +60,9 @@ pub fn place(
     by_ref: Option<&SessionView>,
     open: Option<&SessionView>,
     idle_timeout: Duration,
-    reset_phrases: &[String],
 ) -> Placement {
-    let close_after = (arrival.role == MessageRole::Customer
-        && is_reset_phrase(arrival.content, reset_phrases))
-    .then_some(CloseReason::Reset);
+    let close_after =
+        (arrival.role == MessageRole::Customer && arrival.asks_reset).then_some(CloseReason::Reset);
 
     // A session reference (a call id) names its session outright, open or closed: a late
     // transcript still belongs to the call it transcribes.
@@ -164,7 +163,7 @@ mod tests {
     fn arrival(content: &str, minute: i64) -> Arrival<'_> {
         Arrival {
             role: MessageRole::Customer,
-            content,
+            asks_reset: is_reset_phrase(content, &phrases()),
             occurred_at: at(minute),
             session_ref: None,
         }
@@ -181,7 +180,7 @@ mod tests {
 
     #[test]
     fn first_message_opens_a_session() {
-        let p = place(&arrival("hi", 0), None, None, IDLE, &phrases());
+        let p = place(&arrival("hi", 0), None, None, IDLE);
         assert_eq!(p.target, Target::New);
         assert_eq!(p.close_first, None);
     }
@@ -189,7 +188,7 @@ mod tests {
     #[test]
     fn within_the_idle_timeout_continues() {
         let s = open(0);
-        let p = place(&arrival("and also", 15), None, Some(&s), IDLE, &phrases());
+        let p = place(&arrival("and also", 15), None, Some(&s), IDLE);
         assert_eq!(p.target, Target::Existing(s.id));
         assert_eq!(p.close_first, None);
     }
@@ -197,7 +196,7 @@ mod tests {
     #[test]
     fn after_the_idle_timeout_closes_and_opens() {
         let s = open(0);
-        let p = place(&arrival("back again", 16), None, Some(&s), IDLE, &phrases());
+        let p = place(&arrival("back again", 16), None, Some(&s), IDLE);
         assert_eq!(p.close_first, Some((s.id, CloseReason::IdleTimeout)));
         assert_eq!(p.target, Target::New);
     }
@@ -205,29 +204,17 @@ mod tests {
     #[test]
     fn late_historical_messages_stay_in_the_open_session() {
         let s = open(30);
-        let p = place(
-            &arrival("earlier words", 2),
-            None,
-            Some(&s),
-            IDLE,
-            &phrases(),
-        );
+        let p = place(&arrival("earlier words", 2), None, Some(&s), IDLE);
         assert_eq!(p.target, Target::Existing(s.id));
     }
 
     #[test]
     fn a_reset_phrase_closes_after_the_message() {
         let s = open(0);
-        let p = place(&arrival("Start over!", 1), None, Some(&s), IDLE, &phrases());
+        let p = place(&arrival("Start over!", 1), None, Some(&s), IDLE);
         assert_eq!(p.target, Target::Existing(s.id));
         assert_eq!(p.close_after, Some(CloseReason::Reset));
-        let p = place(
-            &arrival("אפשר מהתחלה?", 1),
-            None,
-            Some(&s),
-            IDLE,
-            &phrases(),
-        );
+        let p = place(&arrival("אפשר מהתחלה?", 1), None, Some(&s), IDLE);
         assert_eq!(p.close_after, Some(CloseReason::Reset));
     }
 
@@ -236,10 +223,7 @@ mod tests {
         let s = open(0);
         let mut a = arrival("reset", 1);
         a.role = MessageRole::Agent;
-        assert_eq!(
-            place(&a, None, Some(&s), IDLE, &phrases()).close_after,
-            None
-        );
+        assert_eq!(place(&a, None, Some(&s), IDLE).close_after, None);
     }
 
     #[test]
@@ -263,7 +247,7 @@ mod tests {
         };
         let mut a = arrival("transcript", 90);
         a.session_ref = Some("CA1");
-        let p = place(&a, Some(&call), Some(&open(80)), IDLE, &phrases());
+        let p = place(&a, Some(&call), Some(&open(80)), IDLE);
         assert_eq!(p.target, Target::Existing(call.id));
         assert_eq!(p.close_first, None);
         assert_eq!(p.close_after, None, "a closed call is not closed again");
@@ -274,7 +258,7 @@ mod tests {
         let s = open(0);
         let mut a = arrival("hello", 3);
         a.session_ref = Some("CA2");
-        let p = place(&a, None, Some(&s), IDLE, &phrases());
+        let p = place(&a, None, Some(&s), IDLE);
         assert_eq!(p.close_first, Some((s.id, CloseReason::Superseded)));
         assert_eq!(p.target, Target::New);
     }

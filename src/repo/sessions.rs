@@ -95,6 +95,31 @@ pub fn by_refs(tenant_id: Uuid, refs: &[(Channel, String)]) -> Vec<Select<sessio
         .collect()
 }
 
+/// Writes what a message moves on in a session that stays as it was otherwise (open or
+/// closed, same start): its last message, count, language, intents and `updated_at`.
+///
+/// For SQLite, like [`super::leads::update_activity`]: the upsert names `status` and
+/// `started_at`, which rewrites the entries of the open-session and per-lead indexes.
+pub async fn update_progress<C: Executor>(conn: &C, session: &session::Model) -> Result<(), DbErr> {
+    use session::Column as S;
+    let changed = conn
+        .run(
+            &session::Entity::update_many()
+                .col_expr(S::LastMessageAt, Expr::value(session.last_message_at))
+                .col_expr(S::MessageCount, Expr::value(session.message_count))
+                .col_expr(S::Language, Expr::value(session.language.clone()))
+                .col_expr(S::Intents, Expr::value(session.intents.clone()))
+                .col_expr(S::UpdatedAt, Expr::value(session.updated_at))
+                .filter(S::TenantId.eq(session.tenant_id))
+                .filter(S::Id.eq(session.id)),
+        )
+        .await?;
+    if changed != 1 {
+        return Err(DbErr::RecordNotUpdated);
+    }
+    Ok(())
+}
+
 /// Writes new and changed sessions in one statement. Existing rows must come first: a session
 /// closed and its successor opened in the same batch would otherwise collide on the "one open
 /// session per lead and channel" index.
@@ -106,23 +131,26 @@ pub async fn upsert_many<C: Executor>(
         return Ok(());
     }
     use session::Column as S;
-    conn.run(
-        &session::Entity::insert_many(sessions.into_iter().map(session::ActiveModel::from))
-            .on_conflict(
-                OnConflict::columns([S::TenantId, S::Id])
-                    .update_columns([
-                        S::Status,
-                        S::StartedAt,
-                        S::LastMessageAt,
-                        S::ClosedAt,
-                        S::CloseReason,
-                        S::Language,
-                        S::Intents,
-                        S::MessageCount,
-                        S::UpdatedAt,
-                    ])
-                    .to_owned(),
-            ),
+    conn.insert_rows(
+        sessions
+            .into_iter()
+            .map(session::ActiveModel::from)
+            .collect(),
+        Some(
+            OnConflict::columns([S::TenantId, S::Id])
+                .update_columns([
+                    S::Status,
+                    S::StartedAt,
+                    S::LastMessageAt,
+                    S::ClosedAt,
+                    S::CloseReason,
+                    S::Language,
+                    S::Intents,
+                    S::MessageCount,
+                    S::UpdatedAt,
+                ])
+                .to_owned(),
+        ),
     )
     .await?;
     Ok(())

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::DbErr;
+use sea_orm::{DatabaseBackend, DbErr};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -102,7 +102,11 @@ struct Prepared {
     identities: Vec<(IdentityKind, String)>,
     classification: Classification,
     facts: Vec<extract::Fact>,
-    metadata: Option<Value>,
+    /// The stored message's metadata: the classifier's entities and language, and what the
+    /// channel sent under `channel`.
+    metadata: Value,
+    /// A customer's message asking to start over (the tenant's reset phrases).
+    asks_reset: bool,
 }
 
 /// Records one message. Concurrent calls share transactions (see [`IngestQueue`]).
@@ -532,6 +536,21 @@ fn prepare(
     } else {
         Vec::new()
     };
+    // Everything that does not need the database is worked out here, on the request's task,
+    // not on the one writer.
+    let mut metadata = json!({});
+    if !classification.entities.is_empty() {
+        metadata["entities"] =
+            serde_json::to_value(&classification.entities).map_err(anyhow::Error::from)?;
+    }
+    if let Some(language) = classification.language {
+        metadata["language"] = json!(language);
+    }
+    if let Some(raw) = input.metadata {
+        metadata["channel"] = raw;
+    }
+    let asks_reset = role == MessageRole::Customer
+        && session_policy::is_reset_phrase(&content, &settings.reset_keywords);
     Ok(Prepared {
         index,
         prefix: prefix.to_owned(),
@@ -548,7 +567,8 @@ fn prepare(
         identities,
         classification,
         facts,
-        metadata: input.metadata,
+        metadata,
+        asks_reset,
     })
 }
 
@@ -691,6 +711,24 @@ struct LeadState {
     model: lead::Model,
     created: bool,
     dirty: bool,
+    /// Its profile, once a message proposed something (read once per batch).
+    profile: Option<profile::Editing>,
+}
+
+impl LeadState {
+    fn loaded(model: lead::Model) -> Self {
+        Self {
+            model,
+            created: false,
+            dirty: false,
+            profile: None,
+        }
+    }
+
+    /// Its profile (and the name, phone and email that mirror it) changed.
+    fn profile_changed(&self) -> bool {
+        self.profile.as_ref().is_some_and(profile::Editing::changed)
+    }
 }
 
 /// A session as the batch changes it.
@@ -698,6 +736,19 @@ struct SessionState {
     model: session::Model,
     created: bool,
     dirty: bool,
+    /// Its status or start changed (it closed, or an earlier message arrived late).
+    reshaped: bool,
+}
+
+impl SessionState {
+    fn loaded(model: session::Model) -> Self {
+        Self {
+            model,
+            created: false,
+            dirty: false,
+            reshaped: false,
+        }
+    }
 }
 
 struct BatchOutcome {
@@ -756,16 +807,7 @@ async fn engine<C: Executor>(
     let mut leads: HashMap<Uuid, LeadState> = repo::leads::lock_many(txn, tenant_id, &lead_ids)
         .await?
         .into_iter()
-        .map(|l| {
-            (
-                l.id,
-                LeadState {
-                    model: l,
-                    created: false,
-                    dirty: false,
-                },
-            )
-        })
+        .map(|l| (l.id, LeadState::loaded(l)))
         .collect();
     let refs: Vec<(Channel, String)> = prepared
         .iter()
@@ -775,14 +817,7 @@ async fn engine<C: Executor>(
     let mut sessions: HashMap<Uuid, SessionState> = HashMap::new();
     for s in repo::sessions::lock_for_ingest(txn, tenant_id, &lead_ids, &refs).await? {
         session_ids.push(s.id);
-        sessions.insert(
-            s.id,
-            SessionState {
-                model: s,
-                created: false,
-                dirty: false,
-            },
-        );
+        sessions.insert(s.id, SessionState::loaded(s));
     }
     // Duplicates point at sessions that may be closed and were not loaded above.
     let missing: Vec<Uuid> = existing
@@ -791,14 +826,7 @@ async fn engine<C: Executor>(
         .filter(|id| !sessions.contains_key(id))
         .collect();
     for s in repo::sessions::find_many(txn, tenant_id, &missing).await? {
-        sessions.insert(
-            s.id,
-            SessionState {
-                model: s,
-                created: false,
-                dirty: false,
-            },
-        );
+        sessions.insert(s.id, SessionState::loaded(s));
     }
 
     // 4. Place every message, in time order, in memory.
@@ -855,6 +883,7 @@ async fn engine<C: Executor>(
                         model: new_lead(tenant_id, id, p.occurred_at.min(now), now),
                         created: true,
                         dirty: true,
+                        profile: None,
                     },
                 );
                 events.push(NewEvent::new(
@@ -929,17 +958,11 @@ async fn engine<C: Executor>(
             .map(|s| view(&s.model));
         let arrival = Arrival {
             role: p.role,
-            content: &p.content,
+            asks_reset: p.asks_reset,
             occurred_at: p.occurred_at,
             session_ref: p.session_ref.as_deref(),
         };
-        let placement = session_policy::place(
-            &arrival,
-            by_ref.as_ref(),
-            open.as_ref(),
-            idle,
-            &settings.reset_keywords,
-        );
+        let placement = session_policy::place(&arrival, by_ref.as_ref(), open.as_ref(), idle);
         if let Some((closing, reason)) = placement.close_first
             && let Some(s) = sessions.get_mut(&closing)
         {
@@ -981,6 +1004,7 @@ async fn engine<C: Executor>(
                         },
                         created: true,
                         dirty: true,
+                        reshaped: true,
                     },
                 );
                 session_ids.push(id);
@@ -1000,17 +1024,6 @@ async fn engine<C: Executor>(
         let customer_intent = (p.role == MessageRole::Customer
             && p.classification.intent != Intent::Other)
             .then_some(p.classification.intent);
-        let mut metadata = json!({});
-        if !p.classification.entities.is_empty() {
-            metadata["entities"] =
-                serde_json::to_value(&p.classification.entities).map_err(anyhow::Error::from)?;
-        }
-        if let Some(language) = p.classification.language {
-            metadata["language"] = json!(language);
-        }
-        if let Some(raw) = &p.metadata {
-            metadata["channel"] = raw.clone();
-        }
         messages.push(message::Model {
             tenant_id,
             id: message_id,
@@ -1021,7 +1034,7 @@ async fn engine<C: Executor>(
             content: p.content.clone(),
             intent: Some(p.classification.intent),
             intent_confidence: Some(p.classification.confidence),
-            metadata,
+            metadata: p.metadata.clone(),
             external_id: p.external_id.clone(),
             delivery_status: None,
             occurred_at: p.occurred_at,
@@ -1047,7 +1060,10 @@ async fn engine<C: Executor>(
         s.dirty = true;
         s.model.message_count += 1;
         s.model.last_message_at = s.model.last_message_at.max(p.occurred_at);
-        s.model.started_at = s.model.started_at.min(p.occurred_at);
+        if p.occurred_at < s.model.started_at {
+            s.model.started_at = p.occurred_at;
+            s.reshaped = true;
+        }
         s.model.updated_at = now;
         if let Some(intent) = customer_intent {
             let mut intents: Vec<String> =
@@ -1097,7 +1113,15 @@ async fn engine<C: Executor>(
 
         // What the channel and the customer told us.
         let proposals = proposals_for(p, message_id, now);
-        let applied = profile::apply_proposals(lead, proposals)?;
+        let applied = if proposals.is_empty() {
+            profile::Applied::default()
+        } else {
+            let editing = match &mut lead_state.profile {
+                Some(editing) => editing,
+                None => lead_state.profile.insert(profile::Editing::of(lead)?),
+            };
+            editing.apply(lead, proposals)
+        };
         if !applied.changed_keys.is_empty() && !lead_state.created {
             events.push(NewEvent::new(
                 EventType::LeadUpdated,
@@ -1131,25 +1155,40 @@ async fn engine<C: Executor>(
     }
 
     // 5. Write: parents before children (leads → identities → sessions → messages).
+    // On SQLite a lead or session that only moved on is updated column by column (see
+    // `repo::leads::update_activity`); the rest is upserted.
+    let narrow = txn.backend() == DatabaseBackend::Sqlite;
+    for lead in leads.values_mut() {
+        if let Some(editing) = &lead.profile {
+            editing.store(&mut lead.model)?;
+        }
+    }
     let written = messages.len() as u64;
-    let mut lead_rows: Vec<lead::Model> = leads
-        .values()
-        .filter(|l| l.dirty)
-        .map(|l| l.model.clone())
-        .collect();
-    lead_rows.sort_by_key(|l| l.id);
-    repo::leads::upsert_many(txn, lead_rows).await?;
+    let mut lead_rows: Vec<&LeadState> = leads.values().filter(|l| l.dirty).collect();
+    lead_rows.sort_by_key(|l| l.model.id);
+    let (moved_on, lead_rows): (Vec<&LeadState>, Vec<&LeadState>) = lead_rows
+        .into_iter()
+        .partition(|l| narrow && !l.created && !l.profile_changed());
+    for lead in moved_on {
+        repo::leads::update_activity(txn, &lead.model).await?;
+    }
+    repo::leads::upsert_many(txn, lead_rows.iter().map(|l| l.model.clone()).collect()).await?;
     repo::identities::insert_many(txn, new_lead_identities, false).await?;
     repo::identities::insert_many(txn, new_identities, true).await?;
     // Existing sessions first (one may close before its successor opens), then new ones.
     let mut session_rows: Vec<&SessionState> = sessions.values().filter(|s| s.dirty).collect();
     session_rows.sort_by_key(|s| (s.created, s.model.id));
-    repo::sessions::upsert_many(
-        txn,
-        session_rows.into_iter().map(|s| s.model.clone()).collect(),
-    )
-    .await?;
+    let (moved_on, session_rows): (Vec<&SessionState>, Vec<&SessionState>) = session_rows
+        .into_iter()
+        .partition(|s| narrow && !s.reshaped);
+    for session in moved_on {
+        repo::sessions::update_progress(txn, &session.model).await?;
+    }
+    repo::sessions::upsert_many(txn, session_rows.iter().map(|s| s.model.clone()).collect())
+        .await?;
     repo::messages::insert_many(txn, messages.clone()).await?;
+    // Each written message goes to exactly one result.
+    let mut messages: Vec<Option<message::Model>> = messages.into_iter().map(Some).collect();
     repo::profile_changes::insert_many(txn, history).await?;
     let enqueued_jobs = !jobs.is_empty();
     repo::jobs::enqueue_many(txn, jobs, now).await?;
@@ -1178,7 +1217,9 @@ async fn engine<C: Executor>(
                 lead_created,
                 session_created,
             } => {
-                let message = messages[message].clone();
+                let message = messages[message].take().ok_or_else(|| {
+                    AppError::internal(anyhow::anyhow!("message {message} has two results"))
+                })?;
                 Recorded {
                     session: lookup(&sessions, message.session_id, |s| &s.model)?.clone(),
                     lead: share(lookup(&leads, message.lead_id, |l| &l.model)?),
@@ -1291,6 +1332,7 @@ fn close_session(
     state: &AppState,
 ) {
     s.dirty = true;
+    s.reshaped = true;
     let (event, job) = sessions::close_in_memory(&mut s.model, reason, at, now, state);
     events.push(event);
     jobs.push(job);

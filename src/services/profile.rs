@@ -48,44 +48,86 @@ pub fn apply_proposals(
     if proposals.peek().is_none() {
         return Ok(Applied::default());
     }
-    let mut profile = profile_of(lead)?;
-    let records: Vec<ChangeRecord> = proposals.map(|p| profile.propose(p)).collect();
-    finish(lead, profile, records)
+    let mut editing = Editing::of(lead)?;
+    let applied = editing.apply(lead, proposals);
+    editing.store(lead)?;
+    Ok(applied)
 }
 
-fn finish(
-    lead: &mut lead::Model,
+/// A lead's profile, read once for several rounds of proposals (ingest applies each message's
+/// in turn): each round updates the lead's name, phone and email columns at once, and
+/// [`Editing::store`] writes the profile's JSON back once at the end.
+pub struct Editing {
     profile: Profile,
-    records: Vec<ChangeRecord>,
-) -> AppResult<Applied> {
-    let mut changed_keys: Vec<String> = records
-        .iter()
-        .filter(|r| r.changed())
-        .map(|r| r.key.clone())
-        .collect();
-    changed_keys.sort();
-    changed_keys.dedup();
-    let mut new_identities = Vec::new();
-    if !changed_keys.is_empty() {
-        let phone = profile.value(KnownKey::Phone.as_str());
-        let email = profile.value(KnownKey::Email.as_str());
-        if phone.is_some() && phone != lead.primary_phone {
-            new_identities.extend(phone.clone().map(|p| (IdentityKind::Phone, p)));
-        }
-        if email.is_some() && email != lead.email {
-            new_identities.extend(email.clone().map(|e| (IdentityKind::Email, e)));
-        }
-        lead.display_name = profile.value(KnownKey::Name.as_str());
-        lead.primary_phone = phone;
-        lead.email = email;
-        lead.profile = serde_json::to_value(&profile)
-            .map_err(|err| AppError::internal(anyhow::anyhow!("profile serialization: {err}")))?;
+    changed: bool,
+}
+
+impl Editing {
+    pub fn of(lead: &lead::Model) -> AppResult<Self> {
+        Ok(Self {
+            profile: profile_of(lead)?,
+            changed: false,
+        })
     }
-    Ok(Applied {
-        records,
-        changed_keys,
-        new_identities,
-    })
+
+    /// Applies `proposals` to the profile and to `lead`'s mirrored columns.
+    pub fn apply(
+        &mut self,
+        lead: &mut lead::Model,
+        proposals: impl IntoIterator<Item = Proposal>,
+    ) -> Applied {
+        let records: Vec<ChangeRecord> = proposals
+            .into_iter()
+            .map(|p| self.profile.propose(p))
+            .collect();
+        self.record(lead, records)
+    }
+
+    /// Takes note of what a round did to the profile, mirroring it into `lead`'s columns.
+    fn record(&mut self, lead: &mut lead::Model, records: Vec<ChangeRecord>) -> Applied {
+        let mut changed_keys: Vec<String> = records
+            .iter()
+            .filter(|r| r.changed())
+            .map(|r| r.key.clone())
+            .collect();
+        changed_keys.sort();
+        changed_keys.dedup();
+        let mut new_identities = Vec::new();
+        if !changed_keys.is_empty() {
+            self.changed = true;
+            let phone = self.profile.value(KnownKey::Phone.as_str());
+            let email = self.profile.value(KnownKey::Email.as_str());
+            if phone.is_some() && phone != lead.primary_phone {
+                new_identities.extend(phone.clone().map(|p| (IdentityKind::Phone, p)));
+            }
+            if email.is_some() && email != lead.email {
+                new_identities.extend(email.clone().map(|e| (IdentityKind::Email, e)));
+            }
+            lead.display_name = self.profile.value(KnownKey::Name.as_str());
+            lead.primary_phone = phone;
+            lead.email = email;
+        }
+        Applied {
+            records,
+            changed_keys,
+            new_identities,
+        }
+    }
+
+    /// Whether any round changed the profile.
+    pub fn changed(&self) -> bool {
+        self.changed
+    }
+
+    /// Writes the profile back into `lead` if a round changed it.
+    pub fn store(&self, lead: &mut lead::Model) -> AppResult<()> {
+        if self.changed {
+            lead.profile = serde_json::to_value(&self.profile).map_err(|err| {
+                AppError::internal(anyhow::anyhow!("profile serialization: {err}"))
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// History rows for `records`, skipping automatic proposals that merely repeated the current
@@ -250,7 +292,12 @@ pub async fn staff_edits(
             }
         })
         .collect();
-    let applied = finish(&mut lead, profile, records)?;
+    let mut editing = Editing {
+        profile,
+        changed: false,
+    };
+    let applied = editing.record(&mut lead, records);
+    editing.store(&mut lead)?;
     // Staff may not give this lead a phone or email another lead is known by.
     let taken =
         repo::identities::find_by_values(&txn, actor.tenant_id, &applied.new_identities).await?;
