@@ -1086,3 +1086,71 @@ async fn batches_of_two_tenants_that_share_a_group_stay_in_their_tenants() {
         .await;
     theirs.expect_error("NOT_FOUND");
 }
+
+/// In one batch, a customer whose profile changes is written whole, and one who only talks
+/// on has just what moved on written (on SQLite, column by column): both end up right.
+#[tokio::test]
+async fn a_batch_writes_changed_profiles_and_conversations_that_only_moved_on() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let dana = record(&app, &t.agent, message("WHATSAPP", "+972541234567", "Hi")).await;
+    let omer = record(
+        &app,
+        &t.agent,
+        message("WHATSAPP", "+972541234568", "Hello"),
+    )
+    .await;
+    let lead = |id: &Value| {
+        let app = &app;
+        let token = t.agent.clone();
+        let id = id.clone();
+        async move { app.gql(Some(&token), LEAD, json!({ "id": id })).await.ok()["lead"].clone() }
+    };
+    let omer_before = lead(&omer["lead"]["id"]).await;
+
+    let mut answer = message("WHATSAPP", "+972541234568", "Glad to help");
+    answer["role"] = json!("AGENT");
+    let inputs = json!([
+        message("WHATSAPP", "+972541234567", "My email is dana@example.com"),
+        message("WHATSAPP", "+972541234568", "thanks"),
+        answer,
+        message("WHATSAPP", "+972541234567", "see you"),
+    ]);
+    let response = app
+        .gql(
+            Some(&t.agent),
+            "mutation($inputs: [RecordMessageInput!]!) { recordMessages(inputs: $inputs) { recorded failed } }",
+            json!({ "inputs": inputs }),
+        )
+        .await;
+    assert_eq!(response.ok()["recordMessages"]["recorded"], 4);
+
+    let dana = lead(&dana["lead"]["id"]).await;
+    assert_eq!(dana["messageCount"], 3);
+    let email = dana["profile"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "email")
+        .expect("the email joined the profile");
+    assert_eq!(email["value"], "dana@example.com");
+    assert!(
+        dana["identities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["kind"] == "EMAIL" && i["value"] == "dana@example.com"),
+        "{dana}"
+    );
+    let sessions = &dana["sessions"]["edges"];
+    assert_eq!(sessions.as_array().unwrap().len(), 1);
+    assert_eq!(sessions[0]["node"]["messageCount"], 3);
+
+    let omer = lead(&omer["lead"]["id"]).await;
+    assert_eq!(omer["messageCount"], 3);
+    assert_eq!(omer["lastChannel"], "WHATSAPP");
+    assert_eq!(omer["profile"], omer_before["profile"]);
+    assert_eq!(omer["primaryPhone"], omer_before["primaryPhone"]);
+    assert_eq!(omer["sessions"]["edges"][0]["node"]["messageCount"], 3);
+    assert_eq!(omer["sessions"]["edges"][0]["node"]["status"], "OPEN");
+}
