@@ -122,10 +122,7 @@ pub async fn update_activity<C: Executor>(conn: &C, lead: &lead::Model) -> Resul
                 .filter(L::Id.eq(lead.id)),
         )
         .await?;
-    if changed != 1 {
-        return Err(DbErr::RecordNotUpdated);
-    }
-    Ok(())
+    super::updated_one(changed)
 }
 
 /// The order of a lead list.

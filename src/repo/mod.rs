@@ -14,7 +14,7 @@ pub mod users;
 
 use std::collections::BTreeMap;
 
-use sea_orm::{DatabaseBackend, QuerySelect};
+use sea_orm::{DatabaseBackend, DbErr, QuerySelect};
 
 use crate::db::executor::Executor;
 
@@ -48,6 +48,16 @@ pub fn for_update<S: QuerySelect, C: Executor>(select: S, conn: &C) -> S {
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+/// An update by key changed exactly its one row (the row is locked or the writer is alone,
+/// so anything else is a bug, reported rather than written past).
+pub fn updated_one(changed: u64) -> Result<(), DbErr> {
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(DbErr::RecordNotUpdated)
+    }
+}
+
 pub fn like_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     for c in text.chars() {

@@ -114,10 +114,7 @@ pub async fn update_progress<C: Executor>(conn: &C, session: &session::Model) ->
                 .filter(S::Id.eq(session.id)),
         )
         .await?;
-    if changed != 1 {
-        return Err(DbErr::RecordNotUpdated);
-    }
-    Ok(())
+    super::updated_one(changed)
 }
 
 /// Writes new and changed sessions in one statement. Existing rows must come first: a session
