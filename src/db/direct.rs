@@ -118,7 +118,7 @@ impl<'c> Statements<'c> {
         let Some(first) = rows.next() else {
             return Ok(0);
         };
-        let columns = set_columns(&first);
+        let columns: Vec<&str> = set_columns(&first).collect();
         let template = build(first);
         let mut written = self.execute(&template)?;
         // Every value of the first row is a bound parameter, in column order.
@@ -127,7 +127,7 @@ impl<'c> Statements<'c> {
             .as_ref()
             .is_some_and(|values| values.0.len() == columns.len());
         for mut row in rows {
-            if !reusable || set_columns(&row) != columns {
+            if !reusable || !set_columns(&row).eq(columns.iter().copied()) {
                 written += self.execute(&build(row))?;
                 continue;
             }
@@ -271,11 +271,10 @@ fn bind_values(stmt: &mut rusqlite::Statement<'_>, values: &[Value]) -> Result<(
 }
 
 /// The columns `row` sets, in the entity's column order (the order of an insert's values).
-fn set_columns<A: ActiveModelTrait>(row: &A) -> Vec<&'static str> {
+fn set_columns<A: ActiveModelTrait>(row: &A) -> impl Iterator<Item = &'static str> + '_ {
     <A::Entity as EntityTrait>::Column::iter()
         .filter(|column| !row.is_not_set(*column))
         .map(|column| column.as_str())
-        .collect()
 }
 
 /// A value as sqlx-sqlite stores it (uuids as 16-byte blobs, times as RFC 3339 text, JSON as
