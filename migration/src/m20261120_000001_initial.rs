@@ -161,12 +161,6 @@ fn plain_indexes() -> Vec<IndexCreateStatement> {
             false,
         ),
         index(
-            "ix_messages_lead",
-            Messages::Table,
-            &["tenant_id", "lead_id", "occurred_at"],
-            false,
-        ),
-        index(
             "ix_notes_lead",
             Notes::Table,
             &["tenant_id", "lead_id", "created_at"],
@@ -507,16 +501,14 @@ fn messages() -> TableCreateStatement {
                 .timestamp_with_time_zone()
                 .not_null(),
         )
+        // A message reaches its lead through its session, whose key cascades from the lead:
+        // `lead_id` is a copy of the session's, kept for the results and events of ingest.
+        // With its own key it would need an index of its own (a page more written per
+        // conversation, for a lookup nothing makes).
         .foreign_key(&mut tenant_fk(
             Messages::Table,
             "session_id",
             Sessions::Table,
-            ForeignKeyAction::Cascade,
-        ))
-        .foreign_key(&mut tenant_fk(
-            Messages::Table,
-            "lead_id",
-            Leads::Table,
             ForeignKeyAction::Cascade,
         ));
     t

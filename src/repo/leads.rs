@@ -100,29 +100,22 @@ pub async fn upsert_many<C: Executor>(conn: &C, leads: Vec<lead::Model>) -> Resu
     Ok(())
 }
 
-/// Writes what every message moves on (counters, last interaction and activity, `updated_at`)
-/// of a lead whose profile stayed as it was.
-///
-/// For SQLite: an upsert names every column, and SQLite rewrites the entries of every index
-/// on a column named in `SET` (the phone and email indexes too) even when the value is the
-/// same. Naming only these columns leaves those index pages clean, so the commit writes fewer
-/// pages. (PostgreSQL writes a new row version either way.)
-pub async fn update_activity<C: Executor>(conn: &C, lead: &lead::Model) -> Result<(), DbErr> {
-    use lead::Column as L;
-    let changed = conn
-        .run(
-            &lead::Entity::update_many()
-                .col_expr(L::LastInteractionAt, Expr::value(lead.last_interaction_at))
-                .col_expr(L::LastChannel, Expr::value(lead.last_channel))
-                .col_expr(L::LastActivityAt, Expr::value(lead.last_activity_at))
-                .col_expr(L::MessageCount, Expr::value(lead.message_count))
-                .col_expr(L::SessionCount, Expr::value(lead.session_count))
-                .col_expr(L::UpdatedAt, Expr::value(lead.updated_at))
-                .filter(L::TenantId.eq(lead.tenant_id))
-                .filter(L::Id.eq(lead.id)),
-        )
-        .await?;
-    super::updated_one(changed)
+/// Writes what changed in a lead read earlier in this transaction (see
+/// [`super::update_changed`]), its search text following its name, phone and email.
+pub async fn update_changed<C: Executor>(
+    conn: &C,
+    before: &lead::Model,
+    after: &lead::Model,
+) -> Result<(), DbErr> {
+    let search_text = after.compute_search_text();
+    if search_text == after.search_text {
+        return super::update_changed(conn, before, after).await;
+    }
+    let after = lead::Model {
+        search_text,
+        ..after.clone()
+    };
+    super::update_changed(conn, before, &after).await
 }
 
 /// The order of a lead list.

@@ -95,28 +95,6 @@ pub fn by_refs(tenant_id: Uuid, refs: &[(Channel, String)]) -> Vec<Select<sessio
         .collect()
 }
 
-/// Writes what a message moves on in a session that stays as it was otherwise (open or
-/// closed, same start): its last message, count, language, intents and `updated_at`.
-///
-/// For SQLite, like [`super::leads::update_activity`]: the upsert names `status` and
-/// `started_at`, which rewrites the entries of the open-session and per-lead indexes.
-pub async fn update_progress<C: Executor>(conn: &C, session: &session::Model) -> Result<(), DbErr> {
-    use session::Column as S;
-    let changed = conn
-        .run(
-            &session::Entity::update_many()
-                .col_expr(S::LastMessageAt, Expr::value(session.last_message_at))
-                .col_expr(S::MessageCount, Expr::value(session.message_count))
-                .col_expr(S::Language, Expr::value(session.language.clone()))
-                .col_expr(S::Intents, Expr::value(session.intents.clone()))
-                .col_expr(S::UpdatedAt, Expr::value(session.updated_at))
-                .filter(S::TenantId.eq(session.tenant_id))
-                .filter(S::Id.eq(session.id)),
-        )
-        .await?;
-    super::updated_one(changed)
-}
-
 /// Writes new and changed sessions in one statement. Existing rows must come first: a session
 /// closed and its successor opened in the same batch would otherwise collide on the "one open
 /// session per lead and channel" index.

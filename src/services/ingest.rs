@@ -709,7 +709,8 @@ fn is_retryable(err: &AppError) -> bool {
 /// A lead as the batch changes it.
 struct LeadState {
     model: lead::Model,
-    created: bool,
+    /// The row as read, to write only what changed (`None` for a lead created here).
+    before: Option<lead::Model>,
     dirty: bool,
     /// Its profile, once a message proposed something (read once per batch).
     profile: Option<profile::Editing>,
@@ -718,35 +719,28 @@ struct LeadState {
 impl LeadState {
     fn loaded(model: lead::Model) -> Self {
         Self {
+            before: Some(model.clone()),
             model,
-            created: false,
             dirty: false,
             profile: None,
         }
-    }
-
-    /// Its profile (and the name, phone and email that mirror it) changed.
-    fn profile_changed(&self) -> bool {
-        self.profile.as_ref().is_some_and(profile::Editing::changed)
     }
 }
 
 /// A session as the batch changes it.
 struct SessionState {
     model: session::Model,
-    created: bool,
+    /// The row as read, to write only what changed (`None` for a session opened here).
+    before: Option<session::Model>,
     dirty: bool,
-    /// Its status or start changed (it closed, or an earlier message arrived late).
-    reshaped: bool,
 }
 
 impl SessionState {
     fn loaded(model: session::Model) -> Self {
         Self {
+            before: Some(model.clone()),
             model,
-            created: false,
             dirty: false,
-            reshaped: false,
         }
     }
 }
@@ -881,7 +875,7 @@ async fn engine<C: Executor>(
                     id,
                     LeadState {
                         model: new_lead(tenant_id, id, p.occurred_at.min(now), now),
-                        created: true,
+                        before: None,
                         dirty: true,
                         profile: None,
                     },
@@ -918,7 +912,7 @@ async fn engine<C: Executor>(
             .get_mut(&lead_id)
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("lead {lead_id} not loaded")))?;
         // A lead created by this batch may have been created "at" a later message.
-        if lead_state.created && p.occurred_at < lead_state.model.created_at {
+        if lead_state.before.is_none() && p.occurred_at < lead_state.model.created_at {
             lead_state.model.created_at = p.occurred_at;
         }
 
@@ -1002,9 +996,8 @@ async fn engine<C: Executor>(
                             created_at: now,
                             updated_at: now,
                         },
-                        created: true,
+                        before: None,
                         dirty: true,
-                        reshaped: true,
                     },
                 );
                 session_ids.push(id);
@@ -1062,7 +1055,6 @@ async fn engine<C: Executor>(
         s.model.last_message_at = s.model.last_message_at.max(p.occurred_at);
         if p.occurred_at < s.model.started_at {
             s.model.started_at = p.occurred_at;
-            s.reshaped = true;
         }
         s.model.updated_at = now;
         if let Some(intent) = customer_intent {
@@ -1122,7 +1114,7 @@ async fn engine<C: Executor>(
             };
             editing.apply(lead, proposals)
         };
-        if !applied.changed_keys.is_empty() && !lead_state.created {
+        if !applied.changed_keys.is_empty() && lead_state.before.is_some() {
             events.push(NewEvent::new(
                 EventType::LeadUpdated,
                 Some(lead_id),
@@ -1155,8 +1147,8 @@ async fn engine<C: Executor>(
     }
 
     // 5. Write: parents before children (leads → identities → sessions → messages).
-    // On SQLite a lead or session that only moved on is updated column by column (see
-    // `repo::leads::update_activity`); the rest is upserted.
+    // On SQLite a lead or session read here gets only its changed columns written (see
+    // `repo::update_changed`); PostgreSQL gets one upsert for all of them.
     let narrow = txn.backend() == DatabaseBackend::Sqlite;
     for lead in leads.values_mut() {
         if let Some(editing) = &lead.profile {
@@ -1166,26 +1158,31 @@ async fn engine<C: Executor>(
     let written = messages.len() as u64;
     let mut lead_rows: Vec<&LeadState> = leads.values().filter(|l| l.dirty).collect();
     lead_rows.sort_by_key(|l| l.model.id);
-    let (moved_on, lead_rows): (Vec<&LeadState>, Vec<&LeadState>) = lead_rows
-        .into_iter()
-        .partition(|l| narrow && !l.created && !l.profile_changed());
-    for lead in moved_on {
-        repo::leads::update_activity(txn, &lead.model).await?;
+    let mut upserted = Vec::new();
+    for lead in lead_rows {
+        match &lead.before {
+            Some(before) if narrow => {
+                repo::leads::update_changed(txn, before, &lead.model).await?;
+            }
+            _ => upserted.push(lead.model.clone()),
+        }
     }
-    repo::leads::upsert_many(txn, lead_rows.iter().map(|l| l.model.clone()).collect()).await?;
+    repo::leads::upsert_many(txn, upserted).await?;
     repo::identities::insert_many(txn, new_lead_identities, false).await?;
     repo::identities::insert_many(txn, new_identities, true).await?;
     // Existing sessions first (one may close before its successor opens), then new ones.
     let mut session_rows: Vec<&SessionState> = sessions.values().filter(|s| s.dirty).collect();
-    session_rows.sort_by_key(|s| (s.created, s.model.id));
-    let (moved_on, session_rows): (Vec<&SessionState>, Vec<&SessionState>) = session_rows
-        .into_iter()
-        .partition(|s| narrow && !s.reshaped);
-    for session in moved_on {
-        repo::sessions::update_progress(txn, &session.model).await?;
+    session_rows.sort_by_key(|s| (s.before.is_none(), s.model.id));
+    let mut upserted = Vec::new();
+    for session in session_rows {
+        match &session.before {
+            Some(before) if narrow => {
+                repo::update_changed(txn, before, &session.model).await?;
+            }
+            _ => upserted.push(session.model.clone()),
+        }
     }
-    repo::sessions::upsert_many(txn, session_rows.iter().map(|s| s.model.clone()).collect())
-        .await?;
+    repo::sessions::upsert_many(txn, upserted).await?;
     repo::messages::insert_many(txn, messages.clone()).await?;
     // Each written message goes to exactly one result.
     let mut messages: Vec<Option<message::Model>> = messages.into_iter().map(Some).collect();
@@ -1332,7 +1329,6 @@ fn close_session(
     state: &AppState,
 ) {
     s.dirty = true;
-    s.reshaped = true;
     let (event, job) = sessions::close_in_memory(&mut s.model, reason, at, now, state);
     events.push(event);
     jobs.push(job);
