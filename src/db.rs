@@ -152,9 +152,8 @@ impl Db {
             .context("cannot open the SQLite database for reading")?;
         let sqlite_writer = SqliteWriter::open(base.get_filename(), write_pool.clone())
             .context("cannot open the SQLite database for writing")?;
-        let checkpointer =
-            Checkpointer::start(base.get_filename(), checkpoint::RESTART_AFTER_FRAMES)
-                .context("cannot open the SQLite database for checkpoints")?;
+        let checkpointer = Checkpointer::start(base.get_filename())
+            .context("cannot open the SQLite database for checkpoints")?;
         Ok(Self {
             write,
             read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read_pool),

@@ -54,13 +54,18 @@ impl SqliteWriter {
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(driver_err)?;
         // As `Db::connect_sqlite` sets up the sqlx writer; the WAL is checkpointed by
-        // `checkpoint::Checkpointer`, not inside commits.
+        // `checkpoint::Checkpointer`, not inside commits, except that a commit leaving the WAL
+        // long copies the rest and so starts it over (see `checkpoint`). The hook comes after
+        // the pragma, which would replace it.
         conn.execute_batch(
             "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
              PRAGMA temp_store = memory; PRAGMA cache_size = -32000; \
              PRAGMA wal_autocheckpoint = 0;",
         )
         .map_err(driver_err)?;
+        conn.wal_hook(Some(
+            super::checkpoint::after_commit::<{ super::checkpoint::RESTART_AFTER_FRAMES }>,
+        ));
         // Batches of different sizes are different statements (`IN (…)` lists, multi-row
         // `VALUES`): room for the usual shapes of every ingest statement.
         conn.set_prepared_statement_cache_capacity(512);
