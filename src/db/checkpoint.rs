@@ -181,7 +181,7 @@ mod tests {
     }
 
     /// A write transaction that reads before it writes still waits for a lock held elsewhere
-    /// (here by another connection, as a RESTART checkpoint holds it) instead of failing.
+    /// (here by another connection, as the CLI's writes hold it) instead of failing.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn write_transactions_wait_for_the_write_lock() {
         use sea_orm::TransactionTrait;

@@ -725,6 +725,10 @@ impl LeadState {
             profile: None,
         }
     }
+
+    fn created(&self) -> bool {
+        self.before.is_none()
+    }
 }
 
 /// A session as the batch changes it.
@@ -742,6 +746,10 @@ impl SessionState {
             model,
             dirty: false,
         }
+    }
+
+    fn created(&self) -> bool {
+        self.before.is_none()
     }
 }
 
@@ -912,7 +920,7 @@ async fn engine<C: Executor>(
             .get_mut(&lead_id)
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("lead {lead_id} not loaded")))?;
         // A lead created by this batch may have been created "at" a later message.
-        if lead_state.before.is_none() && p.occurred_at < lead_state.model.created_at {
+        if lead_state.created() && p.occurred_at < lead_state.model.created_at {
             lead_state.model.created_at = p.occurred_at;
         }
 
@@ -1114,7 +1122,7 @@ async fn engine<C: Executor>(
             };
             editing.apply(lead, proposals)
         };
-        if !applied.changed_keys.is_empty() && lead_state.before.is_some() {
+        if !applied.changed_keys.is_empty() && !lead_state.created() {
             events.push(NewEvent::new(
                 EventType::LeadUpdated,
                 Some(lead_id),
@@ -1172,7 +1180,7 @@ async fn engine<C: Executor>(
     repo::identities::insert_many(txn, new_identities, true).await?;
     // Existing sessions first (one may close before its successor opens), then new ones.
     let mut session_rows: Vec<&SessionState> = sessions.values().filter(|s| s.dirty).collect();
-    session_rows.sort_by_key(|s| (s.before.is_none(), s.model.id));
+    session_rows.sort_by_key(|s| (s.created(), s.model.id));
     let mut upserted = Vec::new();
     for session in session_rows {
         match &session.before {
