@@ -5,6 +5,30 @@ use sea_orm::entity::prelude::*;
 use crate::domain::Channel;
 
 impl Model {
+    /// A lead with no contact details, profile or activity yet, first seen at `first_seen`.
+    pub fn new(tenant_id: Uuid, id: Uuid, first_seen: DateTimeUtc, now: DateTimeUtc) -> Self {
+        Self {
+            tenant_id,
+            id,
+            display_name: None,
+            primary_phone: None,
+            email: None,
+            search_text: String::new(),
+            profile: serde_json::json!({}),
+            last_summary: None,
+            last_summary_channel: None,
+            last_summary_session_id: None,
+            summary_updated_at: None,
+            last_interaction_at: None,
+            last_channel: None,
+            last_activity_at: first_seen,
+            message_count: 0,
+            session_count: 0,
+            created_at: first_seen,
+            updated_at: now,
+        }
+    }
+
     /// The text `leads(filter: {search})` matches: name, phone and email, lowercased.
     pub fn compute_search_text(&self) -> String {
         [&self.display_name, &self.primary_phone, &self.email]

@@ -125,24 +125,12 @@ mod tests {
             .await
             .unwrap();
         let before = lead::Model {
-            tenant_id: tenant.id,
-            id: uuid::Uuid::now_v7(),
             display_name: Some("Dana".into()),
             primary_phone: Some("+972501234567".into()),
             email: Some("dana@example.com".into()),
-            search_text: String::new(),
-            profile: serde_json::json!({}),
-            last_summary: None,
-            last_summary_channel: None,
-            last_summary_session_id: None,
-            summary_updated_at: None,
-            last_interaction_at: None,
-            last_channel: None,
-            last_activity_at: now,
             message_count: 3,
             session_count: 1,
-            created_at: now,
-            updated_at: now,
+            ..lead::Model::new(tenant.id, uuid::Uuid::now_v7(), now, now)
         };
         super::leads::upsert_many(&db.write, vec![before.clone()])
             .await
@@ -169,11 +157,14 @@ mod tests {
         super::leads::update_changed(&db.write, &before, &after)
             .await
             .unwrap();
-        let stored = lead::Entity::find_by_id((tenant.id, before.id))
-            .one(&db.write)
-            .await
-            .unwrap()
-            .unwrap();
+        let stored_row = async || {
+            lead::Entity::find_by_id((tenant.id, before.id))
+                .one(&db.write)
+                .await
+                .unwrap()
+                .unwrap()
+        };
+        let stored = stored_row().await;
         assert_eq!(stored.primary_phone.as_deref(), Some("+972509999999"));
         assert_eq!(stored.message_count, 4);
         // The search text follows the new phone (and the email the row now holds is not
@@ -186,12 +177,7 @@ mod tests {
         super::update_changed(&db.write, &after, &after)
             .await
             .unwrap();
-        let again = lead::Entity::find_by_id((tenant.id, before.id))
-            .one(&db.write)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(again, stored);
+        assert_eq!(stored_row().await, stored);
 
         // The same id under another tenant is not this row.
         let foreign = lead::Model {

@@ -882,7 +882,7 @@ async fn engine<C: Executor>(
                 leads.insert(
                     id,
                     LeadState {
-                        model: new_lead(tenant_id, id, p.occurred_at.min(now), now),
+                        model: lead::Model::new(tenant_id, id, p.occurred_at.min(now), now),
                         before: None,
                         dirty: true,
                         profile: None,
@@ -1296,34 +1296,6 @@ fn lookup<K: std::hash::Hash + Eq, V, T>(
     map.get(&key)
         .map(get)
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("row missing from the batch")))
-}
-
-fn new_lead(
-    tenant_id: Uuid,
-    id: Uuid,
-    first_seen: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> lead::Model {
-    lead::Model {
-        tenant_id,
-        id,
-        display_name: None,
-        primary_phone: None,
-        email: None,
-        search_text: String::new(),
-        profile: json!({}),
-        last_summary: None,
-        last_summary_channel: None,
-        last_summary_session_id: None,
-        summary_updated_at: None,
-        last_interaction_at: None,
-        last_channel: None,
-        last_activity_at: first_seen,
-        message_count: 0,
-        session_count: 0,
-        created_at: first_seen,
-        updated_at: now,
-    }
 }
 
 /// Closes a session in memory, with its `session.closed` event and summary job.

@@ -166,24 +166,11 @@ pub async fn create(state: &AppState, actor: &Actor, input: LeadDetails) -> AppR
         }));
     }
     let lead = lead::Model {
-        tenant_id: actor.tenant_id,
-        id,
         display_name: profile.value(KnownKey::Name.as_str()),
         primary_phone: phone.map(PhoneNumber::into_string),
         email: email.map(EmailAddress::into_string),
-        search_text: String::new(),
         profile: serde_json::to_value(&profile).map_err(anyhow::Error::from)?,
-        last_summary: None,
-        last_summary_channel: None,
-        last_summary_session_id: None,
-        summary_updated_at: None,
-        last_interaction_at: None,
-        last_channel: None,
-        last_activity_at: now,
-        message_count: 0,
-        session_count: 0,
-        created_at: now,
-        updated_at: now,
+        ..lead::Model::new(actor.tenant_id, id, now, now)
     };
 
     let txn = state.db.begin_write().await?;
