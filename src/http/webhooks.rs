@@ -377,7 +377,7 @@ pub async fn transcript(
             "transcript recorded nothing"
         )));
     };
-    let mut session = last.session.clone();
+    let mut session = (*last.session).clone();
     // Posting an ended transcript again (every turn a duplicate) still ends the call.
     if ended && session.status == SessionStatus::Open {
         session = match sessions::close(&state.app, &actor, session.id).await {

@@ -73,7 +73,8 @@ pub struct MessageInput {
 #[derive(Debug, Clone)]
 pub struct Recorded {
     pub message: message::Model,
-    pub session: session::Model,
+    /// Shared by the results of one batch that concern the same session.
+    pub session: Arc<session::Model>,
     /// Shared by the results of one batch that concern the same lead.
     pub lead: Arc<lead::Model>,
     pub lead_created: bool,
@@ -709,7 +710,9 @@ fn is_retryable(err: &AppError) -> bool {
 /// A lead as the batch changes it.
 struct LeadState {
     model: lead::Model,
-    /// The row as read, to write only what changed (`None` for a lead created here).
+    /// Created by this batch (first contact).
+    created: bool,
+    /// On SQLite, the row as read, to write only what changed (see [`Written::Narrow`]).
     before: Option<lead::Model>,
     dirty: bool,
     /// Its profile, once a message proposed something (read once per batch).
@@ -717,40 +720,46 @@ struct LeadState {
 }
 
 impl LeadState {
-    fn loaded(model: lead::Model) -> Self {
+    fn loaded(model: lead::Model, written: Written) -> Self {
         Self {
-            before: Some(model.clone()),
+            before: (written == Written::Narrow).then(|| model.clone()),
             model,
+            created: false,
             dirty: false,
             profile: None,
         }
-    }
-
-    fn created(&self) -> bool {
-        self.before.is_none()
     }
 }
 
 /// A session as the batch changes it.
 struct SessionState {
     model: session::Model,
-    /// The row as read, to write only what changed (`None` for a session opened here).
+    /// Opened by this batch.
+    created: bool,
+    /// On SQLite, the row as read, to write only what changed (see [`Written::Narrow`]).
     before: Option<session::Model>,
     dirty: bool,
 }
 
 impl SessionState {
-    fn loaded(model: session::Model) -> Self {
+    fn loaded(model: session::Model, written: Written) -> Self {
         Self {
-            before: Some(model.clone()),
+            before: (written == Written::Narrow).then(|| model.clone()),
             model,
+            created: false,
             dirty: false,
         }
     }
+}
 
-    fn created(&self) -> bool {
-        self.before.is_none()
-    }
+/// How changed leads and sessions that existed before the batch are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    /// SQLite: an `UPDATE` of the columns that changed (see `repo::update_changed`), which
+    /// leaves the indexes on the other columns alone.
+    Narrow,
+    /// PostgreSQL: one upsert for all of them.
+    Upsert,
 }
 
 struct BatchOutcome {
@@ -770,6 +779,10 @@ async fn engine<C: Executor>(
 ) -> AppResult<BatchOutcome> {
     let tenant_id = actor.tenant_id;
     let now = state.now();
+    let written_as = match txn.backend() {
+        DatabaseBackend::Sqlite => Written::Narrow,
+        _ => Written::Upsert,
+    };
 
     // 1. Idempotency: messages already recorded under these external ids.
     let external_keys: Vec<(Channel, String)> = prepared
@@ -809,7 +822,7 @@ async fn engine<C: Executor>(
     let mut leads: HashMap<Uuid, LeadState> = repo::leads::lock_many(txn, tenant_id, &lead_ids)
         .await?
         .into_iter()
-        .map(|l| (l.id, LeadState::loaded(l)))
+        .map(|l| (l.id, LeadState::loaded(l, written_as)))
         .collect();
     let refs: Vec<(Channel, String)> = prepared
         .iter()
@@ -819,7 +832,7 @@ async fn engine<C: Executor>(
     let mut sessions: HashMap<Uuid, SessionState> = HashMap::new();
     for s in repo::sessions::lock_for_ingest(txn, tenant_id, &lead_ids, &refs).await? {
         session_ids.push(s.id);
-        sessions.insert(s.id, SessionState::loaded(s));
+        sessions.insert(s.id, SessionState::loaded(s, written_as));
     }
     // Duplicates point at sessions that may be closed and were not loaded above.
     let missing: Vec<Uuid> = existing
@@ -828,7 +841,7 @@ async fn engine<C: Executor>(
         .filter(|id| !sessions.contains_key(id))
         .collect();
     for s in repo::sessions::find_many(txn, tenant_id, &missing).await? {
-        sessions.insert(s.id, SessionState::loaded(s));
+        sessions.insert(s.id, SessionState::loaded(s, written_as));
     }
 
     // 4. Place every message, in time order, in memory.
@@ -883,6 +896,7 @@ async fn engine<C: Executor>(
                     id,
                     LeadState {
                         model: lead::Model::new(tenant_id, id, p.occurred_at.min(now), now),
+                        created: true,
                         before: None,
                         dirty: true,
                         profile: None,
@@ -920,7 +934,7 @@ async fn engine<C: Executor>(
             .get_mut(&lead_id)
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("lead {lead_id} not loaded")))?;
         // A lead created by this batch may have been created "at" a later message.
-        if lead_state.created() && p.occurred_at < lead_state.model.created_at {
+        if lead_state.created && p.occurred_at < lead_state.model.created_at {
             lead_state.model.created_at = p.occurred_at;
         }
 
@@ -1004,6 +1018,7 @@ async fn engine<C: Executor>(
                             created_at: now,
                             updated_at: now,
                         },
+                        created: true,
                         before: None,
                         dirty: true,
                     },
@@ -1122,7 +1137,7 @@ async fn engine<C: Executor>(
             };
             editing.apply(lead, proposals)
         };
-        if !applied.changed_keys.is_empty() && !lead_state.created() {
+        if !applied.changed_keys.is_empty() && !lead_state.created {
             events.push(NewEvent::new(
                 EventType::LeadUpdated,
                 Some(lead_id),
@@ -1154,10 +1169,8 @@ async fn engine<C: Executor>(
         });
     }
 
-    // 5. Write: parents before children (leads → identities → sessions → messages).
-    // On SQLite a lead or session read here gets only its changed columns written (see
-    // `repo::update_changed`); PostgreSQL gets one upsert for all of them.
-    let narrow = txn.backend() == DatabaseBackend::Sqlite;
+    // 5. Write: parents before children (leads → identities → sessions → messages); leads
+    // and sessions as `written_as` says, new ones in one multi-row insert.
     for lead in leads.values_mut() {
         if let Some(editing) = &lead.profile {
             editing.store(&mut lead.model)?;
@@ -1169,10 +1182,8 @@ async fn engine<C: Executor>(
     let mut upserted = Vec::new();
     for lead in lead_rows {
         match &lead.before {
-            Some(before) if narrow => {
-                repo::leads::update_changed(txn, before, &lead.model).await?;
-            }
-            _ => upserted.push(lead.model.clone()),
+            Some(before) => repo::leads::update_changed(txn, before, &lead.model).await?,
+            None => upserted.push(lead.model.clone()),
         }
     }
     repo::leads::upsert_many(txn, upserted).await?;
@@ -1180,14 +1191,12 @@ async fn engine<C: Executor>(
     repo::identities::insert_many(txn, new_identities, true).await?;
     // Existing sessions first (one may close before its successor opens), then new ones.
     let mut session_rows: Vec<&SessionState> = sessions.values().filter(|s| s.dirty).collect();
-    session_rows.sort_by_key(|s| (s.created(), s.model.id));
+    session_rows.sort_by_key(|s| (s.created, s.model.id));
     let mut upserted = Vec::new();
     for session in session_rows {
         match &session.before {
-            Some(before) if narrow => {
-                repo::update_changed(txn, before, &session.model).await?;
-            }
-            _ => upserted.push(session.model.clone()),
+            Some(before) => repo::update_changed(txn, before, &session.model).await?,
+            None => upserted.push(session.model.clone()),
         }
     }
     repo::sessions::upsert_many(txn, upserted).await?;
@@ -1199,15 +1208,15 @@ async fn engine<C: Executor>(
     repo::jobs::enqueue_many(txn, jobs, now).await?;
     let appended_events = outbox::append(txn, tenant_id, events, now).await?.is_some();
 
-    // 6. Results, in input order.
-    // One copy of each lead for all of its messages in the batch.
-    let mut shared_leads: HashMap<Uuid, Arc<lead::Model>> = HashMap::new();
-    let mut share = |lead: &lead::Model| {
-        shared_leads
-            .entry(lead.id)
-            .or_insert_with(|| Arc::new(lead.clone()))
-            .clone()
-    };
+    // 6. Results, in input order: the results of one lead or session share one copy of it.
+    let leads: HashMap<Uuid, Arc<lead::Model>> = leads
+        .into_iter()
+        .map(|(id, state)| (id, Arc::new(state.model)))
+        .collect();
+    let sessions: HashMap<Uuid, Arc<session::Model>> = sessions
+        .into_iter()
+        .map(|(id, state)| (id, Arc::new(state.model)))
+        .collect();
     // Repeats of an external id point at the input that was recorded, which may come later in
     // the input (inputs are applied in time order): they are filled in a second pass.
     let mut placed: Vec<Option<Recorded>> = Vec::with_capacity(prepared.len());
@@ -1226,8 +1235,8 @@ async fn engine<C: Executor>(
                     AppError::internal(anyhow::anyhow!("message {message} has two results"))
                 })?;
                 Recorded {
-                    session: lookup(&sessions, message.session_id, |s| &s.model)?.clone(),
-                    lead: share(lookup(&leads, message.lead_id, |l| &l.model)?),
+                    session: lookup(&sessions, message.session_id)?,
+                    lead: lookup(&leads, message.lead_id)?,
                     message,
                     lead_created,
                     session_created,
@@ -1237,7 +1246,7 @@ async fn engine<C: Executor>(
             Slot::Existing(message) => {
                 let message = *message;
                 let lead = match leads.get(&message.lead_id) {
-                    Some(l) => share(&l.model),
+                    Some(lead) => lead.clone(),
                     None => Arc::new(
                         repo::leads::find(txn, tenant_id, message.lead_id)
                             .await?
@@ -1245,7 +1254,7 @@ async fn engine<C: Executor>(
                     ),
                 };
                 Recorded {
-                    session: lookup(&sessions, message.session_id, |s| &s.model)?.clone(),
+                    session: lookup(&sessions, message.session_id)?,
                     lead,
                     message,
                     lead_created: false,
@@ -1288,13 +1297,9 @@ fn is_known_duplicate(p: &Prepared, existing: &HashMap<(Channel, String), messag
         .is_some_and(|e| existing.contains_key(&(p.channel, e.clone())))
 }
 
-fn lookup<K: std::hash::Hash + Eq, V, T>(
-    map: &HashMap<K, V>,
-    key: K,
-    get: impl Fn(&V) -> &T,
-) -> AppResult<&T> {
-    map.get(&key)
-        .map(get)
+fn lookup<T>(map: &HashMap<Uuid, Arc<T>>, id: Uuid) -> AppResult<Arc<T>> {
+    map.get(&id)
+        .cloned()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("row missing from the batch")))
 }
 

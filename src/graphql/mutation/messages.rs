@@ -107,7 +107,7 @@ impl RecordMessagePayload {
 
     /// The session the message belongs to.
     async fn session(&self) -> Session {
-        Session(self.recorded.session.clone())
+        Session((*self.recorded.session).clone())
     }
 
     /// The customer.
