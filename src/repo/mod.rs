@@ -47,7 +47,6 @@ pub fn for_update<S: QuerySelect, C: Executor>(select: S, conn: &C) -> S {
     }
 }
 
-/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
 /// Writes the columns in which `after` differs from `before` (the same row as loaded in this
 /// transaction) to that row, found by primary key; writes nothing when they are equal.
 ///
@@ -93,6 +92,7 @@ pub fn updated_one(changed: u64) -> Result<(), DbErr> {
     }
 }
 
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
 pub fn like_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     for c in text.chars() {

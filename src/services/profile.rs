@@ -114,11 +114,6 @@ impl Editing {
         }
     }
 
-    /// Whether any round changed the profile.
-    pub fn changed(&self) -> bool {
-        self.changed
-    }
-
     /// Writes the profile back into `lead` if a round changed it.
     pub fn store(&self, lead: &mut lead::Model) -> AppResult<()> {
         if self.changed {
