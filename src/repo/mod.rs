@@ -58,7 +58,7 @@ pub fn for_update<S: QuerySelect, C: Executor>(select: S, conn: &C) -> S {
 pub async fn update_changed<C, M>(conn: &C, before: &M, after: &M) -> Result<(), DbErr>
 where
     C: Executor,
-    M: ModelTrait,
+    M: ColumnDiff,
 {
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait, EntityTrait, Iterable, PrimaryKeyToColumn, QueryFilter};
@@ -66,9 +66,8 @@ where
     let mut update = M::Entity::update_many();
     let mut any = false;
     for column in <M::Entity as EntityTrait>::Column::iter() {
-        let value = after.get(column);
-        if value != before.get(column) {
-            update = update.col_expr(column, Expr::value(value));
+        if after.differs(before, column) {
+            update = update.col_expr(column, Expr::value(after.get(column)));
             any = true;
         }
     }
@@ -81,6 +80,70 @@ where
     }
     updated_one(conn.run(&update).await?)
 }
+
+/// Compares one column of two models in place. Comparing through `ModelTrait::get` would clone
+/// both sides first, a lead's whole profile JSON included, for every column of every row that
+/// ingest writes.
+pub trait ColumnDiff: ModelTrait {
+    /// Whether `self` and `other` hold different values in `column`.
+    fn differs(&self, other: &Self, column: <Self::Entity as sea_orm::EntityTrait>::Column)
+    -> bool;
+}
+
+/// Implements [`ColumnDiff`] for an entity's model, one arm per column: a column added to the
+/// entity and not listed here fails to compile (the match is exhaustive).
+macro_rules! column_diff {
+    ($entity:ident { $($column:ident => $field:ident),+ $(,)? }) => {
+        impl ColumnDiff for crate::entities::$entity::Model {
+            fn differs(&self, other: &Self, column: crate::entities::$entity::Column) -> bool {
+                use crate::entities::$entity::Column;
+                match column {
+                    $(Column::$column => self.$field != other.$field,)+
+                }
+            }
+        }
+    };
+}
+
+column_diff!(lead {
+    TenantId => tenant_id,
+    Id => id,
+    DisplayName => display_name,
+    PrimaryPhone => primary_phone,
+    Email => email,
+    SearchText => search_text,
+    Profile => profile,
+    LastSummary => last_summary,
+    LastSummaryChannel => last_summary_channel,
+    LastSummarySessionId => last_summary_session_id,
+    SummaryUpdatedAt => summary_updated_at,
+    LastInteractionAt => last_interaction_at,
+    LastChannel => last_channel,
+    LastActivityAt => last_activity_at,
+    MessageCount => message_count,
+    SessionCount => session_count,
+    CreatedAt => created_at,
+    UpdatedAt => updated_at,
+});
+
+column_diff!(session {
+    TenantId => tenant_id,
+    Id => id,
+    LeadId => lead_id,
+    Channel => channel,
+    Status => status,
+    SessionRef => session_ref,
+    StartedAt => started_at,
+    LastMessageAt => last_message_at,
+    ClosedAt => closed_at,
+    CloseReason => close_reason,
+    Language => language,
+    Intents => intents,
+    MessageCount => message_count,
+    PreviousInteractionAt => previous_interaction_at,
+    CreatedAt => created_at,
+    UpdatedAt => updated_at,
+});
 
 /// An update by key changed exactly its one row (the row is locked or the writer is alone,
 /// so anything else is a bug, reported rather than written past).
@@ -110,6 +173,107 @@ mod tests {
 
     use super::group_keys;
     use crate::entities::lead;
+
+    /// Every column's arm of `column_diff!` compares its own field: two models that differ in
+    /// every column, made equal in all but one, differ in that one alone.
+    #[test]
+    fn column_diff_compares_each_column_by_its_own_field() {
+        use chrono::{Duration, TimeZone, Utc};
+        use sea_orm::{IdenStatic, Iterable};
+        use uuid::Uuid;
+
+        use super::ColumnDiff;
+        use crate::domain::{Channel, CloseReason, SessionStatus};
+        use crate::entities::session;
+
+        fn check<M: ColumnDiff + Clone>(a: &M, b: &M) {
+            for column in <M::Entity as EntityTrait>::Column::iter() {
+                assert!(
+                    a.differs(b, column),
+                    "the fixtures must differ in {column:?}"
+                );
+                let mut mixed = a.clone();
+                for other in <M::Entity as EntityTrait>::Column::iter() {
+                    if other.as_str() != column.as_str() {
+                        mixed.set(other, b.get(other));
+                    }
+                }
+                for other in <M::Entity as EntityTrait>::Column::iter() {
+                    assert_eq!(
+                        mixed.differs(b, other),
+                        other.as_str() == column.as_str(),
+                        "changing only {column:?}, {other:?} compared wrong"
+                    );
+                }
+            }
+        }
+
+        let t0 = Utc
+            .with_ymd_and_hms(2026, 1, 1, 9, 0, 0)
+            .single()
+            .expect("valid time");
+        let t = |minutes: i64| Some(t0 + Duration::minutes(minutes));
+        let lead_a = lead::Model::new(Uuid::now_v7(), Uuid::now_v7(), t0, t0);
+        let lead_b = lead::Model {
+            tenant_id: Uuid::now_v7(),
+            id: Uuid::now_v7(),
+            display_name: Some("Dana".into()),
+            primary_phone: Some("+972501234567".into()),
+            email: Some("dana@example.com".into()),
+            search_text: "dana".into(),
+            profile: serde_json::json!({ "name": "Dana" }),
+            last_summary: Some("asked about prices".into()),
+            last_summary_channel: Some(Channel::Call),
+            last_summary_session_id: Some(Uuid::now_v7()),
+            summary_updated_at: t(1),
+            last_interaction_at: t(2),
+            last_channel: Some(Channel::Whatsapp),
+            last_activity_at: t0 + Duration::minutes(3),
+            message_count: 4,
+            session_count: 5,
+            created_at: t0 + Duration::minutes(6),
+            updated_at: t0 + Duration::minutes(7),
+        };
+        check(&lead_a, &lead_b);
+
+        let session_a = session::Model {
+            tenant_id: Uuid::now_v7(),
+            id: Uuid::now_v7(),
+            lead_id: Uuid::now_v7(),
+            channel: Channel::Web,
+            status: SessionStatus::Open,
+            session_ref: None,
+            started_at: t0,
+            last_message_at: t0,
+            closed_at: None,
+            close_reason: None,
+            language: None,
+            intents: serde_json::json!([]),
+            message_count: 0,
+            previous_interaction_at: None,
+            created_at: t0,
+            updated_at: t0,
+        };
+        let session_b = session::Model {
+            tenant_id: Uuid::now_v7(),
+            id: Uuid::now_v7(),
+            lead_id: Uuid::now_v7(),
+            channel: Channel::Call,
+            status: SessionStatus::Closed,
+            session_ref: Some("call-1".into()),
+            started_at: t0 + Duration::minutes(1),
+            last_message_at: t0 + Duration::minutes(2),
+            closed_at: t(3),
+            close_reason: Some(CloseReason::Reset),
+            language: Some("he".into()),
+            intents: serde_json::json!(["pricing"]),
+            message_count: 4,
+            previous_interaction_at: t(5),
+            created_at: t0 + Duration::minutes(6),
+            updated_at: t0 + Duration::minutes(7),
+        };
+        check(&session_a, &session_b);
+    }
 
     /// Only the columns that differ between the two models are written: a column changed in
     /// the row behind the models' back keeps that change unless the models change it too.
