@@ -10,8 +10,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::LazyLock;
 
+use super::pattern::{Pattern, captures_iter, compile, find_iter};
 use chrono::{Datelike, Days, NaiveDate, Weekday};
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::language::detect_language;
@@ -1378,9 +1378,7 @@ const MONEY_CUES: &str = "\
 // Word boundaries are ASCII-only ((?-u:\b)) throughout: Unicode ones make the regex engine
 // leave its fast DFA on every non-ASCII message, and the patterns only border on digits and
 // English words anyway.
-// ok: a literal pattern; a bad one fails every test run
-static NUMBER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[0-9]+(?:[.,][0-9]+)*(?:[kK](?-u:\b))?").expect("valid regex"));
+static NUMBER: Pattern = LazyLock::new(|| compile(r"[0-9]+(?:[.,][0-9]+)*(?:[kK](?-u:\b))?"));
 
 /// Reads "1,200.50", "1.200,50", "12,5" and "1200"; `None` for shapes that are not numbers.
 fn parse_number(s: &str) -> Option<f64> {
@@ -1422,7 +1420,7 @@ fn amounts(
 ) -> Vec<Amount> {
     let text = toks.text;
     let mut found = Vec::new();
-    for whole in NUMBER.find_iter(text) {
+    for whole in find_iter(&NUMBER, text) {
         let (start, mut end) = (whole.start(), whole.end());
         let thousands = whole.as_str().ends_with(['k', 'K']);
         let digits_end = if thousands { end - 1 } else { end };
@@ -1584,26 +1582,20 @@ const DATE_PHRASES: &[(Day, Rule, &str)] = &[
 static DATES: LazyLock<Lexicon<Day>> = LazyLock::new(|| grouped(DATE_PHRASES));
 
 /// Digits with `/`, `.` or `-` between them; the shape is checked in [`numeric_date`].
-// ok: a literal pattern; a bad one fails every test run
-static NUMERIC_DATE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[0-9]+(?:[/.\-][0-9]+)+").expect("valid regex"));
+static NUMERIC_DATE: Pattern = LazyLock::new(|| compile(r"[0-9]+(?:[/.\-][0-9]+)+"));
 
 const EN_MONTHS: &str = "january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec";
 
-static EN_DAY_MONTH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
+static EN_DAY_MONTH: Pattern = LazyLock::new(|| {
+    compile(&format!(
         r"(?i)(?-u:\b)([0-9]{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+({EN_MONTHS})(?-u:\b)(?:,?\s+([0-9]{{4}})(?-u:\b))?"
     ))
-    // ok: built from constants; a bad pattern fails every test run
-    .expect("valid regex")
 });
 
-static EN_MONTH_DAY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
+static EN_MONTH_DAY: Pattern = LazyLock::new(|| {
+    compile(&format!(
         r"(?i)(?-u:\b)({EN_MONTHS})\.?\s+([0-9]{{1,2}})(?:st|nd|rd|th)?(?-u:\b)(?:,?\s+([0-9]{{4}})(?-u:\b))?"
     ))
-    // ok: built from constants; a bad pattern fails every test run
-    .expect("valid regex")
 });
 
 const HE_MONTHS: &[&str] = &[
@@ -1621,13 +1613,11 @@ const HE_MONTHS: &[&str] = &[
     "דצמבר",
 ];
 
-static HE_DAY_MONTH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
+static HE_DAY_MONTH: Pattern = LazyLock::new(|| {
+    compile(&format!(
         r"(?-u:\b)([0-9]{{1,2}})\s*[בל][-־]?\s*({})(?:\s+([0-9]{{4}})(?-u:\b))?",
         HE_MONTHS.join("|")
     ))
-    // ok: built from constants; a bad pattern fails every test run
-    .expect("valid regex")
 });
 
 fn month_number(name: &str) -> Option<u32> {
@@ -1714,7 +1704,7 @@ fn date_mentions(toks: &Tokens<'_>, today: NaiveDate) -> (Vec<DateMention>, Vec<
             found.push((span, date));
         }
     };
-    for caps in EN_DAY_MONTH.captures_iter(text) {
+    for caps in captures_iter(&EN_DAY_MONTH, text) {
         if let (Some(m), Some(d), Some(mon)) = (caps.get(0), caps.get(1), caps.get(2)) {
             let year = caps.get(3).and_then(|y| y.as_str().parse().ok());
             let date = month_number(mon.as_str())
@@ -1725,10 +1715,7 @@ fn date_mentions(toks: &Tokens<'_>, today: NaiveDate) -> (Vec<DateMention>, Vec<
             }
         }
     }
-    for caps in EN_MONTH_DAY
-        .captures_iter(text)
-        .chain(HE_DAY_MONTH.captures_iter(text))
-    {
+    for caps in captures_iter(&EN_MONTH_DAY, text).chain(captures_iter(&HE_DAY_MONTH, text)) {
         let (Some(m), Some(a), Some(b)) = (caps.get(0), caps.get(1), caps.get(2)) else {
             continue;
         };
@@ -1750,7 +1737,7 @@ fn date_mentions(toks: &Tokens<'_>, today: NaiveDate) -> (Vec<DateMention>, Vec<
             add(m.range(), date);
         }
     }
-    for m in NUMERIC_DATE.find_iter(text) {
+    for m in find_iter(&NUMERIC_DATE, text) {
         let before = text[..m.start()].chars().next_back();
         let after = text[m.end()..].chars().next();
         if before.is_some_and(|c| c.is_alphanumeric() && !is_hebrew_letter(c) || c == '+')
@@ -1787,6 +1774,21 @@ fn date_mentions(toks: &Tokens<'_>, today: NaiveDate) -> (Vec<DateMention>, Vec<
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A pattern that does not compile finds nothing at run time (`domain::pattern`); here it
+    /// fails the build's tests instead.
+    #[test]
+    fn every_built_in_pattern_compiles() {
+        for (name, pattern) in [
+            ("NUMBER", &NUMBER),
+            ("NUMERIC_DATE", &NUMERIC_DATE),
+            ("EN_DAY_MONTH", &EN_DAY_MONTH),
+            ("EN_MONTH_DAY", &EN_MONTH_DAY),
+            ("HE_DAY_MONTH", &HE_DAY_MONTH),
+        ] {
+            assert!(pattern.is_some(), "{name} does not compile");
+        }
+    }
 
     /// A Wednesday.
     fn today() -> NaiveDate {

@@ -4,7 +4,7 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use regex::Regex;
+use super::pattern::{Pattern, compile, find_iter, is_match};
 
 use super::classify::{
     self, Classification, Intent, Lexicon, Rule, Tokens, grouped, is_hebrew_letter, listed, phrases,
@@ -430,14 +430,12 @@ fn name(toks: &Tokens<'_>) -> Option<Fact> {
 // ---------------------------------------------------------------------------------------------
 // Email and phone
 
-static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+").expect("valid regex") // ok: literal pattern
-});
+static EMAIL: Pattern =
+    LazyLock::new(|| compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"));
 
 /// Every address in the message; returns their spans so their digits are not phones.
 fn emails(text: &str, found: &mut Vec<Fact>) -> Vec<Range<usize>> {
-    EMAIL
-        .find_iter(text)
+    find_iter(&EMAIL, text)
         .map(|m| {
             found.push(fact(KnownKey::Email, m.as_str(), 0.95));
             m.range()
@@ -446,12 +444,10 @@ fn emails(text: &str, found: &mut Vec<Fact>) -> Vec<Range<usize>> {
 }
 
 /// Digits with the separators people put in phone numbers.
-static PHONE_CANDIDATE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\+?\(?[0-9][0-9 ().\-]{5,22}[0-9]").expect("valid regex")); // ok: literal pattern
+static PHONE_CANDIDATE: Pattern = LazyLock::new(|| compile(r"\+?\(?[0-9][0-9 ().\-]{5,22}[0-9]"));
 
-static DATE_SHAPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[0-9]{1,4}[./\-][0-9]{1,2}[./\-][0-9]{1,4}$").expect("valid regex") // ok: literal pattern
-});
+static DATE_SHAPE: Pattern =
+    LazyLock::new(|| compile(r"^[0-9]{1,4}[./\-][0-9]{1,2}[./\-][0-9]{1,4}$"));
 
 /// Words near a number that make it a phone number.
 const PHONE_WORDS: &str = "\
@@ -496,7 +492,7 @@ fn phones(toks: &Tokens<'_>, region: &str, emails: &[Range<usize>], found: &mut 
         currencies: classify::currency_mentions(toks),
         budget: PHONE_PARSE_BUDGET,
     };
-    for m in PHONE_CANDIDATE.find_iter(text) {
+    for m in find_iter(&PHONE_CANDIDATE, text) {
         if emails
             .iter()
             .any(|e| e.start < m.end() && m.start() < e.end)
@@ -579,7 +575,7 @@ impl PhoneScan<'_, '_> {
             .get(span.clone())?
             .trim_matches(|c: char| matches!(c, '.' | '-' | ' '));
         let digits = candidate.bytes().filter(u8::is_ascii_digit).count();
-        if !(7..=15).contains(&digits) || DATE_SHAPE.is_match(candidate) {
+        if !(7..=15).contains(&digits) || is_match(&DATE_SHAPE, candidate) {
             return None;
         }
         let near_money = self.currencies.iter().any(|c| {
@@ -1128,6 +1124,19 @@ mod tests {
 
     use super::*;
     use crate::domain::classify::classify;
+
+    /// A pattern that does not compile finds nothing at run time (`domain::pattern`); here it
+    /// fails the build's tests instead.
+    #[test]
+    fn every_built_in_pattern_compiles() {
+        for (name, pattern) in [
+            ("EMAIL", &EMAIL),
+            ("PHONE_CANDIDATE", &PHONE_CANDIDATE),
+            ("DATE_SHAPE", &DATE_SHAPE),
+        ] {
+            assert!(pattern.is_some(), "{name} does not compile");
+        }
+    }
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2025, 3, 12).expect("valid date")

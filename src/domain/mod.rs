@@ -8,6 +8,7 @@ pub mod email;
 pub mod error;
 pub mod extract;
 pub mod language;
+pub mod pattern;
 pub mod phone;
 pub mod profile;
 pub mod session_policy;
