@@ -17,6 +17,7 @@
 //! background task has not copied yet, right there, while it still holds the write lock. Its
 //! next transaction then starts the WAL over, and the file's blocks are reused from then on.
 
+use std::cell::Cell;
 use std::ffi::c_int;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,9 +44,30 @@ pub const RESTART_AFTER_FRAMES: c_int = 65_536;
 ///
 /// It never fails: SQLite would report an error here as the failure of a commit that has
 /// already happened. A checkpoint the background task holds is simply left to it.
+///
+/// A reader on old frames when the next transaction begins keeps the WAL from starting over,
+/// and under a steady mix of reads and writes (agents read a memory context before each reply)
+/// that can go on for many commits. Each of them would find the WAL still long, and copying at
+/// every one would cost each commit two fsyncs while the background task copies the same frames
+/// anyway. So until the WAL starts over, the writer copies again only after another `LIMIT / 16`
+/// frames.
 pub fn after_commit<const LIMIT: c_int>(wal: &Wal, frames: c_int) -> rusqlite::Result<()> {
-    if frames > LIMIT
-        && let Err(err) = wal.checkpoint_v2(CheckpointMode::PASSIVE)
+    thread_local! {
+        /// The WAL's length when this thread's writer last copied it back; 0 once it started
+        /// over. Per thread, not per connection: a writer used from several threads (tests)
+        /// may copy once more or once less, never for longer than `LIMIT / 16` frames.
+        static COPIED_AT: Cell<c_int> = const { Cell::new(0) };
+    }
+    if frames <= LIMIT {
+        COPIED_AT.set(0);
+        return Ok(());
+    }
+    let copied_at = COPIED_AT.get();
+    if copied_at != 0 && (copied_at..copied_at.saturating_add(LIMIT / 16)).contains(&frames) {
+        return Ok(());
+    }
+    COPIED_AT.set(frames);
+    if let Err(err) = wal.checkpoint_v2(CheckpointMode::PASSIVE)
         && err.sqlite_error_code() != Some(rusqlite::ErrorCode::DatabaseBusy)
     {
         tracing::warn!(error = %err, "the writer could not copy the WAL back");
@@ -181,6 +203,70 @@ mod tests {
             .query_row("SELECT count(*) FROM t", [], |row| row.get(0))
             .unwrap();
         assert_eq!(rows, 6144 + 1024 + 16);
+    }
+
+    /// Readers that come and go keep the WAL from starting over, but each lets the next copy
+    /// reach a little further: the writer copies again only every `LIMIT / 16` frames, not at
+    /// every commit (each copy ends in fsyncs).
+    #[test]
+    fn while_readers_hold_the_wal_the_writer_copies_it_back_every_sixteenth_of_its_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("readers.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (b BLOB);",
+            )
+            .unwrap();
+        writer.wal_hook(Some(after_commit::<256>));
+        // Each an 8 KiB row in a transaction of its own: three pages, appended to the file
+        // when copied back.
+        let write = || {
+            writer
+                .execute("INSERT INTO t VALUES (zeroblob(8192))", [])
+                .unwrap();
+        };
+        let reader = Connection::open(&path).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let read_latest = || {
+            reader.execute_batch("COMMIT; BEGIN").unwrap();
+            let _: i64 = reader
+                .query_row("SELECT count(*) FROM t", [], |row| row.get(0))
+                .unwrap();
+        };
+        // Past the bound with a reader on old frames.
+        read_latest();
+        for _ in 0..128 {
+            write();
+        }
+        let file_size = |path: &Path| std::fs::metadata(path).unwrap().len();
+        let wal = dir.path().join("readers.db-wal");
+        let wal_before = file_size(&wal);
+        let mut copies = 0;
+        for _ in 0..64 {
+            let before = file_size(&path);
+            // The reader moves to the latest commit, so a copy now reaches it.
+            read_latest();
+            write();
+            if file_size(&path) > before {
+                copies += 1;
+            }
+        }
+        // Nothing started the WAL over: it grew by the frames (24-byte header and page) of the
+        // 64 commits, and the writer copied once per 16 of them.
+        let frames = (file_size(&wal) - wal_before) / (24 + 4096);
+        assert!(frames >= 3 * 64, "the WAL grew by only {frames} frames");
+        let expected = frames / 16;
+        assert!(
+            (expected - 1..=expected + 1).contains(&copies),
+            "{copies} copies for {frames} frames in 64 commits under readers"
+        );
+        reader.execute_batch("COMMIT").unwrap();
+        let rows: i64 = writer
+            .query_row("SELECT count(*) FROM t", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(rows, 128 + 64);
     }
 
     /// A write transaction that reads before it writes still waits for a lock held elsewhere
