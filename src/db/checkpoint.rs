@@ -144,13 +144,10 @@ mod tests {
 
     use super::*;
 
-    /// A writer that never pauses still starts its WAL over, by its own commits; a reader on
-    /// old frames only postpones that, and no commit fails meanwhile.
-    #[test]
-    fn the_writer_bounds_its_wal_under_a_steady_stream_of_writes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("steady.db");
-        let writer = Connection::open(&path).unwrap();
+    /// A writer connection to a new file at `path` as the ingest writer's is set up, with the
+    /// hook bounding the WAL at 256 frames, and a table `t` of blobs.
+    fn hooked_writer(path: &Path) -> Connection {
+        let writer = Connection::open(path).unwrap();
         writer
             .execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
@@ -158,16 +155,28 @@ mod tests {
             )
             .unwrap();
         writer.wal_hook(Some(after_commit::<256>));
+        writer
+    }
+
+    /// `n` commits of one 8 KiB row each: about four pages (frames) per commit.
+    fn write_rows(writer: &Connection, n: usize) {
+        for _ in 0..n {
+            writer
+                .execute("INSERT INTO t VALUES (zeroblob(8192))", [])
+                .unwrap();
+        }
+    }
+
+    /// A writer that never pauses still starts its WAL over, by its own commits; a reader on
+    /// old frames only postpones that, and no commit fails meanwhile.
+    #[test]
+    fn the_writer_bounds_its_wal_under_a_steady_stream_of_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("steady.db");
+        let writer = hooked_writer(&path);
         let wal = dir.path().join("steady.db-wal");
         let wal_size = || std::fs::metadata(&wal).unwrap().len();
-        // Each an 8 KiB row in a transaction of its own: three pages.
-        let write = |n: usize| {
-            for _ in 0..n {
-                writer
-                    .execute("INSERT INTO t VALUES (zeroblob(8192))", [])
-                    .unwrap();
-            }
-        };
+        let write = |n: usize| write_rows(&writer, n);
         let frames_in_wal = || -> i64 {
             let other = Connection::open(&path).unwrap();
             other
@@ -212,21 +221,9 @@ mod tests {
     fn while_readers_hold_the_wal_the_writer_copies_it_back_every_sixteenth_of_its_bound() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("readers.db");
-        let writer = Connection::open(&path).unwrap();
-        writer
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (b BLOB);",
-            )
-            .unwrap();
-        writer.wal_hook(Some(after_commit::<256>));
-        // Each an 8 KiB row in a transaction of its own: three pages, appended to the file
-        // when copied back.
-        let write = || {
-            writer
-                .execute("INSERT INTO t VALUES (zeroblob(8192))", [])
-                .unwrap();
-        };
+        let writer = hooked_writer(&path);
+        // New pages, appended to the file when copied back.
+        let write = || write_rows(&writer, 1);
         let reader = Connection::open(&path).unwrap();
         reader.execute_batch("BEGIN").unwrap();
         let read_latest = || {
