@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 use memodesk::entities::{event, job, message};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, message, record};
@@ -288,6 +288,58 @@ async fn concurrent_first_contacts_from_one_customer_create_one_lead_and_one_ses
     assert_eq!(count_messages(&app, t.id).await, 10);
 }
 
+/// The events of concurrent writers: per tenant, numbered 1, 2, 3… without gaps, one
+/// `message.created` per message carrying its ids, whichever transaction committed first.
+#[tokio::test]
+async fn concurrent_writers_number_each_tenants_events_without_gaps() {
+    let app = TestApp::spawn().await;
+    let a = app.tenant("Acme").await;
+    let b = app.tenant("Globex").await;
+    let sends = (0..24).map(|i| {
+        let app = &app;
+        let token = if i % 3 == 0 {
+            b.agent.clone()
+        } else {
+            a.agent.clone()
+        };
+        async move {
+            let phone = format!("97252555{:04}", i % 8);
+            let mut input = message("WHATSAPP", &phone, &format!("message {i}"));
+            input["externalId"] = json!(format!("wamid.seq.{i}"));
+            record(app, &token, input).await
+        }
+    });
+    let results: Vec<Value> = futures::future::join_all(sends).await;
+    for (tenant, expected) in [(a.id, 16), (b.id, 8)] {
+        let events = event::Entity::find()
+            .filter(event::Column::TenantId.eq(tenant))
+            .order_by_asc(event::Column::Seq)
+            .all(&app.state.db.read)
+            .await
+            .unwrap();
+        let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+        let created: Vec<&event::Model> = events
+            .iter()
+            .filter(|e| e.event_type == "message.created")
+            .collect();
+        assert_eq!(created.len(), expected, "{events:#?}");
+        for e in created {
+            let result = results
+                .iter()
+                .find(|r| r["message"]["id"] == e.payload["messageId"])
+                .unwrap_or_else(|| panic!("no message for {e:?}"));
+            assert_eq!(
+                e.lead_id.map(|id| id.to_string()).as_deref(),
+                result["lead"]["id"].as_str()
+            );
+            assert_eq!(
+                e.session_id.map(|id| id.to_string()).as_deref(),
+                result["session"]["id"].as_str()
+            );
+        }
+    }
+}
 #[tokio::test]
 async fn a_reset_phrase_closes_the_session_and_the_next_context_starts_fresh() {
     let app = TestApp::spawn().await;
