@@ -1206,7 +1206,6 @@ async fn engine<C: Executor>(
     repo::profile_changes::insert_many(txn, history).await?;
     let enqueued_jobs = !jobs.is_empty();
     repo::jobs::enqueue_many(txn, jobs, now).await?;
-    let appended_events = outbox::append(txn, tenant_id, events, now).await?.is_some();
 
     // 6. Results, in input order: the results of one lead or session share one copy of it.
     let leads: HashMap<Uuid, Arc<lead::Model>> = leads
@@ -1283,6 +1282,9 @@ async fn engine<C: Executor>(
         .into_iter()
         .map(|r| r.ok_or_else(|| AppError::internal(anyhow::anyhow!("a result is missing"))))
         .collect::<AppResult<Vec<_>>>()?;
+    // Last before the commit: from here on, the tenant's other writers wait for this one (see
+    // `outbox`), so the results above are built before, not while they wait.
+    let appended_events = outbox::append(txn, tenant_id, events, now).await?.is_some();
     Ok(BatchOutcome {
         results,
         written,
