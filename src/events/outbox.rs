@@ -92,7 +92,8 @@ async fn append_in_steps<C: Executor>(
     Ok(last)
 }
 
-/// PostgreSQL: one statement bumps the counter, inserts the rows and queues the notification.
+/// PostgreSQL: one statement bumps the counter, inserts the rows and queues the notification
+/// (delivered to listeners on every replica when, and only if, the transaction commits).
 ///
 /// From the counter's `UPDATE` to `COMMIT`, every other writer of the tenant waits for this
 /// transaction (that is what keeps the numbers gapless and in commit order). Done in three
