@@ -52,59 +52,50 @@ pub async fn append<C: Executor>(
     if events.is_empty() {
         return Ok(None);
     }
-    match txn.backend() {
-        DatabaseBackend::Postgres => append_postgres(txn, tenant_id, events, now).await,
-        _ => append_in_steps(txn, tenant_id, events, now).await,
-    }
-    .map(Some)
-}
-
-/// SQLite (one writer, nothing to wait for): bump the counter, then insert the rows.
-async fn append_in_steps<C: Executor>(
-    txn: &C,
-    tenant_id: Uuid,
-    events: Vec<NewEvent>,
-    now: DateTime<Utc>,
-) -> Result<i64, DbErr> {
     let count = events.len() as i64;
+    let (bump, rows) = match txn.backend() {
+        DatabaseBackend::Postgres => (append_on_postgres(tenant_id, events, now), None),
+        // SQLite has one writer, so nothing waits: bump the counter, then insert the rows.
+        backend => (
+            Statement::from_sql_and_values(
+                backend,
+                "UPDATE tenants SET event_seq = event_seq + $1 WHERE id = $2 RETURNING event_seq",
+                [count.into(), tenant_id.into()],
+            ),
+            Some(events),
+        ),
+    };
     let last = txn
-        .query_i64(Statement::from_sql_and_values(
-            txn.backend(),
-            "UPDATE tenants SET event_seq = event_seq + $1 WHERE id = $2 RETURNING event_seq",
-            [count.into(), tenant_id.into()],
-        ))
+        .query_i64(bump)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("tenant".into()))?;
-    let first = last - count + 1;
-    let rows = events
-        .into_iter()
-        .zip(first..)
-        .map(|(e, seq)| event::ActiveModel {
-            tenant_id: Set(tenant_id),
-            seq: Set(seq),
-            event_type: Set(e.event_type.as_str().to_owned()),
-            lead_id: Set(e.lead_id),
-            session_id: Set(e.session_id),
-            payload: Set(e.payload),
-            created_at: Set(now),
-        });
-    txn.insert_rows(rows.collect(), None).await?;
-    Ok(last)
+    if let Some(events) = rows {
+        let rows = events
+            .into_iter()
+            .zip(last - count + 1..)
+            .map(|(e, seq)| event::ActiveModel {
+                tenant_id: Set(tenant_id),
+                seq: Set(seq),
+                event_type: Set(e.event_type.as_str().to_owned()),
+                lead_id: Set(e.lead_id),
+                session_id: Set(e.session_id),
+                payload: Set(e.payload),
+                created_at: Set(now),
+            });
+        txn.insert_rows(rows.collect(), None).await?;
+    }
+    Ok(Some(last))
 }
 
-/// PostgreSQL: one statement bumps the counter, inserts the rows and queues the notification
-/// (delivered to listeners on every replica when, and only if, the transaction commits).
+/// PostgreSQL: one statement that bumps the counter (returning its new value), inserts the rows
+/// and queues the notification (delivered to listeners on every replica when, and only if, the
+/// transaction commits).
 ///
 /// From the counter's `UPDATE` to `COMMIT`, every other writer of the tenant waits for this
 /// transaction (that is what keeps the numbers gapless and in commit order). Done in three
 /// statements, that wait spanned three round trips to the app, and under batched ingest the
 /// writers spent most of their time in it; now it spans one.
-async fn append_postgres<C: Executor>(
-    txn: &C,
-    tenant_id: Uuid,
-    events: Vec<NewEvent>,
-    now: DateTime<Utc>,
-) -> Result<i64, DbErr> {
+fn append_on_postgres(tenant_id: Uuid, events: Vec<NewEvent>, now: DateTime<Utc>) -> Statement {
     let count = events.len() as i64;
     let mut values: Vec<sea_orm::Value> = Vec::with_capacity(5 + events.len() * 4);
     values.extend([
@@ -148,11 +139,5 @@ async fn append_postgres<C: Executor>(
          notified AS (SELECT pg_notify($4, $5) FROM bumped) \
          SELECT bumped.event_seq FROM bumped, notified"
     );
-    txn.query_i64(Statement::from_sql_and_values(
-        DatabaseBackend::Postgres,
-        sql,
-        values,
-    ))
-    .await?
-    .ok_or_else(|| DbErr::RecordNotFound("tenant".into()))
+    Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)
 }

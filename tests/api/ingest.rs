@@ -2,10 +2,10 @@
 
 use chrono::Duration;
 use memodesk::entities::{event, job, message};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, message, record};
+use crate::helpers::{TestApp, gapless_events, message, record};
 
 const CONTEXT: &str = r#"query($lead: ID!, $channel: Channel) {
   memoryContext(leadId: $lead, channel: $channel) {
@@ -311,14 +311,7 @@ async fn concurrent_writers_number_each_tenants_events_without_gaps() {
     });
     let results: Vec<Value> = futures::future::join_all(sends).await;
     for (tenant, expected) in [(a.id, 16), (b.id, 8)] {
-        let events = event::Entity::find()
-            .filter(event::Column::TenantId.eq(tenant))
-            .order_by_asc(event::Column::Seq)
-            .all(&app.state.db.read)
-            .await
-            .unwrap();
-        let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
-        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+        let events = gapless_events(&app, tenant).await;
         let created: Vec<&event::Model> = events
             .iter()
             .filter(|e| e.event_type == "message.created")

@@ -4,7 +4,7 @@ use memodesk::entities::{audit_entry, event};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, message, record};
+use crate::helpers::{TestApp, gapless_events, message, record};
 
 const PROFILE: &str = r#"query($id: ID!) { lead(id: $id) { displayName
     profile { key value source confidence locked rejected previousValue updatedBy
@@ -371,12 +371,5 @@ async fn every_staff_edit_writes_an_audit_entry_and_an_event() {
     let keys: Vec<Value> = events.iter().map(|e| e.payload["keys"].clone()).collect();
     assert_eq!(keys, [json!(["city"]), json!(["budget"]), json!(["city"])]);
     // Sequence numbers are gapless per tenant.
-    let all = event::Entity::find()
-        .filter(event::Column::TenantId.eq(t.id))
-        .order_by_asc(event::Column::Seq)
-        .all(&app.state.db.read)
-        .await
-        .unwrap();
-    let seqs: Vec<i64> = all.iter().map(|e| e.seq).collect();
-    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    gapless_events(&app, t.id).await;
 }
