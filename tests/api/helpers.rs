@@ -465,17 +465,22 @@ pub async fn set_profile_field(
     .await
 }
 
-/// A tenant's events in sequence order, after checking that the numbers run 1, 2, 3… without
-/// gaps.
-pub async fn gapless_events(app: &TestApp, tenant: Uuid) -> Vec<memodesk::entities::event::Model> {
+/// A tenant's events in sequence order.
+pub async fn events(app: &TestApp, tenant: Uuid) -> Vec<memodesk::entities::event::Model> {
     use memodesk::entities::event;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-    let events = event::Entity::find()
+    event::Entity::find()
         .filter(event::Column::TenantId.eq(tenant))
         .order_by_asc(event::Column::Seq)
         .all(&app.state.db.read)
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// A tenant's events in sequence order, after checking that the numbers run 1, 2, 3… without
+/// gaps.
+pub async fn gapless_events(app: &TestApp, tenant: Uuid) -> Vec<memodesk::entities::event::Model> {
+    let events = events(app, tenant).await;
     let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
     events

@@ -12,7 +12,7 @@ use memodesk::config::Secret;
 use memodesk::domain::StaffRole;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, record, test_settings};
+use crate::helpers::{TestApp, events, gapless_events, message, record, test_settings};
 
 #[tokio::test]
 async fn running_migrations_again_is_harmless() {
@@ -934,4 +934,81 @@ fn the_sqlite_ingest_thread_ends_and_closes_its_connection_with_the_app() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// Housekeeping deletes each tenant's events past its own retention, as a prefix of the
+/// tenant's sequence: an event numbered after a retained one stays even when its timestamp is
+/// older, so a subscriber can never miss a deleted event in the middle of what it reads.
+#[tokio::test]
+async fn event_retention_deletes_a_prefix_of_each_tenants_sequence() {
+    use memodesk::clock::Clock;
+    use memodesk::domain::EventType;
+    use memodesk::events::{NewEvent, outbox};
+    use memodesk::workers::maintenance;
+
+    let app = TestApp::spawn().await;
+    let acme = app.tenant("Acme").await; // the default: 7 days
+    let globex = app.tenant("Globex").await;
+    app.gql(
+        Some(&globex.admin),
+        "mutation { updateTenantSettings(input: { eventRetentionDays: 30 }) { id } }",
+        json!({}),
+    )
+    .await
+    .ok();
+    let start = app.clock.now();
+    for t in [&acme, &globex] {
+        record(&app, &t.agent, message("WHATSAPP", "wa-1", "Hello")).await;
+    }
+    let old = gapless_events(&app, acme.id).await.len() as i64;
+    app.clock.advance(chrono::Duration::days(3));
+    for t in [&acme, &globex] {
+        record(&app, &t.agent, message("WHATSAPP", "wa-2", "Hi there")).await;
+    }
+    // Numbered after the retained events, yet stamped as old as the first ones.
+    let txn = app.state.db.begin_write().await.unwrap();
+    let straggler = outbox::append(
+        &txn,
+        acme.id,
+        vec![NewEvent::new(EventType::LeadUpdated, None, None, json!({}))],
+        start,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    txn.commit().await.unwrap();
+    let acme_total = gapless_events(&app, acme.id).await.len() as i64;
+    let globex_total = gapless_events(&app, globex.id).await.len() as i64;
+    assert_eq!(straggler, acme_total);
+
+    app.clock
+        .advance(chrono::Duration::days(4) + chrono::Duration::hours(1));
+    let (deleted, _) = maintenance::run_once(&app.state).await.unwrap();
+    assert_eq!(deleted, old as u64, "only Acme's events of the first day");
+    let seqs = |events: Vec<memodesk::entities::event::Model>| -> Vec<i64> {
+        events.iter().map(|e| e.seq).collect()
+    };
+    assert_eq!(
+        seqs(events(&app, acme.id).await),
+        (old + 1..=acme_total).collect::<Vec<_>>(),
+        "what is left is the suffix after the expired prefix, straggler included"
+    );
+    assert_eq!(
+        gapless_events(&app, globex.id).await.len() as i64,
+        globex_total
+    );
+    assert_eq!(maintenance::run_once(&app.state).await.unwrap().0, 0);
+
+    // Two per statement: the chunks add up, and all of Globex's events go.
+    let cutoff = app.clock.now() + chrono::Duration::seconds(1);
+    let deleted = maintenance::expire_events(&app.state, globex.id, cutoff, 2)
+        .await
+        .unwrap();
+    assert_eq!(deleted, globex_total as u64);
+    assert!(events(&app, globex.id).await.is_empty());
+    assert_eq!(
+        seqs(events(&app, acme.id).await).len() as i64,
+        acme_total - old,
+        "another tenant's events stay"
+    );
 }
