@@ -61,6 +61,9 @@ pub async fn expire_events(
     let Some(first) = hub::first_seq(read, tenant_id).await? else {
         return Ok(0);
     };
+    // Read before looking for the first kept event: an event committed in between is numbered
+    // after `head` and then found below, not deleted with the old ones.
+    let head = hub::head_seq(read, tenant_id).await?;
     let kept = read
         .query_one_raw(Statement::from_sql_and_values(
             read.get_database_backend(),
@@ -71,11 +74,8 @@ pub async fn expire_events(
         .await?
         .map(|row| row.try_get_by_index::<i64>(0))
         .transpose()?;
-    // Every event is past retention: delete up to the newest one seen (later ones are new).
-    let end = match kept {
-        Some(seq) => seq,
-        None => hub::head_seq(read, tenant_id).await? + 1,
-    };
+    // None kept: every event up to `head` is past retention.
+    let end = kept.unwrap_or(head + 1);
     let write = &state.db.write;
     let mut deleted = 0;
     let mut from = first;
