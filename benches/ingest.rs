@@ -100,6 +100,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     } else {
         None
     };
+    db.settle()?;
 
     let clients_n = config.clients;
     let warm_single = (config.samples / 20).max(clients_n * 10);

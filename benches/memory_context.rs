@@ -61,6 +61,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let data = dataset::generate(&db.url, config.size()).await?;
     let dataset_line = common::describe_dataset(&data, db.size_bytes().await?);
     step(&dataset_line);
+    db.settle()?;
 
     let engine = common::engine(&db.url).await;
     let warmup = (config.samples / 10).max(config.clients * 20);

@@ -235,13 +235,15 @@ impl BenchDb {
                         std::fs::copy(&side, format!("{}{suffix}", copy.display()))?;
                     }
                 }
-                Ok(Self {
+                let copy = Self {
                     url: format!("sqlite://{}", copy.display()),
                     kind: DbKind::Sqlite {
                         _dir: dir,
                         path: copy,
                     },
-                })
+                };
+                copy.settle()?;
+                Ok(copy)
             }
             DbKind::Postgres { admin_url, name } => {
                 let copy = format!("memodesk_bench_{}_{label}", std::process::id());
@@ -268,6 +270,24 @@ impl BenchDb {
 
     pub fn is_postgres(&self) -> bool {
         matches!(self.kind, DbKind::Postgres { .. })
+    }
+
+    /// SQLite: waits until the file and its WAL are on disk. A freshly generated database is
+    /// a gigabyte of dirty pages, and its copies as much again: without this, the kernel writes
+    /// them back during the first measured phases, which then share the disk with it (and run
+    /// slower than the phases after them). PostgreSQL checkpoints on its own.
+    pub fn settle(&self) -> anyhow::Result<()> {
+        if let DbKind::Sqlite { path, .. } = &self.kind {
+            for suffix in ["", "-wal"] {
+                let file = PathBuf::from(format!("{}{suffix}", path.display()));
+                if file.exists() {
+                    std::fs::File::open(&file)
+                        .and_then(|f| f.sync_all())
+                        .with_context(|| format!("syncing {}", file.display()))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// On-disk size (SQLite: the file; PostgreSQL: `pg_database_size`).
