@@ -361,6 +361,58 @@ async fn resuming_with_after_delivers_exactly_what_was_missed() {
     }
 }
 
+/// Retention deletes a prefix of the sequence: a subscriber resuming from a deleted cursor is
+/// told to resync from the first retained event, and resuming from there replays the rest.
+#[tokio::test]
+async fn resuming_from_a_cursor_deleted_by_retention_gets_a_resync() {
+    use memodesk::clock::Clock;
+    use memodesk::workers::maintenance;
+
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let types = json!(["MESSAGE_CREATED"]);
+    let mut client = WsClient::connect(&app, &t.viewer).await;
+    client
+        .subscribe("1", EVENTS, json!({ "types": types }))
+        .await;
+    app.until_subscribed(1).await;
+    record(&app, &t.agent, message("WEB", "v", "one")).await;
+    record(&app, &t.agent, message("WEB", "v", "two")).await;
+    let cursor = client.event().await["cursor"].as_str().unwrap().to_owned();
+    drop(client);
+
+    // Everything written so far is past retention.
+    let cutoff = app.clock.now() + ChronoDuration::seconds(1);
+    let deleted =
+        maintenance::expire_events(&app.state, t.id, cutoff, maintenance::EVENT_DELETE_CHUNK)
+            .await
+            .unwrap();
+    assert!(deleted >= 2, "deleted {deleted}");
+    record(&app, &t.agent, message("WEB", "v", "three")).await;
+
+    let mut client = WsClient::connect(&app, &t.viewer).await;
+    client
+        .subscribe("2", EVENTS, json!({ "types": types, "after": cursor }))
+        .await;
+    let resync = client.event().await;
+    assert_eq!(resync["type"], "RESYNC", "{resync}");
+    assert_eq!(
+        resync["cursor"],
+        deleted.to_string(),
+        "resume after the deleted prefix"
+    );
+    let mut client = WsClient::connect(&app, &t.viewer).await;
+    client
+        .subscribe(
+            "3",
+            EVENTS,
+            json!({ "types": types, "after": resync["cursor"] }),
+        )
+        .await;
+    assert_eq!(client.event().await["message"]["content"], "three");
+    client.expect_silence(Duration::from_millis(300)).await;
+}
+
 #[tokio::test]
 async fn a_token_that_expires_ends_the_subscription_with_an_error() {
     let app = TestApp::spawn().await;
