@@ -291,17 +291,31 @@ pub async fn depth<C: ConnectionTrait>(conn: &C) -> Result<Vec<(String, String, 
     Ok(rows.into_iter().map(|r| (r.kind, r.status, r.n)).collect())
 }
 
-/// Deletes finished jobs older than `before`.
+/// Deletes finished jobs older than `before`, at most `chunk` per statement (each a short write
+/// of its own: SQLite has one writer, and ingest waits behind whatever holds it), and returns
+/// how many it deleted. The oldest jobs come first in the table, so each chunk finds its rows
+/// near the start.
 pub async fn delete_done_before<C: ConnectionTrait>(
     conn: &C,
     before: DateTime<Utc>,
+    chunk: u64,
 ) -> Result<u64, DbErr> {
-    let result = conn
-        .execute_raw(Statement::from_sql_and_values(
-            conn.get_database_backend(),
-            "DELETE FROM jobs WHERE status = 'done' AND finished_at < $1",
-            [before.into()],
-        ))
-        .await?;
-    Ok(result.rows_affected())
+    let chunk = chunk.max(1);
+    let mut deleted = 0;
+    loop {
+        let n = conn
+            .execute_raw(Statement::from_sql_and_values(
+                conn.get_database_backend(),
+                "DELETE FROM jobs WHERE (tenant_id, id) IN (\
+                   SELECT tenant_id, id FROM jobs \
+                   WHERE status = 'done' AND finished_at < $1 LIMIT $2)",
+                [before.into(), (chunk as i64).into()],
+            ))
+            .await?
+            .rows_affected();
+        deleted += n;
+        if n < chunk {
+            return Ok(deleted);
+        }
+    }
 }

@@ -11,9 +11,10 @@ use crate::state::AppState;
 /// How long finished jobs stay visible to admins.
 const DONE_JOB_RETENTION: chrono::Duration = chrono::Duration::days(7);
 
-/// How many events one deleting statement removes at most: each chunk is a short write of its
-/// own, so ingest never queues behind one long deletion (SQLite has a single writer).
-pub const EVENT_DELETE_CHUNK: i64 = 2_000;
+/// How many rows (events, finished jobs) one deleting statement removes at most: each chunk is
+/// a short write of its own, so ingest never queues behind one long deletion (SQLite has a
+/// single writer).
+pub const DELETE_CHUNK: i64 = 2_000;
 
 /// One housekeeping pass; returns (events deleted, jobs deleted).
 pub async fn run_once(state: &AppState) -> anyhow::Result<(u64, u64)> {
@@ -32,9 +33,14 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<(u64, u64)> {
     let mut events = 0;
     for tenant in tenants {
         let before = now - chrono::Duration::days(i64::from(tenant.event_retention_days));
-        events += expire_events(state, tenant.id, before, EVENT_DELETE_CHUNK).await?;
+        events += expire_events(state, tenant.id, before, DELETE_CHUNK).await?;
     }
-    let jobs = repo::jobs::delete_done_before(&state.db.write, now - DONE_JOB_RETENTION).await?;
+    let jobs = repo::jobs::delete_done_before(
+        &state.db.write,
+        now - DONE_JOB_RETENTION,
+        DELETE_CHUNK as u64,
+    )
+    .await?;
     if events + jobs > 0 {
         tracing::info!(events, jobs, "housekeeping deleted expired rows");
     }

@@ -383,10 +383,9 @@ async fn resuming_from_a_cursor_deleted_by_retention_gets_a_resync() {
 
     // Everything written so far is past retention.
     let cutoff = app.clock.now() + ChronoDuration::seconds(1);
-    let deleted =
-        maintenance::expire_events(&app.state, t.id, cutoff, maintenance::EVENT_DELETE_CHUNK)
-            .await
-            .unwrap();
+    let deleted = maintenance::expire_events(&app.state, t.id, cutoff, maintenance::DELETE_CHUNK)
+        .await
+        .unwrap();
     assert!(deleted >= 2, "deleted {deleted}");
     record(&app, &t.agent, message("WEB", "v", "three")).await;
 

@@ -611,3 +611,47 @@ async fn shutdown_gives_up_after_the_grace_period_and_the_job_runs_again_later()
     );
     assert_eq!(summaries_for(&app, t.id).await.len(), 1);
 }
+
+/// Housekeeping deletes finished jobs past a week, a chunk at a time, and leaves the ones that
+/// still wait to run.
+#[tokio::test]
+async fn finished_jobs_past_a_week_are_deleted_in_chunks_and_waiting_ones_stay() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    for user in ["wa-1", "wa-2", "wa-3"] {
+        record(
+            &app,
+            &t.agent,
+            message("WHATSAPP", user, "How much is a flight to Rome?"),
+        )
+        .await;
+    }
+    app.clock.advance(Duration::minutes(20));
+    assert_eq!(workers::sweeper::sweep(&app.state).await.unwrap(), 3);
+    let done = workers::jobs::run_pending(&app.state).await.unwrap().done as u64;
+    assert!(done >= 3, "{done} jobs done");
+    // A fourth conversation closes a week later; its summary has not run yet.
+    record(&app, &t.agent, message("WHATSAPP", "wa-4", "Hello again")).await;
+    app.clock.advance(Duration::days(8));
+    assert_eq!(workers::sweeper::sweep(&app.state).await.unwrap(), 1);
+    let count = |status: &'static str| {
+        let db = app.state.db.read.clone();
+        async move {
+            job::Entity::find()
+                .filter(job::Column::Status.eq(status))
+                .count(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let waiting = count("pending").await;
+    assert!(waiting >= 1);
+
+    let before = app.state.now() - Duration::days(7);
+    let deleted = repo::jobs::delete_done_before(&app.state.db.write, before, 2)
+        .await
+        .unwrap();
+    assert_eq!(deleted, done, "every finished job, two per statement");
+    assert_eq!(count("done").await, 0);
+    assert_eq!(count("pending").await, waiting);
+}
