@@ -485,3 +485,15 @@ pub async fn gapless_events(app: &TestApp, tenant: Uuid) -> Vec<memodesk::entiti
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
     events
 }
+
+/// Changes a tenant's settings as `admin`: `input` holds fields of `UpdateTenantSettingsInput`
+/// in GraphQL syntax, e.g. `sessionIdleMinutes: 60`.
+pub async fn update_settings(app: &TestApp, admin: &str, input: &str) {
+    app.gql(
+        Some(admin),
+        &format!("mutation {{ updateTenantSettings(input: {{ {input} }}) {{ id }} }}"),
+        json!({}),
+    )
+    .await
+    .ok();
+}

@@ -5,7 +5,7 @@ use memodesk::entities::{event, job, message};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, gapless_events, message, record};
+use crate::helpers::{TestApp, gapless_events, message, record, update_settings};
 
 const CONTEXT: &str = r#"query($lead: ID!, $channel: Channel) {
   memoryContext(leadId: $lead, channel: $channel) {
@@ -38,13 +38,7 @@ async fn count_messages(app: &TestApp, tenant: uuid::Uuid) -> u64 {
 async fn whatsapp_then_a_call_from_the_same_number_is_one_lead_and_the_call_remembers() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
-    app.gql(
-        Some(&t.admin),
-        r#"mutation { updateTenantSettings(input: { defaultRegion: "IL" }) { id } }"#,
-        json!({}),
-    )
-    .await
-    .ok();
+    update_settings(&app, &t.admin, r#"defaultRegion: "IL""#).await;
     let wa = |content: &str| {
         json!({
             "channel": "WHATSAPP", "externalUserId": "972525551234", "displayName": "Dana Cohen",
@@ -190,13 +184,7 @@ async fn a_quiet_spell_longer_than_the_idle_timeout_starts_a_new_session() {
     assert_eq!(jobs[0].payload["sessionId"], first["session"]["id"]);
 
     // The tenant's own idle timeout counts.
-    app.gql(
-        Some(&t.admin),
-        "mutation { updateTenantSettings(input: { sessionIdleMinutes: 60 }) { id } }",
-        json!({}),
-    )
-    .await
-    .ok();
+    update_settings(&app, &t.admin, "sessionIdleMinutes: 60").await;
     app.clock.advance(Duration::minutes(30));
     let fourth = record(
         &app,
@@ -390,13 +378,7 @@ async fn a_reset_phrase_closes_the_session_and_the_next_context_starts_fresh() {
 async fn tenants_choose_their_own_reset_phrases() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
-    app.gql(
-        Some(&t.admin),
-        r#"mutation { updateTenantSettings(input: { resetKeywords: ["new topic"] }) { id } }"#,
-        json!({}),
-    )
-    .await
-    .ok();
+    update_settings(&app, &t.admin, r#"resetKeywords: ["new topic"]"#).await;
     record(&app, &t.agent, message("WEB", "v", "Hello")).await;
     assert_eq!(
         record(&app, &t.agent, message("WEB", "v", "start over")).await["session"]["status"],

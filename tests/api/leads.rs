@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestTenant, record};
+use crate::helpers::{TestApp, TestTenant, record, update_settings};
 
 const LEADS: &str = r#"
 query Leads($first: Int, $after: String, $last: Int, $before: String, $filter: LeadFilter,
@@ -774,13 +774,7 @@ async fn lead_by_phone_finds_the_same_lead_whatever_the_format() {
     assert_eq!(bad.field(), Some("phone"));
 
     // With the tenant's region set to Israel, a national Israeli number finds its lead.
-    app.gql(
-        Some(&t.admin),
-        r#"mutation { updateTenantSettings(input: { defaultRegion: "IL" }) { id } }"#,
-        json!({}),
-    )
-    .await
-    .ok();
+    update_settings(&app, &t.admin, r#"defaultRegion: "IL""#).await;
     let israeli = app
         .gql(
             Some(&t.agent),

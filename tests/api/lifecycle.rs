@@ -12,7 +12,9 @@ use memodesk::config::Secret;
 use memodesk::domain::StaffRole;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, events, gapless_events, message, record, test_settings};
+use crate::helpers::{
+    TestApp, events, gapless_events, message, record, test_settings, update_settings,
+};
 
 #[tokio::test]
 async fn running_migrations_again_is_harmless() {
@@ -67,13 +69,7 @@ async fn a_restart_on_the_same_database_keeps_everything() {
     )
     .await
     .ok();
-    app.gql(
-        Some(&t.admin),
-        r#"mutation { updateTenantSettings(input: { sessionIdleMinutes: 45, locale: "he" }) { id } }"#,
-        json!({}),
-    )
-    .await
-    .ok();
+    update_settings(&app, &t.admin, r#"sessionIdleMinutes: 45, locale: "he""#).await;
     let read = r#"query($id: ID!) {
         lead(id: $id) {
           id displayName primaryPhone messageCount sessionCount updatedAt
@@ -949,13 +945,7 @@ async fn event_retention_deletes_a_prefix_of_each_tenants_sequence() {
     let app = TestApp::spawn().await;
     let acme = app.tenant("Acme").await; // the default: 7 days
     let globex = app.tenant("Globex").await;
-    app.gql(
-        Some(&globex.admin),
-        "mutation { updateTenantSettings(input: { eventRetentionDays: 30 }) { id } }",
-        json!({}),
-    )
-    .await
-    .ok();
+    update_settings(&app, &globex.admin, "eventRetentionDays: 30").await;
     let start = app.clock.now();
     for t in [&acme, &globex] {
         record(&app, &t.agent, message("WHATSAPP", "wa-1", "Hello")).await;

@@ -310,21 +310,33 @@ async fn bad_credentials_close_the_socket_with_4401_and_4403() {
     client.expect_ack().await;
 }
 
+/// Records one web message per entry of `contents` while a subscriber of `types` listens, and
+/// returns the cursors it was given, one per message (the subscriber then leaves).
+async fn cursors_of_recorded(
+    app: &TestApp,
+    t: &crate::helpers::TestTenant,
+    types: &Value,
+    contents: &[&str],
+) -> Vec<String> {
+    let mut client = WsClient::connect(app, &t.viewer).await;
+    client
+        .subscribe("1", EVENTS, json!({ "types": types }))
+        .await;
+    app.until_subscribed(1).await;
+    let mut cursors = Vec::new();
+    for content in contents {
+        record(app, &t.agent, message("WEB", "v", content)).await;
+        cursors.push(client.event().await["cursor"].as_str().unwrap().to_owned());
+    }
+    cursors
+}
+
 #[tokio::test]
 async fn resuming_with_after_delivers_exactly_what_was_missed() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
     let types = json!(["MESSAGE_CREATED"]);
-    let mut client = WsClient::connect(&app, &t.viewer).await;
-    client
-        .subscribe("1", EVENTS, json!({ "types": types }))
-        .await;
-    app.until_subscribed(1).await;
-    record(&app, &t.agent, message("WEB", "v", "one")).await;
-    record(&app, &t.agent, message("WEB", "v", "two")).await;
-    client.event().await;
-    let cursor = client.event().await["cursor"].as_str().unwrap().to_owned();
-    drop(client);
+    let cursor = cursors_of_recorded(&app, &t, &types, &["one", "two"]).await[1].clone();
 
     for content in ["three", "four", "five"] {
         record(&app, &t.agent, message("WEB", "v", content)).await;
@@ -371,15 +383,7 @@ async fn resuming_from_a_cursor_deleted_by_retention_gets_a_resync() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
     let types = json!(["MESSAGE_CREATED"]);
-    let mut client = WsClient::connect(&app, &t.viewer).await;
-    client
-        .subscribe("1", EVENTS, json!({ "types": types }))
-        .await;
-    app.until_subscribed(1).await;
-    record(&app, &t.agent, message("WEB", "v", "one")).await;
-    record(&app, &t.agent, message("WEB", "v", "two")).await;
-    let cursor = client.event().await["cursor"].as_str().unwrap().to_owned();
-    drop(client);
+    let cursor = cursors_of_recorded(&app, &t, &types, &["one", "two"]).await[0].clone();
 
     // Everything written so far is past retention.
     let cutoff = app.clock.now() + ChronoDuration::seconds(1);

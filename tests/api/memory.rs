@@ -3,7 +3,7 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, message, record};
+use crate::helpers::{TestApp, message, record, update_settings};
 
 const CONTEXT: &str = r#"query($lead: ID, $phone: String, $channel: Channel, $locale: String) {
   memoryContext(leadId: $lead, phone: $phone, channel: $channel, locale: $locale) {
@@ -111,13 +111,7 @@ async fn customer_service_mode_off_returns_only_the_current_conversation() {
     .await;
     let lead = r["lead"]["id"].as_str().unwrap();
     add_note(&app, &t.agent, lead, "Prefers mornings", true).await;
-    app.gql(
-        Some(&t.admin),
-        "mutation { updateTenantSettings(input: { customerServiceMode: false }) { id } }",
-        json!({}),
-    )
-    .await
-    .ok();
+    update_settings(&app, &t.admin, "customerServiceMode: false").await;
     let c = context(&app, &t.viewer, json!({ "lead": lead })).await;
     assert_eq!(c["customerServiceMode"], false);
     assert_eq!(c["profile"], json!([]));
@@ -165,13 +159,7 @@ async fn a_returning_customer_needs_something_to_remember() {
 async fn hebrew_contexts_render_in_hebrew_and_leave_the_text_untouched() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
-    app.gql(
-        Some(&t.admin),
-        r#"mutation { updateTenantSettings(input: { locale: "he", defaultRegion: "IL" }) { id } }"#,
-        json!({}),
-    )
-    .await
-    .ok();
+    update_settings(&app, &t.admin, r#"locale: "he", defaultRegion: "IL""#).await;
     let text = "שלום, קוראים לי דנה ואני מחפשת טיסה לרומא";
     let r = record(
         &app,
@@ -218,13 +206,7 @@ async fn hebrew_contexts_render_in_hebrew_and_leave_the_text_untouched() {
 async fn the_character_budget_drops_the_oldest_messages_first() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
-    app.gql(
-        Some(&t.admin),
-        "mutation { updateTenantSettings(input: { contextCharBudget: 600 }) { id } }",
-        json!({}),
-    )
-    .await
-    .ok();
+    update_settings(&app, &t.admin, "contextCharBudget: 600").await;
     let mut lead = Value::Null;
     for i in 1..=10 {
         let r = record(
