@@ -10,6 +10,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use lru::LruCache;
+use serde::Deserialize;
 
 use super::{HttpState, credential};
 use crate::error::AppError;
@@ -25,7 +26,7 @@ pub async fn post_handler(
 ) -> Response {
     // Parsed here rather than by an extractor so that a body that is not a GraphQL request
     // gets a GraphQL error with a code, not a bare 400.
-    let request = match serde_json::from_slice::<Request>(&body) {
+    let mut request = match serde_json::from_slice::<Request>(&body) {
         Ok(request) => request,
         Err(err) => {
             let why = match err.classify() {
@@ -43,6 +44,7 @@ pub async fn post_handler(
             );
         }
     };
+    state.documents.prepare(&mut request);
     execute(&state, &headers, request).await
 }
 
@@ -74,17 +76,12 @@ pub async fn get_handler(
             "pass the query as ?query=… (or POST it)",
         );
     }
-    let request = match async_graphql::http::parse_query_string(&query) {
+    let mut request = match get_request(&query) {
         Ok(request) => request,
-        Err(err) => {
-            return request_error(
-                &headers,
-                StatusCode::BAD_REQUEST,
-                &format!("bad query string: {err}"),
-            );
-        }
+        Err(why) => return request_error(&headers, StatusCode::BAD_REQUEST, &why),
     };
-    if is_mutation(&request) {
+    state.documents.prepare(&mut request);
+    if is_mutation(&mut request) {
         let mut response = request_error(
             &headers,
             StatusCode::METHOD_NOT_ALLOWED,
@@ -98,6 +95,43 @@ pub async fn get_handler(
     execute(&state, &headers, request).await
 }
 
+/// The parameters of a GraphQL GET request, named as GraphQL over HTTP names them
+/// (`async_graphql::http::parse_query_string` reads `operation_name` instead, so a document
+/// with several operations could not be run over GET).
+#[derive(Deserialize)]
+struct GetParams {
+    #[serde(default)]
+    query: String,
+    #[serde(rename = "operationName", alias = "operation_name")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+/// The request a GET query string asks for, or why it is malformed.
+fn get_request(query_string: &str) -> Result<Request, String> {
+    let params: GetParams = serde_urlencoded::from_str(query_string)
+        .map_err(|err| format!("bad query string: {err}"))?;
+    let mut body = serde_json::json!({ "query": params.query });
+    if let Some(name) = params.operation_name.filter(|n| !n.is_empty()) {
+        body["operationName"] = name.into();
+    }
+    for (name, text) in [
+        ("variables", params.variables),
+        ("extensions", params.extensions),
+    ] {
+        let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+            continue;
+        };
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(object @ serde_json::Value::Object(_)) => body[name] = object,
+            Ok(_) => return Err(format!("`{name}` must be a JSON object")),
+            Err(err) => return Err(format!("`{name}` is not valid JSON: {err}")),
+        }
+    }
+    serde_json::from_value(body).map_err(|err| format!("bad query string: {err}"))
+}
+
 fn url_has_param(query: &str, name: &str) -> bool {
     query
         .split('&')
@@ -105,14 +139,17 @@ fn url_has_param(query: &str, name: &str) -> bool {
 }
 
 /// Whether the operation the request selects is a mutation (unparsable documents are left to
-/// the executor, which reports them properly).
-fn is_mutation(request: &Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+/// the executor, which reports them properly). Reads the document the request carries (see
+/// [`DocumentCache::prepare`]), parsing it only when it has none, and keeps that parse for the
+/// executor.
+fn is_mutation(request: &mut Request) -> bool {
+    let operation_name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
         return false;
     };
     match &document.operations {
         DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
-        DocumentOperations::Multiple(ops) => match &request.operation_name {
+        DocumentOperations::Multiple(ops) => match &operation_name {
             Some(name) => ops
                 .get(name.as_str())
                 .is_some_and(|op| op.node.ty == OperationType::Mutation),
@@ -168,8 +205,8 @@ impl Default for DocumentCache {
     }
 }
 
+/// Runs `request`, whose document the caller has looked up (`DocumentCache::prepare`).
 async fn execute(state: &HttpState, headers: &HeaderMap, mut request: Request) -> Response {
-    state.documents.prepare(&mut request);
     let actor = match auth::authenticate(&state.app, credential(headers)).await {
         Ok(actor) => actor,
         Err(err) => return app_error(headers, err),

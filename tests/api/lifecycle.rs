@@ -205,6 +205,29 @@ async fn get_graphql_serves_graphiql_to_browsers_and_runs_queries() {
         .unwrap();
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND");
+
+    // Malformed variables are refused with a reason, not run without them.
+    for (variables, why) in [
+        ("[1]", "`variables` must be a JSON object"),
+        ("{\"id\": ", "`variables` is not valid JSON"),
+    ] {
+        let response = app
+            .client
+            .get(app.url("/graphql"))
+            .query(&[
+                ("query", "query($id: ID!) { lead(id: $id) { id } }"),
+                ("variables", variables),
+            ])
+            .bearer_auth(&t.viewer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{variables}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(why), "{variables}: {message}");
+    }
 }
 
 #[tokio::test]
@@ -246,6 +269,21 @@ async fn get_graphql_refuses_mutations_with_405() {
         .await
         .unwrap();
     assert_eq!(response.status(), 405);
+    // Choosing the query of that document runs it.
+    let response = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[
+            ("query", r#"query Q { me { kind } } mutation M { createLead(input: { displayName: "Dana" }) { id } }"#),
+            ("operationName", "Q"),
+        ])
+        .bearer_auth(&t.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["me"]["kind"], "service", "{body}");
     let leads = app
         .gql(Some(&t.viewer), "{ leads { totalCount } }", json!({}))
         .await;
