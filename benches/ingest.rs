@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use chrono::Utc;
 use memodesk::domain::{Channel, StaffRole};
+use memodesk::services::ingest::WRITER_THREAD;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -24,7 +25,7 @@ use uuid::Uuid;
 use common::dataset::{self, Dataset, LeadInfo};
 use common::sql::{self, Pool, Stmt, Val};
 use common::text::{self, Lang, Persona, Speaker, Turn};
-use common::{BenchDb, Config, GqlClient, Run, Server, step};
+use common::{BenchDb, Config, GqlClient, Run, Server, ThreadTimes, step};
 
 const RECORD: &str = r#"mutation Record($input: RecordMessageInput!) {
   recordMessage(input: $input) {
@@ -136,6 +137,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     .await?;
     let single_warm_ops = common::same_prefix(single_warm_ops, &warm);
     let before = server.scrape().await?;
+    let writer_before = ThreadTimes::of(WRITER_THREAD);
     let app_single = record_single(
         &clients,
         &single,
@@ -144,6 +146,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         config.deadline(false),
     )
     .await?;
+    let single_writer = writer_times(writer_before, &app_single);
     let single_db = server.scrape().await? - before;
     let single_ops = common::same_prefix(single_ops, &app_single);
 
@@ -158,6 +161,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     .await?;
     let batch_warm_ops = common::same_prefix(batch_warm_ops, &warm);
     let before = server.scrape().await?;
+    let writer_before = ThreadTimes::of(WRITER_THREAD);
     let app_batch = record_batches(
         &clients,
         &batched,
@@ -166,6 +170,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         config.deadline(false),
     )
     .await?;
+    let batch_writer = writer_times(writer_before, &app_batch);
     let batch_db = server.scrape().await? - before;
     let batch_ops = common::same_prefix(batch_ops, &app_batch);
     server.stop().await?;
@@ -201,12 +206,18 @@ async fn run(config: Config) -> anyhow::Result<()> {
         &mix,
         [&app_single, &base_single, &app_batch, &base_batch],
         native.as_ref().map(|(single, batch)| [single, batch]),
-        [single_db, batch_db],
+        [(single_db, single_writer), (batch_db, batch_writer)],
     );
     drop(native_db);
     drop(base_db);
     drop(db);
     Ok(())
+}
+
+/// What the SQLite writer thread did during `run`, from its totals `before` it.
+fn writer_times(before: Option<ThreadTimes>, run: &Run) -> Option<String> {
+    let after = ThreadTimes::of(WRITER_THREAD)?;
+    Some(after.since(&before?, run.items))
 }
 
 /// Builds conversations from the generated leads: each lead is used at most once across all
@@ -1065,7 +1076,8 @@ fn report(
     mix: &str,
     [app_single, base_single, app_batch, base_batch]: [&Run; 4],
     native: Option<[&Run; 2]>,
-    [single_db, batch_db]: [common::Scrape; 2],
+    // Per phase: what `/metrics` said about statements, and what the writer thread did.
+    [(single_db, single_writer), (batch_db, batch_writer)]: [(common::Scrape, Option<String>); 2],
 ) {
     let backend = config.backend();
     println!();
@@ -1132,6 +1144,10 @@ fn report(
          statements), {batch_statements:.2} batched ({batch_ms:.3} ms); the baseline sends 3 \
          (+ first-contact inserts) single and about 3 per conversation batched"
     );
+    if let (Some(single), Some(batch)) = (single_writer, batch_writer) {
+        println!("  app writer thread, single:  {single}");
+        println!("  app writer thread, batched: {batch}");
+    }
     println!();
     // The ratio is to the like-for-like floor: rusqlite on SQLite (the app writes through it
     // there), sqlx on PostgreSQL.

@@ -771,3 +771,52 @@ pub fn describe_dataset(data: &dataset::Dataset, bytes: u64) -> String {
 pub fn verdict(ok: bool) -> &'static str {
     if ok { "ok" } else { "MISSED" }
 }
+
+/// Where one of this process's threads spent its time, from `/proc/self/task/*/schedstat`
+/// (Linux): on a CPU, runnable but waiting for one, and blocked (I/O, locks, an empty queue).
+/// Throughput on a shared 2-core VM moves with the neighbours; the writer's CPU time per
+/// message moves far less, so builds are compared by it.
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadTimes {
+    at: Instant,
+    on_cpu_ns: u64,
+    runnable_ns: u64,
+}
+
+impl ThreadTimes {
+    /// The totals so far of the first thread named `name`; `None` where there is no such
+    /// thread or no `/proc`.
+    pub fn of(name: &str) -> Option<Self> {
+        for task in std::fs::read_dir("/proc/self/task").ok()? {
+            let dir = task.ok()?.path();
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            if comm.trim_end() != name {
+                continue;
+            }
+            let stat = std::fs::read_to_string(dir.join("schedstat")).ok()?;
+            let mut fields = stat.split_whitespace().map(str::parse::<u64>);
+            return Some(Self {
+                at: Instant::now(),
+                on_cpu_ns: fields.next()?.ok()?,
+                runnable_ns: fields.next()?.ok()?,
+            });
+        }
+        None
+    }
+
+    /// Since `earlier`, for `items` items: on-CPU µs per item, and the shares of the wall
+    /// time on a CPU, waiting for one, and blocked.
+    pub fn since(&self, earlier: &Self, items: u64) -> String {
+        let wall = self.at.duration_since(earlier.at).as_nanos().max(1) as f64;
+        let on = self.on_cpu_ns.saturating_sub(earlier.on_cpu_ns) as f64;
+        let runnable = self.runnable_ns.saturating_sub(earlier.runnable_ns) as f64;
+        let blocked = (wall - on - runnable).max(0.0);
+        format!(
+            "{:.1} µs of CPU per message; on a CPU {:.0}%, waiting for one {:.0}%, blocked {:.0}%",
+            on / 1e3 / items.max(1) as f64,
+            100.0 * on / wall,
+            100.0 * runnable / wall,
+            100.0 * blocked / wall,
+        )
+    }
+}

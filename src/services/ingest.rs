@@ -110,6 +110,9 @@ struct Prepared {
     asks_reset: bool,
 }
 
+/// The name of the thread that writes ingest on SQLite (at most 15 bytes: Linux keeps no more).
+pub const WRITER_THREAD: &str = "memodesk-ingest";
+
 /// Records one message. Concurrent calls share transactions (see [`IngestQueue`]).
 pub async fn record(state: &AppState, actor: &Actor, input: MessageInput) -> AppResult<Recorded> {
     actor.require(Permission::WriteMessages)?;
@@ -255,7 +258,7 @@ impl IngestWriters {
         let runtime = tokio::runtime::Handle::current();
         let rx = self.0;
         std::thread::Builder::new()
-            .name("memodesk-ingest".into())
+            .name(WRITER_THREAD.into())
             .spawn(move || sqlite_writer_thread(&thread_state, &writer, rx, &runtime))?;
         Ok(())
     }
