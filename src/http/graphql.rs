@@ -317,4 +317,35 @@ mod tests {
         cache.prepare(&mut Request::new(long));
         assert_eq!(cached(&cache), 1);
     }
+
+    #[test]
+    fn get_query_strings_read_as_graphql_over_http_names_them() {
+        let request = get_request(
+            "query=query%20Q%20%7B%20__typename%20%7D&operationName=Q&variables=%7B%22a%22%3A1%7D",
+        )
+        .unwrap();
+        assert_eq!(request.query, "query Q { __typename }");
+        assert_eq!(request.operation_name.as_deref(), Some("Q"));
+        assert_eq!(
+            request.variables.into_value().into_json().unwrap(),
+            serde_json::json!({ "a": 1 })
+        );
+        // async-graphql's own spelling still works; empty parameters mean none.
+        let request = get_request("query=%7Bx%7D&operation_name=Q&variables=&operationName_x=1");
+        assert_eq!(request.unwrap().operation_name.as_deref(), Some("Q"));
+        let request = get_request("query=%7Bx%7D&operationName=&extensions=").unwrap();
+        assert_eq!(request.operation_name, None);
+
+        for (query_string, why) in [
+            ("query=a&query=b", "duplicate field `query`"),
+            (
+                "query=a&extensions=%5B%5D",
+                "`extensions` must be a JSON object",
+            ),
+            ("query=a&variables=nope", "`variables` is not valid JSON"),
+        ] {
+            let err = get_request(query_string).unwrap_err();
+            assert!(err.contains(why), "{query_string}: {err}");
+        }
+    }
 }
