@@ -10,6 +10,7 @@ use super::{CloseReason, MessageRole, SessionStatus};
 pub const DEFAULT_RESET_PHRASES: &[&str] = &[
     "start over",
     "start again",
+    "start fresh",
     "reset",
     "new conversation",
     "מהתחלה",
@@ -111,21 +112,57 @@ pub fn place(
     }
 }
 
-/// Whether a customer's message asks to start over: the whole message is a reset phrase, or a
-/// short message (up to six words) contains one as whole words. Case, punctuation and extra
-/// spaces are ignored.
+/// Whether a customer's message asks to start over. Some sentence of it (sentences end at
+/// `.`, `,`, `!`, `?`, `;`, `:` or a line break) is a reset phrase, optionally after words that
+/// ask for it ("let's", "can we", "I want to", "אפשר", "בוא נתחיל") and before courtesies
+/// ("please", "בבקשה"), and nothing else: no negation ("don't", "no need to", "לא"). Case, punctuation and
+/// extra spaces are ignored. So "Let's start over please" and "I'm back, start over" reset;
+/// "How do I reset my password?", "reset my router" and "איפוס סיסמה" do not: there the
+/// phrase is the start of a request about something else.
 pub fn is_reset_phrase(content: &str, phrases: &[String]) -> bool {
-    let message = normalize(content);
-    if message.is_empty() {
-        return false;
-    }
-    let short = message.split(' ').count() <= 6;
-    phrases.iter().map(|p| normalize(p)).any(|phrase| {
-        !phrase.is_empty()
-            && (message == phrase
-                || (short && format!(" {message} ").contains(&format!(" {phrase} "))))
+    let phrases: Vec<String> = phrases
+        .iter()
+        .map(|p| normalize(p))
+        .filter(|p| !p.is_empty())
+        .collect();
+    content
+        .split(['.', ',', '!', '?', ';', ':', '\n', '…', '،', '¿', '¡'])
+        .map(normalize)
+        .any(|sentence| {
+            let words: Vec<&str> = sentence.split_whitespace().collect();
+            phrases.iter().any(|phrase| asks_for(&words, phrase))
+        })
+}
+
+/// Whether `words` are `phrase`, with only asking words before it and courtesies after it.
+fn asks_for(words: &[&str], phrase: &str) -> bool {
+    let phrase: Vec<&str> = phrase.split(' ').collect();
+    (phrase.len()..=words.len()).any(|end| {
+        let start = end - phrase.len();
+        words[start..end] == phrase[..]
+            && words[end..].iter().all(|w| COURTESIES.contains(w))
+            && words[..start].iter().all(|w| ASKING.contains(w))
     })
 }
+
+/// Words that may lead up to a reset phrase: asking for it, in English and Hebrew. Anything
+/// else before the phrase, a negation included ("no need to", "don't", "לא"), means it is not
+/// a request to start over.
+#[rustfmt::skip] // a word list reads best packed
+const ASKING: &[&str] = &[
+    "a", "actually", "and", "begin", "can", "could", "d", "go", "hey", "hi", "i", "just", "let",
+    "lets", "like", "maybe", "me", "need", "ok", "okay", "please", "pls", "s", "so", "start",
+    "to", "us", "wanna", "want", "we", "well", "would", "yeah", "yes", "you", "אולי", "אז",
+    "אני", "אפשר", "בבקשה", "בוא", "בואי", "בואו", "בעצם", "טוב", "יאללה", "כן", "לי", "להתחיל",
+    "נא", "נתחיל", "רוצה", "שוב", "תן", "תני", "תתחיל", "תתחילי",
+];
+
+/// Words that may follow a reset phrase.
+#[rustfmt::skip] // a word list reads best packed
+const COURTESIES: &[&str] = &[
+    "again", "beginning", "from", "now", "please", "pls", "plz", "scratch", "thank", "thanks",
+    "the", "you", "בבקשה", "עכשיו", "שוב", "תודה",
+];
 
 /// Lowercase words separated by single spaces; punctuation dropped.
 fn normalize(text: &str) -> String {
@@ -227,14 +264,56 @@ mod tests {
     }
 
     #[test]
-    fn reset_words_inside_long_messages_do_not_reset() {
-        assert!(!is_reset_phrase(
+    fn reset_phrases_reset_when_asked_for() {
+        for asked in [
+            "reset",
+            "please reset",
+            "Start over!",
+            "Let's start over please",
+            "Can we start over?",
+            "I want to start a new conversation",
+            "I'm back, start over please",
+            "The order was wrong. Let's start fresh.",
+            "start again from the beginning",
+            "מהתחלה",
+            "איפוס",
+            "אפשר להתחיל מהתחלה?",
+            "בוא נתחיל מהתחלה בבקשה",
+            "רוצה להתחיל מחדש",
+        ] {
+            assert!(is_reset_phrase(asked, &phrases()), "{asked:?} should reset");
+        }
+    }
+
+    #[test]
+    fn reset_words_in_other_requests_do_not_reset() {
+        for other in [
+            "How do I reset my password?",
+            "Can you reset my router?",
+            "reset the router",
             "I need to reset my password for the account you created last week please",
-            &phrases()
-        ));
-        assert!(is_reset_phrase("please reset", &phrases()));
-        assert!(!is_reset_phrase("preset", &phrases()));
-        assert!(!is_reset_phrase("", &phrases()));
+            "No need to start over",
+            "I don't want to start over",
+            "what does start over do",
+            "איפוס סיסמה",
+            "לא צריך להתחיל מחדש",
+            "preset",
+            "",
+            "?!",
+        ] {
+            assert!(
+                !is_reset_phrase(other, &phrases()),
+                "{other:?} should not reset"
+            );
+        }
+    }
+
+    #[test]
+    fn a_tenants_own_phrases_follow_the_same_rule() {
+        let own = vec!["New Trip".to_owned(), "  ".to_owned()];
+        assert!(is_reset_phrase("I want a new trip, please", &own));
+        assert!(!is_reset_phrase("new trip to Paris", &own));
+        assert!(!is_reset_phrase("start over", &own));
     }
 
     #[test]
