@@ -656,15 +656,18 @@ async fn write_batch<D: BeginWrite>(
             last_error.unwrap_or_else(|| AppError::internal(anyhow::anyhow!("ingest failed")))
         );
     }
-    // Isolate the failing message(s): one savepoint each, same transaction.
+    // Isolate the failing message(s): one savepoint each, same transaction, in the order the
+    // engine applies them, so that sessions split as they would have in one go.
     let txn = db.begin_write().await?;
     let mut committed = Committed {
-        results: Vec::with_capacity(prepared.len()),
+        results: Vec::new(),
         written: 0,
         appended_events: false,
         enqueued_jobs: false,
     };
-    for item in prepared {
+    let mut results: Vec<Option<AppResult<Recorded>>> = (0..prepared.len()).map(|_| None).collect();
+    for i in time_order(prepared) {
+        let item = &prepared[i];
         let savepoint = txn.savepoint().await?;
         match engine(
             state,
@@ -680,7 +683,7 @@ async fn write_batch<D: BeginWrite>(
                 committed.written += batch.written;
                 committed.appended_events |= batch.appended_events;
                 committed.enqueued_jobs |= batch.enqueued_jobs;
-                committed.results.push(
+                results[i] = Some(
                     batch
                         .results
                         .pop()
@@ -689,12 +692,23 @@ async fn write_batch<D: BeginWrite>(
             }
             Err(err) => {
                 savepoint.rollback().await?;
-                committed.results.push(Err(err));
+                results[i] = Some(Err(err));
             }
         }
     }
     txn.commit().await?;
+    committed.results = results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("no result")))))
+        .collect();
     Ok(committed)
+}
+
+/// The order in which a batch's messages are applied: by `occurred_at`, then as given.
+fn time_order(prepared: &[Prepared]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..prepared.len()).collect();
+    order.sort_by_key(|&i| (prepared[i].occurred_at, i));
+    order
 }
 
 fn is_retryable(err: &AppError) -> bool {
@@ -848,8 +862,7 @@ async fn engine<C: Executor>(
     }
 
     // 4. Place every message, in time order, in memory.
-    let mut order: Vec<usize> = (0..prepared.len()).collect();
-    order.sort_by_key(|&i| (prepared[i].occurred_at, i));
+    let order = time_order(prepared);
     let mut new_identities: Vec<lead_identity::Model> = Vec::new();
     let mut new_lead_identities: Vec<lead_identity::Model> = Vec::new();
     let mut messages: Vec<message::Model> = Vec::new();

@@ -1019,6 +1019,61 @@ async fn concurrent_batches_that_share_a_commit_each_get_their_own_results() {
     assert_eq!(count_messages(&app, t.id).await, 1 + 6 * 38 + 5);
 }
 
+#[tokio::test]
+async fn a_batch_that_isolates_a_failing_message_still_places_the_others_in_time_order() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    record(&app, &t.agent, {
+        let mut m = message("CALL", "+972501111111", "hello");
+        m["sessionRef"] = json!("call-1");
+        m
+    })
+    .await;
+    // A history import, newest first: 121 minutes, then 0, 5 and 3. In time order that is one
+    // conversation (0-5) and, after two quiet hours, another (121). The last input names
+    // another customer's call, which fails the transaction: the batch is retried one savepoint
+    // per message, and must split the sessions the same way.
+    let start = chrono::Utc::now() - chrono::Duration::days(1);
+    let mut inputs: Vec<Value> = [121, 0, 5, 3]
+        .iter()
+        .map(|minutes| {
+            let mut m = message("WEB", "v-history", &format!("at minute {minutes}"));
+            m["occurredAt"] = json!((start + chrono::Duration::minutes(*minutes)).to_rfc3339());
+            m
+        })
+        .collect();
+    inputs.push({
+        let mut m = message("CALL", "+972502222222", "not your call");
+        m["sessionRef"] = json!("call-1");
+        m
+    });
+    let response = app
+        .gql(
+            Some(&t.agent),
+            r#"mutation($inputs: [RecordMessageInput!]!) { recordMessages(inputs: $inputs) {
+                recorded failed
+                results { result { session { id } } error { field } }
+            } }"#,
+            json!({ "inputs": inputs }),
+        )
+        .await;
+    let payload = &response.ok()["recordMessages"];
+    assert_eq!(
+        (payload["recorded"].as_u64(), payload["failed"].as_u64()),
+        (Some(4), Some(1))
+    );
+    let results = payload["results"].as_array().unwrap();
+    let session = |i: usize| results[i]["result"]["session"]["id"].as_str().unwrap();
+    assert_eq!(session(1), session(2));
+    assert_eq!(session(1), session(3));
+    assert_ne!(
+        session(0),
+        session(1),
+        "the message two hours later opens its own session"
+    );
+    assert_eq!(results[4]["error"]["field"], "inputs[4].sessionRef");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_staff_edit_gets_its_turn_while_a_backlog_of_messages_waits() {
     use memodesk::auth::Actor;
