@@ -109,6 +109,34 @@ async fn an_idle_conversation_is_closed_summarized_and_remembered_next_time() {
 }
 
 #[tokio::test]
+async fn a_customer_who_comes_back_saying_start_over_keeps_the_last_summary() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let customer = |content: &str| message("WHATSAPP", "972525551234", content);
+    let first = record(&app, &t.agent, customer("How much is a flight to Rome?")).await;
+    let lead = first["lead"]["id"].as_str().unwrap().to_owned();
+
+    // Two hours later the customer's first words are a reset: the Rome conversation closes
+    // as idle, and a session holding only "start over" opens and closes at once.
+    app.clock.advance(Duration::hours(2));
+    let reset = record(&app, &t.agent, customer("start over")).await;
+    assert_eq!(reset["sessionCreated"], true);
+    assert_eq!(reset["session"]["closeReason"], "RESET");
+    let report = workers::jobs::run_pending(&app.state).await.unwrap();
+    assert_eq!(
+        report.done, 1,
+        "only the Rome conversation has anything to summarize"
+    );
+
+    let context = app
+        .gql(Some(&t.viewer), CONTEXT, json!({ "lead": lead }))
+        .await;
+    let last = context.ok()["memoryContext"]["lastSummary"]["text"].clone();
+    assert!(last.as_str().unwrap().contains("Rome"), "{last}");
+    assert_eq!(summaries_for(&app, t.id).await.len(), 1);
+}
+
+#[tokio::test]
 async fn a_rerun_replaces_the_summary_and_never_duplicates_it() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
