@@ -1111,7 +1111,7 @@ async fn engine<C: Executor>(
         }
         let end_reason = placement
             .close_after
-            .or(p.ends_session.then_some(CloseReason::CallEnded));
+            .or(p.ends_session.then(|| sessions::ended(p.channel)));
         if let Some(reason) = end_reason
             && s.model.status == SessionStatus::Open
         {

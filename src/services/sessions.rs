@@ -59,6 +59,16 @@ pub async fn messages(
     Ok(Page::from_rows(request, rows))
 }
 
+/// Why a conversation that staff or an integration ended is closed: a call ended, anything
+/// else was closed by hand.
+pub fn ended(channel: Channel) -> CloseReason {
+    if channel == Channel::Call {
+        CloseReason::CallEnded
+    } else {
+        CloseReason::Manual
+    }
+}
+
 /// Marks a session closed in memory and returns its `session.closed` event and summary job,
 /// for the caller to write in its transaction.
 pub fn close_in_memory(
@@ -109,11 +119,7 @@ pub async fn close(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<sessi
     if session.status == SessionStatus::Closed {
         return Ok(session);
     }
-    let reason = if session.channel == Channel::Call {
-        CloseReason::CallEnded
-    } else {
-        CloseReason::Manual
-    };
+    let reason = ended(session.channel);
     let (event, job) = close_in_memory(&mut session, reason, now, now, state);
     repo::sessions::upsert_many(&txn, vec![session.clone()]).await?;
     repo::jobs::enqueue_many(&txn, vec![job], now).await?;

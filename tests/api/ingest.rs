@@ -710,6 +710,12 @@ async fn a_session_ref_groups_a_call_and_a_late_transcript_joins_it() {
     other["sessionRef"] = json!("CA124");
     let next = record(&app, &t.agent, other).await;
     assert_ne!(next["session"]["id"], first["session"]["id"]);
+    // An integration ending a chat closes it by hand, not as a call.
+    let mut chat = message("WHATSAPP", "14155552671", "Thanks, that's all");
+    chat["endsSession"] = json!(true);
+    let chat = record(&app, &t.agent, chat).await;
+    assert_eq!(chat["session"]["status"], "CLOSED");
+    assert_eq!(chat["session"]["closeReason"], "MANUAL");
 }
 
 #[tokio::test]

@@ -58,7 +58,8 @@ pub struct RecordMessageInput {
     pub occurred_at: Option<String>,
     /// A call id or similar: messages with the same ref form one session.
     pub session_ref: Option<String>,
-    /// The conversation ended with this message (e.g. the caller hung up).
+    /// The conversation ended with this message (e.g. the caller hung up): its session closes,
+    /// as CALL_ENDED on a call and as MANUAL elsewhere.
     #[graphql(default = false)]
     pub ends_session: bool,
     /// Channel-specific raw data kept with the message (a JSON object up to 64 KiB).
