@@ -23,6 +23,8 @@ pub const DEFAULT_RESET_PHRASES: &[&str] = &[
 pub struct SessionView {
     pub id: Uuid,
     pub status: SessionStatus,
+    /// Why it closed, if it did.
+    pub close_reason: Option<CloseReason>,
     pub last_message_at: DateTime<Utc>,
     pub session_ref: Option<String>,
 }
@@ -41,6 +43,8 @@ pub struct Arrival<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     Existing(Uuid),
+    /// A session the idle sweeper closed while its call was still going on: it is open again.
+    Reopen(Uuid),
     New,
 }
 
@@ -66,8 +70,20 @@ pub fn place(
         (arrival.role == MessageRole::Customer && arrival.asks_reset).then_some(CloseReason::Reset);
 
     // A session reference (a call id) names its session outright, open or closed: a late
-    // transcript still belongs to the call it transcribes.
+    // transcript still belongs to the call it transcribes. A call that went quiet for longer
+    // than the idle timeout (on hold) and was closed for it goes on in the same session, open
+    // again, unless the customer has since opened another conversation on the channel.
     if let Some(session) = by_ref {
+        if session.status == SessionStatus::Closed
+            && session.close_reason == Some(CloseReason::IdleTimeout)
+            && open.is_none()
+        {
+            return Placement {
+                close_first: None,
+                target: Target::Reopen(session.id),
+                close_after,
+            };
+        }
         return Placement {
             close_first: None,
             target: Target::Existing(session.id),
@@ -192,6 +208,7 @@ mod tests {
         SessionView {
             id: Uuid::from_u128(1),
             status: SessionStatus::Open,
+            close_reason: None,
             last_message_at: at(minute),
             session_ref: None,
         }
@@ -321,15 +338,43 @@ mod tests {
         let call = SessionView {
             id: Uuid::from_u128(7),
             status: SessionStatus::Closed,
+            close_reason: Some(CloseReason::CallEnded),
             last_message_at: at(0),
             session_ref: Some("CA1".into()),
         };
         let mut a = arrival("transcript", 90);
         a.session_ref = Some("CA1");
-        let p = place(&a, Some(&call), Some(&open(80)), IDLE);
-        assert_eq!(p.target, Target::Existing(call.id));
+        for other in [None, Some(&open(80))] {
+            let p = place(&a, Some(&call), other, IDLE);
+            assert_eq!(p.target, Target::Existing(call.id));
+            assert_eq!(p.close_first, None);
+            assert_eq!(p.close_after, None, "a closed call is not closed again");
+        }
+    }
+
+    #[test]
+    fn a_call_closed_while_on_hold_goes_on_in_its_session() {
+        let on_hold = SessionView {
+            id: Uuid::from_u128(7),
+            status: SessionStatus::Closed,
+            close_reason: Some(CloseReason::IdleTimeout),
+            last_message_at: at(0),
+            session_ref: Some("CA1".into()),
+        };
+        let mut a = arrival("sorry, I'm back", 25);
+        a.session_ref = Some("CA1");
+        let p = place(&a, Some(&on_hold), None, IDLE);
+        assert_eq!(p.target, Target::Reopen(on_hold.id));
         assert_eq!(p.close_first, None);
-        assert_eq!(p.close_after, None, "a closed call is not closed again");
+        // Not when the customer has opened another conversation on the channel since.
+        let p = place(&a, Some(&on_hold), Some(&open(20)), IDLE);
+        assert_eq!(p.target, Target::Existing(on_hold.id));
+        // And a reset there closes it again.
+        let mut reset = arrival("start over", 25);
+        reset.session_ref = Some("CA1");
+        let p = place(&reset, Some(&on_hold), None, IDLE);
+        assert_eq!(p.target, Target::Reopen(on_hold.id));
+        assert_eq!(p.close_after, Some(CloseReason::Reset));
     }
 
     #[test]

@@ -958,6 +958,7 @@ async fn engine<C: Executor>(
         let view = |s: &session::Model| SessionView {
             id: s.id,
             status: s.status,
+            close_reason: s.close_reason,
             last_message_at: s.last_message_at,
             session_ref: s.session_ref.clone(),
         };
@@ -1010,6 +1011,22 @@ async fn engine<C: Executor>(
         }
         let (session_id, session_created) = match placement.target {
             Target::Existing(id) => (id, false),
+            Target::Reopen(id) => {
+                let s = sessions.get_mut(&id).ok_or_else(|| {
+                    AppError::internal(anyhow::anyhow!("session {id} not loaded"))
+                })?;
+                s.dirty = true;
+                s.model.status = SessionStatus::Open;
+                s.model.closed_at = None;
+                s.model.close_reason = None;
+                events.push(NewEvent::new(
+                    EventType::SessionOpened,
+                    Some(lead_id),
+                    Some(id),
+                    json!({ "sessionId": id, "leadId": lead_id, "channel": p.channel, "reopened": true }),
+                ));
+                (id, false)
+            }
             Target::New => {
                 let id = Uuid::now_v7();
                 let lead = &mut lead_state.model;
@@ -1205,9 +1222,10 @@ async fn engine<C: Executor>(
     repo::leads::upsert_many(txn, upserted).await?;
     repo::identities::insert_many(txn, new_lead_identities, false).await?;
     repo::identities::insert_many(txn, new_identities, true).await?;
-    // Existing sessions first (one may close before its successor opens), then new ones.
+    // Existing sessions first, closed before open (one may close before its successor opens
+    // or a call's session opens again), then new ones.
     let mut session_rows: Vec<&SessionState> = sessions.values().filter(|s| s.dirty).collect();
-    session_rows.sort_by_key(|s| (s.created, s.model.id));
+    session_rows.sort_by_key(|s| (s.created, s.model.status == SessionStatus::Open, s.model.id));
     let mut upserted = Vec::new();
     for session in session_rows {
         match &session.before {

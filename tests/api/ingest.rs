@@ -719,6 +719,55 @@ async fn a_session_ref_groups_a_call_and_a_late_transcript_joins_it() {
 }
 
 #[tokio::test]
+async fn a_call_on_hold_past_the_idle_timeout_goes_on_in_its_session() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let call = |content: &str, ends: bool| {
+        json!({ "channel": "CALL", "phone": "+14155552671", "sessionRef": "CA777",
+                "content": content, "endsSession": ends })
+    };
+    let first = record(&app, &t.agent, call("I need to change my booking", false)).await;
+    let lead = first["lead"]["id"].as_str().unwrap();
+    // On hold for 20 minutes: the sweeper closes the quiet call.
+    app.clock.advance(Duration::minutes(20));
+    assert_eq!(
+        memodesk::workers::sweeper::sweep(&app.state).await.unwrap(),
+        1
+    );
+
+    let back = record(&app, &t.agent, call("Sorry, I'm back", false)).await;
+    assert_eq!(back["session"]["id"], first["session"]["id"]);
+    assert_eq!(back["session"]["status"], "OPEN");
+    assert_eq!(back["sessionCreated"], false);
+    // The agent's next context carries the whole call, not an empty conversation.
+    let context = app
+        .gql(
+            Some(&t.viewer),
+            CONTEXT,
+            json!({ "lead": lead, "channel": "CALL" }),
+        )
+        .await;
+    let contents: Vec<&str> = context.ok()["memoryContext"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["I need to change my booking", "Sorry, I'm back"]);
+    let reopened = gapless_events(&app, t.id)
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "session.opened" && e.payload["reopened"] == true)
+        .count();
+    assert_eq!(reopened, 1);
+
+    let end = record(&app, &t.agent, call("Thanks, bye", true)).await;
+    assert_eq!(end["session"]["id"], first["session"]["id"]);
+    assert_eq!(end["session"]["closeReason"], "CALL_ENDED");
+    assert_eq!(end["session"]["messageCount"], 3);
+}
+
+#[tokio::test]
 async fn messages_are_classified_with_their_entities() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
