@@ -70,25 +70,31 @@ pub fn place(
         (arrival.role == MessageRole::Customer && arrival.asks_reset).then_some(CloseReason::Reset);
 
     // A session reference (a call id) names its session outright, open or closed: a late
-    // transcript still belongs to the call it transcribes. A call that went quiet for longer
-    // than the idle timeout (on hold) and was closed for it goes on in the same session, open
-    // again, unless the customer has since opened another conversation on the channel.
+    // transcript still belongs to the call it transcribes. Two exceptions keep the rest of a
+    // call in the memory context, which reads the open session:
+    // - a call closed for idleness (on hold) goes on in the same session, open again, unless
+    //   the customer has since opened another conversation on the channel;
+    // - after the caller asked to start over, the rest of the call is a new conversation: the
+    //   one the first message after the reset opened (which cannot carry the same reference).
+    let mut after_reset = false;
     if let Some(session) = by_ref {
-        if session.status == SessionStatus::Closed
-            && session.close_reason == Some(CloseReason::IdleTimeout)
-            && open.is_none()
-        {
-            return Placement {
-                close_first: None,
-                target: Target::Reopen(session.id),
-                close_after,
-            };
+        match (session.status, session.close_reason) {
+            (SessionStatus::Closed, Some(CloseReason::IdleTimeout)) if open.is_none() => {
+                return Placement {
+                    close_first: None,
+                    target: Target::Reopen(session.id),
+                    close_after,
+                };
+            }
+            (SessionStatus::Closed, Some(CloseReason::Reset)) => after_reset = true,
+            _ => {
+                return Placement {
+                    close_first: None,
+                    target: Target::Existing(session.id),
+                    close_after: close_after.filter(|_| session.status == SessionStatus::Open),
+                };
+            }
         }
-        return Placement {
-            close_first: None,
-            target: Target::Existing(session.id),
-            close_after: close_after.filter(|_| session.status == SessionStatus::Open),
-        };
     }
 
     let Some(open) = open else {
@@ -99,7 +105,7 @@ pub fn place(
         };
     };
 
-    if arrival.session_ref.is_some() {
+    if arrival.session_ref.is_some() && !after_reset {
         // A new call while another conversation on this channel is still open.
         let reason = if arrival.occurred_at - open.last_message_at > idle_timeout {
             CloseReason::IdleTimeout
@@ -375,6 +381,28 @@ mod tests {
         let p = place(&reset, Some(&on_hold), None, IDLE);
         assert_eq!(p.target, Target::Reopen(on_hold.id));
         assert_eq!(p.close_after, Some(CloseReason::Reset));
+    }
+
+    #[test]
+    fn after_a_reset_the_rest_of_the_call_is_a_new_conversation() {
+        let reset = SessionView {
+            id: Uuid::from_u128(7),
+            status: SessionStatus::Closed,
+            close_reason: Some(CloseReason::Reset),
+            last_message_at: at(0),
+            session_ref: Some("CA1".into()),
+        };
+        let mut a = arrival("I want to book a table", 1);
+        a.session_ref = Some("CA1");
+        let p = place(&a, Some(&reset), None, IDLE);
+        assert_eq!((p.target, p.close_first), (Target::New, None));
+        // The turns after it join that conversation; it is not superseded by its own call.
+        let fresh = open(1);
+        let p = place(&a, Some(&reset), Some(&fresh), IDLE);
+        assert_eq!(
+            (p.target, p.close_first),
+            (Target::Existing(fresh.id), None)
+        );
     }
 
     #[test]

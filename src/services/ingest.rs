@@ -1029,6 +1029,12 @@ async fn engine<C: Executor>(
             }
             Target::New => {
                 let id = Uuid::now_v7();
+                // A reference already names a session (the call before the caller's reset).
+                let session_ref = p.session_ref.clone().filter(|r| {
+                    !sessions.values().any(|s| {
+                        s.model.channel == p.channel && s.model.session_ref.as_ref() == Some(r)
+                    })
+                });
                 let lead = &mut lead_state.model;
                 sessions.insert(
                     id,
@@ -1039,7 +1045,7 @@ async fn engine<C: Executor>(
                             lead_id,
                             channel: p.channel,
                             status: SessionStatus::Open,
-                            session_ref: p.session_ref.clone(),
+                            session_ref,
                             started_at: p.occurred_at,
                             last_message_at: p.occurred_at,
                             closed_at: None,

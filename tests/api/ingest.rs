@@ -768,6 +768,37 @@ async fn a_call_on_hold_past_the_idle_timeout_goes_on_in_its_session() {
 }
 
 #[tokio::test]
+async fn after_a_caller_starts_over_the_rest_of_the_call_is_a_fresh_conversation() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let call = |content: &str, ends: bool| {
+        json!({ "channel": "CALL", "phone": "+14155552672", "sessionRef": "CA888",
+                "content": content, "endsSession": ends })
+    };
+    let first = record(&app, &t.agent, call("I want to book a room", false)).await;
+    let reset = record(&app, &t.agent, call("Actually, start over", false)).await;
+    assert_eq!(reset["session"]["closeReason"], "RESET");
+    let fresh = record(&app, &t.agent, call("A table for two tonight", false)).await;
+    assert_eq!(fresh["sessionCreated"], true);
+    assert_eq!(fresh["session"]["status"], "OPEN");
+    assert_ne!(fresh["session"]["id"], first["session"]["id"]);
+    let context = app
+        .gql(
+            Some(&t.viewer),
+            CONTEXT,
+            json!({ "lead": first["lead"]["id"], "channel": "CALL" }),
+        )
+        .await;
+    assert_eq!(
+        context.ok()["memoryContext"]["messages"],
+        json!([{ "content": "A table for two tonight", "role": "CUSTOMER" }])
+    );
+    let end = record(&app, &t.agent, call("Thanks, bye", true)).await;
+    assert_eq!(end["session"]["id"], fresh["session"]["id"]);
+    assert_eq!(end["session"]["closeReason"], "CALL_ENDED");
+}
+
+#[tokio::test]
 async fn messages_are_classified_with_their_entities() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
