@@ -137,10 +137,10 @@ pub fn place(
 /// Whether a customer's message asks to start over. Some sentence of it (sentences end at
 /// `.`, `,`, `!`, `?`, `;`, `:` or a line break) is a reset phrase, optionally after words that
 /// ask for it ("let's", "can we", "I want to", "אפשר", "בוא נתחיל") and before courtesies
-/// ("please", "בבקשה"), and nothing else: no negation ("don't", "no need to", "לא"). Case, punctuation and
-/// extra spaces are ignored. So "Let's start over please" and "I'm back, start over" reset;
-/// "How do I reset my password?", "reset my router" and "איפוס סיסמה" do not: there the
-/// phrase is the start of a request about something else.
+/// ("please", "בבקשה"), and nothing else: no negation ("don't", "no need to", "לא"). Case,
+/// punctuation and extra spaces are ignored. So "Let's start over please" and "I'm back,
+/// start over" reset; "How do I reset my password?", "reset my router" and "איפוס סיסמה" do
+/// not: there the phrase is the start of a request about something else.
 pub fn is_reset_phrase(content: &str, phrases: &[String]) -> bool {
     let phrases: Vec<String> = phrases
         .iter()
