@@ -1023,7 +1023,12 @@ async fn engine<C: Executor>(
                     EventType::SessionOpened,
                     Some(lead_id),
                     Some(id),
-                    json!({ "sessionId": id, "leadId": lead_id, "channel": p.channel, "reopened": true }),
+                    json!({
+                        "sessionId": id,
+                        "leadId": lead_id,
+                        "channel": p.channel,
+                        "reopened": true,
+                    }),
                 ));
                 (id, false)
             }
