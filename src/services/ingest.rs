@@ -1171,7 +1171,7 @@ async fn engine<C: Executor>(
         lead.updated_at = now;
 
         // What the channel and the customer told us.
-        let proposals = proposals_for(p, message_id, now);
+        let proposals = proposals_for(p, message_id);
         let applied = if proposals.is_empty() {
             profile::Applied::default()
         } else {
@@ -1372,8 +1372,10 @@ fn close_session(
 }
 
 /// Profile proposals from one message: what the channel says about the customer (CHANNEL
-/// source) and, for customer messages, what the built-in extractor found (AI source).
-fn proposals_for(p: &Prepared, message_id: Uuid, now: DateTime<Utc>) -> Vec<Proposal> {
+/// source) and, for customer messages, what the built-in extractor found (AI source). They are
+/// observations made when the message was sent, so a history import or a late delivery does not
+/// replace what a later message said.
+fn proposals_for(p: &Prepared, message_id: Uuid) -> Vec<Proposal> {
     let mut proposals = Vec::new();
     let channel_actor = format!("channel:{}", p.channel);
     let from_channel = |key: KnownKey, value: &str, confidence: f64| Proposal {
@@ -1383,7 +1385,7 @@ fn proposals_for(p: &Prepared, message_id: Uuid, now: DateTime<Utc>) -> Vec<Prop
         confidence,
         actor: channel_actor.clone(),
         evidence: Vec::new(),
-        at: now,
+        at: p.occurred_at,
     };
     if p.role == MessageRole::Customer {
         if let Some(name) = &p.display_name {
@@ -1405,7 +1407,7 @@ fn proposals_for(p: &Prepared, message_id: Uuid, now: DateTime<Utc>) -> Vec<Prop
             confidence: fact.confidence,
             actor: "ai:builtin".into(),
             evidence: evidence.clone(),
-            at: now,
+            at: p.occurred_at,
         }));
     }
     proposals

@@ -152,19 +152,29 @@ async fn store(
             let key = FieldKey::parse(&fact.key, "key").ok()?;
             let value =
                 normalize_value(&key, &fact.value, &settings.default_region, "value").ok()?;
+            let shown_by: Vec<&TranscriptMessage> = fact
+                .evidence
+                .iter()
+                .filter_map(|id| by_id.get(id).copied())
+                .collect();
             Some(Proposal {
                 key,
                 value,
                 source: Source::Ai,
                 confidence: fact.confidence,
                 actor: actor_label.clone(),
-                evidence: fact
-                    .evidence
+                evidence: shown_by
                     .iter()
-                    .filter_map(|id| by_id.get(id))
                     .map(|m| Evidence::from_message(m.id, &m.content))
                     .collect(),
-                at: now,
+                // Learned from the conversation, so as of its messages (the last that shows
+                // it, else the conversation's last): a summary written later does not replace
+                // what the customer said since.
+                at: shown_by
+                    .iter()
+                    .map(|m| m.at)
+                    .max()
+                    .unwrap_or(session.last_message_at),
             })
         })
         .collect();

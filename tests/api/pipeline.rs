@@ -137,6 +137,36 @@ async fn a_customer_who_comes_back_saying_start_over_keeps_the_last_summary() {
 }
 
 #[tokio::test]
+async fn a_summary_written_after_the_customer_came_back_does_not_undo_what_they_said_since() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let customer = |content: &str| message("WHATSAPP", "972525551235", content);
+    let first = record(&app, &t.agent, customer("Hi, I live in Tel Aviv")).await;
+    let lead = first["lead"]["id"].as_str().unwrap().to_owned();
+    app.clock.advance(Duration::minutes(20));
+    assert_eq!(workers::sweeper::sweep(&app.state).await.unwrap(), 1);
+    // Back before the summary of that conversation is written, with news.
+    record(&app, &t.agent, customer("Hi again. I live in Haifa")).await;
+    let report = workers::jobs::run_pending(&app.state).await.unwrap();
+    assert_eq!(report.done, 1);
+
+    let lead = app
+        .gql(
+            Some(&t.viewer),
+            r#"query($id: ID!) { lead(id: $id) { profile { key value } } }"#,
+            json!({ "id": lead }),
+        )
+        .await;
+    let city = lead.ok()["lead"]["profile"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "city")
+        .map(|f| f["value"].clone());
+    assert_eq!(city, Some(json!("Haifa")));
+}
+
+#[tokio::test]
 async fn a_rerun_replaces_the_summary_and_never_duplicates_it() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;

@@ -373,3 +373,42 @@ async fn every_staff_edit_writes_an_audit_entry_and_an_event() {
     // Sequence numbers are gapless per tenant.
     gapless_events(&app, t.id).await;
 }
+
+#[tokio::test]
+async fn a_history_import_sent_newest_first_keeps_the_newest_facts() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let start = chrono::Utc::now() - chrono::Duration::days(30);
+    let said = |day: i64, content: &str| {
+        let mut m = message("WEB", "v-import", content);
+        m["occurredAt"] = json!((start + chrono::Duration::days(day)).to_rfc3339());
+        m
+    };
+    // The importer sends the latest conversation first, then an older one.
+    record(&app, &t.agent, said(10, "Hi, I live in Haifa")).await;
+    let older = record(&app, &t.agent, said(1, "Hi, I live in Tel Aviv")).await;
+    let lead = older["lead"]["id"].as_str().unwrap().to_owned();
+
+    let now = profile(&app, &t.viewer, &lead).await;
+    assert_eq!(field(&now, "city").unwrap()["value"], "Haifa");
+    let history = app
+        .gql(
+            Some(&t.viewer),
+            HISTORY,
+            json!({ "id": lead, "key": "city" }),
+        )
+        .await;
+    let outcomes: Vec<(&str, &str)> = history.ok()["profileHistory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["newValue"].as_str().unwrap(),
+                h["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(outcomes.contains(&("Tel Aviv", "OUTDATED")), "{outcomes:?}");
+    assert!(outcomes.contains(&("Haifa", "APPLIED")), "{outcomes:?}");
+}

@@ -129,9 +129,13 @@ impl Profile {
                     Outcome::Applied
                 }
             }
-            (FieldLock::Open, Some(current)) => {
-                contest(field.source, field.confidence, current == value, &write)
-            }
+            (FieldLock::Open, Some(current)) => contest(
+                field.source,
+                field.confidence,
+                field.updated_at,
+                current == value,
+                &write,
+            ),
         };
         if outcome == Outcome::Applied {
             replace_value(field, &value);
@@ -166,7 +170,7 @@ impl Profile {
             _ if field.lock == FieldLock::Manual => Outcome::KeptManual,
             Some(item) if item.source == Source::Manual => Outcome::KeptManual,
             // The item is there already, so this can only confirm it: never `LowerConfidence`.
-            Some(item) => contest(item.source, item.confidence, true, &write),
+            Some(item) => contest(item.source, item.confidence, item.updated_at, true, &write),
             None => Outcome::Applied,
         };
         if outcome == Outcome::Applied {
@@ -453,10 +457,13 @@ fn clamp_confidence(confidence: f64) -> f64 {
 
 /// Precedence between a proposal and the current non-manual value: a higher source wins; the
 /// same source wins with at least the current confidence, or strictly more when it only confirms
-/// the value, so that repeating a proposal changes nothing.
+/// the value, so that repeating a proposal changes nothing. A different value of the same source
+/// must also be at least as recent as the current one (`at` is when the message it came from was
+/// sent): an older observation does not replace a newer one.
 fn contest(
     current_source: Source,
     current_confidence: f64,
+    current_at: DateTime<Utc>,
     same_value: bool,
     write: &Write,
 ) -> Outcome {
@@ -465,7 +472,11 @@ fn contest(
         Ordering::Greater => Outcome::Applied,
         Ordering::Equal if same_value && write.confidence > current_confidence => Outcome::Applied,
         Ordering::Equal if !same_value && write.confidence >= current_confidence => {
-            Outcome::Applied
+            if write.at < current_at {
+                Outcome::Outdated
+            } else {
+                Outcome::Applied
+            }
         }
         _ if same_value => Outcome::Unchanged,
         _ => Outcome::LowerConfidence,
@@ -613,6 +624,44 @@ mod tests {
     }
 
     // ---- scalar fields: proposals ----
+
+    #[test]
+    fn an_older_observation_does_not_replace_a_newer_one_of_the_same_standing() {
+        // "I moved to Haifa" (minute 10) is known; a history import then brings "I live in Tel
+        // Aviv" from minute 5, as sure.
+        let mut profile = with_city("Haifa", Source::Ai, 0.7);
+        let older = Proposal {
+            at: at(5),
+            ..ai(&city(), "Tel Aviv", 0.9)
+        };
+        let record = checked(&mut profile, |p| p.propose(older.clone()));
+        assert_eq!(record.outcome, Outcome::Outdated);
+        assert_eq!(field(&profile, &city()).value.as_deref(), Some("Haifa"));
+        // The same proposal from a later message wins, as before.
+        let newer = Proposal {
+            at: at(11),
+            ..older
+        };
+        let record = checked(&mut profile, |p| p.propose(newer));
+        assert_eq!(record.outcome, Outcome::Applied);
+        let f = field(&profile, &city());
+        assert_eq!(
+            (f.value.as_deref(), f.updated_at),
+            (Some("Tel Aviv"), at(11))
+        );
+    }
+
+    #[test]
+    fn a_stronger_source_wins_however_old() {
+        let mut profile = with_city("Haifa", Source::Ai, 0.9);
+        let older = Proposal {
+            at: at(1),
+            ..proposal(&city(), "Eilat", Source::Channel, 0.5)
+        };
+        let record = checked(&mut profile, |p| p.propose(older));
+        assert_eq!(record.outcome, Outcome::Applied);
+        assert_eq!(field(&profile, &city()).value.as_deref(), Some("Eilat"));
+    }
 
     #[test]
     fn ai_proposal_creates_a_missing_field_with_full_provenance() {

@@ -66,6 +66,10 @@ vocabulary! {
         KeptManual => "kept_manual",
         /// The current value has a stronger source or higher confidence.
         LowerConfidence => "lower_confidence",
+        /// The current value, as strong, was learned from a later message: an older observation
+        /// (a history import, a late delivery, a summary of an earlier conversation) does not
+        /// replace a newer one.
+        Outdated => "outdated",
         /// Staff rejected this field (or list item); the proposal was recorded, not applied.
         RejectedByStaff => "rejected_by_staff",
         /// Staff rejected the field or an item: it is now locked empty.

@@ -168,6 +168,9 @@ pub enum ProfileChangeOutcomeGql {
     KeptManual,
     /// The current value has a stronger source or a higher confidence.
     LowerConfidence,
+    /// The current value, as strong, was learned from a later message: an older observation (a
+    /// history import, a late delivery, a summary of an earlier conversation) was not applied.
+    Outdated,
     /// Staff rejected the field or item; the proposal was not applied.
     RejectedByStaff,
     /// Staff rejected the field (or an item): it is locked empty.
