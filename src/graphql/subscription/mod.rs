@@ -22,7 +22,8 @@ pub enum EventTypeGql {
     MessageCreated,
     /// A message changed (e.g. its delivery status).
     MessageUpdated,
-    /// A conversation started.
+    /// A conversation started, or a call closed while on hold went on (`"reopened": true` in
+    /// the payload).
     SessionOpened,
     /// A conversation ended.
     SessionClosed,
