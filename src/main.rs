@@ -1,5 +1,9 @@
 //! The `memodesk` binary: parse the command line, set up logging, run.
 
+// A request must never be able to crash the process: outside tests, no `unwrap`/`expect`
+// (clippy enforces it in CI; test code, compiled with `cfg(test)`, may use them).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 use clap::Parser;
 
 /// See Cargo.toml: requests allocate many small, short-lived values on every thread.
