@@ -1363,12 +1363,7 @@ fn close_session(
     s.dirty = true;
     let (event, job) = sessions::close_in_memory(&mut s.model, reason, at, now, state);
     events.push(event);
-    // A session that holds nothing but the customer's request to start over (a returning
-    // customer's first words) has nothing to summarize, and its summary, the newest, would
-    // replace the lead's summary of the conversation before it.
-    if !(reason == CloseReason::Reset && s.model.message_count <= 1) {
-        jobs.push(job);
-    }
+    jobs.extend(job);
 }
 
 /// Profile proposals from one message: what the channel says about the customer (CHANNEL

@@ -70,14 +70,17 @@ pub fn ended(channel: Channel) -> CloseReason {
 }
 
 /// Marks a session closed in memory and returns its `session.closed` event and summary job,
-/// for the caller to write in its transaction.
+/// for the caller to write in its transaction. A session that holds nothing but the
+/// customer's request to start over (a returning customer's first words) gets no job: there is
+/// nothing to summarize, and its summary, the newest, would replace the lead's summary of the
+/// conversation before it.
 pub fn close_in_memory(
     model: &mut session::Model,
     reason: CloseReason,
     at: DateTime<Utc>,
     now: DateTime<Utc>,
     state: &AppState,
-) -> (NewEvent, NewJob) {
+) -> (NewEvent, Option<NewJob>) {
     model.status = SessionStatus::Closed;
     model.close_reason = Some(reason);
     model.closed_at = Some(at);
@@ -95,7 +98,8 @@ pub fn close_in_memory(
                 "reason": reason,
             }),
         ),
-        summaries::summary_job(state, model.tenant_id, model.id, now),
+        (reason != CloseReason::Reset || model.message_count > 1)
+            .then(|| summaries::summary_job(state, model.tenant_id, model.id, now)),
     )
 }
 
@@ -122,7 +126,7 @@ pub async fn close(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<sessi
     let reason = ended(session.channel);
     let (event, job) = close_in_memory(&mut session, reason, now, now, state);
     repo::sessions::upsert_many(&txn, vec![session.clone()]).await?;
-    repo::jobs::enqueue_many(&txn, vec![job], now).await?;
+    repo::jobs::enqueue_many(&txn, job.into_iter().collect(), now).await?;
     outbox::append(&txn, actor.tenant_id, vec![event], now).await?;
     txn.commit().await?;
     state.events.notify_committed(actor.tenant_id);

@@ -65,7 +65,7 @@ async fn close_batch(
     for session in &mut sessions {
         let (event, job) = close_in_memory(session, CloseReason::IdleTimeout, now, now, state);
         events.entry(session.tenant_id).or_default().push(event);
-        jobs.push(job);
+        jobs.extend(job);
     }
     let count = sessions.len();
     repo::sessions::upsert_many(&txn, sessions).await?;
