@@ -220,6 +220,17 @@ mod tests {
         }
     }
 
+    /// The session of call `CA1`, closed at minute 0 for `reason`.
+    fn closed_call(reason: CloseReason) -> SessionView {
+        SessionView {
+            id: Uuid::from_u128(7),
+            status: SessionStatus::Closed,
+            close_reason: Some(reason),
+            last_message_at: at(0),
+            session_ref: Some("CA1".into()),
+        }
+    }
+
     fn arrival(content: &str, minute: i64) -> Arrival<'_> {
         Arrival {
             role: MessageRole::Customer,
@@ -341,13 +352,7 @@ mod tests {
 
     #[test]
     fn session_refs_name_their_session() {
-        let call = SessionView {
-            id: Uuid::from_u128(7),
-            status: SessionStatus::Closed,
-            close_reason: Some(CloseReason::CallEnded),
-            last_message_at: at(0),
-            session_ref: Some("CA1".into()),
-        };
+        let call = closed_call(CloseReason::CallEnded);
         let mut a = arrival("transcript", 90);
         a.session_ref = Some("CA1");
         for other in [None, Some(&open(80))] {
@@ -360,13 +365,7 @@ mod tests {
 
     #[test]
     fn a_call_closed_while_on_hold_goes_on_in_its_session() {
-        let on_hold = SessionView {
-            id: Uuid::from_u128(7),
-            status: SessionStatus::Closed,
-            close_reason: Some(CloseReason::IdleTimeout),
-            last_message_at: at(0),
-            session_ref: Some("CA1".into()),
-        };
+        let on_hold = closed_call(CloseReason::IdleTimeout);
         let mut a = arrival("sorry, I'm back", 25);
         a.session_ref = Some("CA1");
         let p = place(&a, Some(&on_hold), None, IDLE);
@@ -385,13 +384,7 @@ mod tests {
 
     #[test]
     fn after_a_reset_the_rest_of_the_call_is_a_new_conversation() {
-        let reset = SessionView {
-            id: Uuid::from_u128(7),
-            status: SessionStatus::Closed,
-            close_reason: Some(CloseReason::Reset),
-            last_message_at: at(0),
-            session_ref: Some("CA1".into()),
-        };
+        let reset = closed_call(CloseReason::Reset);
         let mut a = arrival("I want to book a table", 1);
         a.session_ref = Some("CA1");
         let p = place(&a, Some(&reset), None, IDLE);

@@ -429,6 +429,15 @@ pub fn message(channel: &str, user: &str, content: &str) -> Value {
     json!({ "channel": channel, "externalUserId": user, "content": content })
 }
 
+/// A caller's turns on one call, as GraphQL variables: `turn(content, ends_session)`.
+pub fn call(phone: &str, session_ref: &str) -> impl Fn(&str, bool) -> Value {
+    let (phone, session_ref) = (phone.to_owned(), session_ref.to_owned());
+    move |content, ends| {
+        json!({ "channel": "CALL", "phone": phone, "sessionRef": session_ref,
+                "content": content, "endsSession": ends })
+    }
+}
+
 pub const RECORD: &str = r#"
 mutation Record($input: RecordMessageInput!, $withContext: Boolean = false) {
   recordMessage(input: $input, withContext: $withContext) {

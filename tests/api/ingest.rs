@@ -5,7 +5,7 @@ use memodesk::entities::{event, job, message};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, gapless_events, message, record, update_settings};
+use crate::helpers::{TestApp, call, gapless_events, message, record, update_settings};
 
 const CONTEXT: &str = r#"query($lead: ID!, $channel: Channel) {
   memoryContext(leadId: $lead, channel: $channel) {
@@ -684,10 +684,7 @@ async fn a_historical_import_keeps_its_times_and_splits_sessions_by_gaps() {
 async fn a_session_ref_groups_a_call_and_a_late_transcript_joins_it() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
-    let call = |content: &str, ends: bool| {
-        json!({ "channel": "CALL", "phone": "+14155552671", "sessionRef": "CA123",
-                "content": content, "endsSession": ends })
-    };
+    let call = call("+14155552671", "CA123");
     let first = record(&app, &t.agent, call("Hi, I want to reschedule", false)).await;
     let last = record(&app, &t.agent, call("Thanks, bye", true)).await;
     assert_eq!(last["session"]["id"], first["session"]["id"]);
@@ -722,10 +719,7 @@ async fn a_session_ref_groups_a_call_and_a_late_transcript_joins_it() {
 async fn a_call_on_hold_past_the_idle_timeout_goes_on_in_its_session() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
-    let call = |content: &str, ends: bool| {
-        json!({ "channel": "CALL", "phone": "+14155552671", "sessionRef": "CA777",
-                "content": content, "endsSession": ends })
-    };
+    let call = call("+14155552671", "CA777");
     let first = record(&app, &t.agent, call("I need to change my booking", false)).await;
     let lead = first["lead"]["id"].as_str().unwrap();
     // On hold for 20 minutes: the sweeper closes the quiet call.
@@ -771,10 +765,7 @@ async fn a_call_on_hold_past_the_idle_timeout_goes_on_in_its_session() {
 async fn after_a_caller_starts_over_the_rest_of_the_call_is_a_fresh_conversation() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
-    let call = |content: &str, ends: bool| {
-        json!({ "channel": "CALL", "phone": "+14155552672", "sessionRef": "CA888",
-                "content": content, "endsSession": ends })
-    };
+    let call = call("+14155552672", "CA888");
     let first = record(&app, &t.agent, call("I want to book a room", false)).await;
     let reset = record(&app, &t.agent, call("Actually, start over", false)).await;
     assert_eq!(reset["session"]["closeReason"], "RESET");

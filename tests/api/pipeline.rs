@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, TestOptions, message, record};
+use crate::helpers::{TestApp, TestOptions, call, message, record};
 
 const CONTEXT: &str = r#"query($lead: ID!) { memoryContext(leadId: $lead) {
     isReturning lastSummary { text channel } rendered { text } } }"#;
@@ -226,7 +226,7 @@ async fn a_rerun_replaces_the_summary_and_never_duplicates_it() {
 async fn an_ended_call_gets_a_call_summary_note() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
-    let call = |content: &str, ends: bool| json!({ "channel": "CALL", "phone": "+14155552671", "sessionRef": "CA9", "content": content, "endsSession": ends });
+    let call = call("+14155552671", "CA9");
     let first = record(
         &app,
         &t.agent,

@@ -29,6 +29,14 @@ async fn profile(app: &TestApp, token: &str, lead: &str) -> Value {
         .clone()
 }
 
+/// A field's history, newest first.
+async fn history(app: &TestApp, token: &str, lead: &str, key: &str) -> Vec<Value> {
+    let history = app
+        .gql(Some(token), HISTORY, json!({ "id": lead, "key": key }))
+        .await;
+    history.ok()["profileHistory"].as_array().unwrap().clone()
+}
+
 #[tokio::test]
 async fn a_staff_edit_of_the_name_survives_later_ai_proposals() {
     let app = TestApp::spawn().await;
@@ -71,16 +79,8 @@ async fn a_staff_edit_of_the_name_survives_later_ai_proposals() {
     assert_eq!(name["locked"], true);
     assert_eq!(name["previousValue"], "Dana");
 
-    let history = app
-        .gql(
-            Some(&t.viewer),
-            HISTORY,
-            json!({ "id": lead, "key": "name" }),
-        )
-        .await;
-    let outcomes: Vec<&str> = history.ok()["profileHistory"]
-        .as_array()
-        .unwrap()
+    let history = history(&app, &t.viewer, &lead, "name").await;
+    let outcomes: Vec<&str> = history
         .iter()
         .map(|h| h["outcome"].as_str().unwrap())
         .collect();
@@ -139,15 +139,8 @@ async fn a_rejected_field_stays_empty_until_released() {
         .unwrap();
     assert_eq!(city["value"], Value::Null);
     assert_eq!(city["rejected"], true);
-    let history = app
-        .gql(
-            Some(&t.viewer),
-            HISTORY,
-            json!({ "id": lead, "key": "city" }),
-        )
-        .await;
     assert_eq!(
-        history.ok()["profileHistory"][0]["outcome"],
+        history(&app, &t.viewer, &lead, "city").await[0]["outcome"],
         "REJECTED_BY_STAFF"
     );
     app.gql(
@@ -213,14 +206,8 @@ async fn list_fields_merge_item_by_item_and_staff_removals_block_items() {
         .cloned()
         .unwrap();
     assert_eq!(interests["value"], "hotels");
-    let history = app
-        .gql(
-            Some(&t.viewer),
-            HISTORY,
-            json!({ "id": lead, "key": "interests" }),
-        )
-        .await;
-    let latest = &history.ok()["profileHistory"][0];
+    let history = history(&app, &t.viewer, &lead, "interests").await;
+    let latest = &history[0];
     assert_eq!(latest["item"], "flights");
     assert_eq!(latest["outcome"], "REJECTED_BY_STAFF");
 
@@ -391,16 +378,8 @@ async fn a_history_import_sent_newest_first_keeps_the_newest_facts() {
 
     let now = profile(&app, &t.viewer, &lead).await;
     assert_eq!(field(&now, "city").unwrap()["value"], "Haifa");
-    let history = app
-        .gql(
-            Some(&t.viewer),
-            HISTORY,
-            json!({ "id": lead, "key": "city" }),
-        )
-        .await;
-    let outcomes: Vec<(&str, &str)> = history.ok()["profileHistory"]
-        .as_array()
-        .unwrap()
+    let history = history(&app, &t.viewer, &lead, "city").await;
+    let outcomes: Vec<(&str, &str)> = history
         .iter()
         .map(|h| {
             (
