@@ -25,6 +25,7 @@ pub struct SessionView {
     pub status: SessionStatus,
     /// Why it closed, if it did.
     pub close_reason: Option<CloseReason>,
+    pub started_at: DateTime<Utc>,
     pub last_message_at: DateTime<Utc>,
     pub session_ref: Option<String>,
 }
@@ -37,6 +38,21 @@ pub struct Arrival<'a> {
     pub asks_reset: bool,
     pub occurred_at: DateTime<Utc>,
     pub session_ref: Option<&'a str>,
+}
+
+/// What is known of the lead's conversations on the message's channel.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Known<'a> {
+    /// The session already carrying the arrival's `session_ref` (any status).
+    pub by_ref: Option<&'a SessionView>,
+    /// The open session of the lead on the channel.
+    pub open: Option<&'a SessionView>,
+    /// The lead's closed sessions on the channel whose last message is at most the idle
+    /// timeout before the arrival: those that may hold it, and those after it. Needed only
+    /// when [`may_be_past`] says so; empty otherwise.
+    pub closed: &'a [SessionView],
+    /// When the lead last spoke, on any channel, before this message.
+    pub last_interaction_at: Option<DateTime<Utc>>,
 }
 
 /// Where the message goes.
@@ -54,20 +70,22 @@ pub struct Placement {
     /// Close this open session before placing the message.
     pub close_first: Option<(Uuid, CloseReason)>,
     pub target: Target,
-    /// Close the target session right after the message (the customer asked to start over).
+    /// Close the target session right after the message: the customer asked to start over,
+    /// or the message opened a conversation that ended before a later one began.
     pub close_after: Option<CloseReason>,
 }
 
-/// Places a message. `by_ref` is the session already carrying `arrival.session_ref` (any
-/// status); `open` is the open session of the lead on the message's channel.
-pub fn place(
-    arrival: &Arrival<'_>,
-    by_ref: Option<&SessionView>,
-    open: Option<&SessionView>,
-    idle_timeout: Duration,
-) -> Placement {
+/// Places a message.
+///
+/// A message from an earlier conversation than the lead's latest (a history import, a late
+/// delivery) goes back in time rather than into today's: it joins the closed session whose
+/// time it falls in (within the idle timeout of its first message, or of its last when it
+/// closed for idleness), or else opens a session of its own that closes at once. It never
+/// closes or joins the open session that began after it.
+pub fn place(arrival: &Arrival<'_>, known: Known<'_>, idle_timeout: Duration) -> Placement {
     let close_after =
         (arrival.role == MessageRole::Customer && arrival.asks_reset).then_some(CloseReason::Reset);
+    let open = known.open;
 
     // A session reference (a call id) names its session outright, open or closed: a late
     // transcript still belongs to the call it transcribes. Two exceptions keep the rest of a
@@ -77,7 +95,7 @@ pub fn place(
     // - after the caller asked to start over, the rest of the call is a new conversation: the
     //   one the first message after the reset opened (which cannot carry the same reference).
     let mut after_reset = false;
-    if let Some(session) = by_ref {
+    if let Some(session) = known.by_ref {
         match (session.status, session.close_reason) {
             (SessionStatus::Closed, Some(CloseReason::IdleTimeout)) if open.is_none() => {
                 return Placement {
@@ -94,6 +112,35 @@ pub fn place(
                     close_after: close_after.filter(|_| session.status == SessionStatus::Open),
                 };
             }
+        }
+    }
+
+    if !after_reset && may_be_past(arrival, open, known.last_interaction_at, idle_timeout) {
+        // Only a message without a reference joins a conversation by its time: a new
+        // reference is a call of its own.
+        let holder = known
+            .closed
+            .iter()
+            .filter(|s| arrival.session_ref.is_none() && s.status == SessionStatus::Closed)
+            .filter_map(|s| Some((distance(arrival.occurred_at, s, known, idle_timeout)?, s)))
+            .min_by_key(|(distance, s)| (*distance, std::cmp::Reverse(s.started_at)));
+        if let Some((_, session)) = holder {
+            return Placement {
+                close_first: None,
+                target: Target::Existing(session.id),
+                close_after: None,
+            };
+        }
+        let later = open
+            .into_iter()
+            .chain(known.closed)
+            .any(|s| s.started_at > arrival.occurred_at);
+        if later {
+            return Placement {
+                close_first: None,
+                target: Target::New,
+                close_after: Some(CloseReason::IdleTimeout),
+            };
         }
     }
 
@@ -132,6 +179,50 @@ pub fn place(
         target: Target::Existing(open.id),
         close_after,
     }
+}
+
+/// Whether the message may belong to a conversation before the lead's latest, so that the
+/// closed sessions around its time are needed to place it: it is earlier than the open
+/// conversation (than its start for a new call, else by more than the idle timeout), or there
+/// is no open one and the lead spoke after it or within the idle timeout before it.
+pub fn may_be_past(
+    arrival: &Arrival<'_>,
+    open: Option<&SessionView>,
+    last_interaction_at: Option<DateTime<Utc>>,
+    idle_timeout: Duration,
+) -> bool {
+    match open {
+        Some(open) if arrival.session_ref.is_some() => arrival.occurred_at < open.started_at,
+        Some(open) => arrival.occurred_at < open.started_at - idle_timeout,
+        None => last_interaction_at.is_some_and(|at| arrival.occurred_at < at + idle_timeout),
+    }
+}
+
+/// How far `at` is from the closed session `s`, if it falls within its reach: from the idle
+/// timeout before its first message to its last message, or, when it closed for idleness (the
+/// conversation could have gone on), to the idle timeout after it, unless another conversation
+/// began in between. A conversation ended on purpose (a reset, a hang-up) takes nothing from
+/// the instant of its last message on: what arrives at that time came after the ending.
+fn distance(
+    at: DateTime<Utc>,
+    s: &SessionView,
+    known: Known<'_>,
+    idle_timeout: Duration,
+) -> Option<Duration> {
+    if at < s.started_at {
+        let before = s.started_at - at;
+        return (before <= idle_timeout).then_some(before);
+    }
+    if at < s.last_message_at {
+        return Some(Duration::zero());
+    }
+    let after = at - s.last_message_at;
+    let went_on = s.close_reason == Some(CloseReason::IdleTimeout)
+        && after <= idle_timeout
+        && !known.open.into_iter().chain(known.closed).any(|other| {
+            other.id != s.id && other.started_at > s.last_message_at && other.started_at <= at
+        });
+    went_on.then_some(after)
 }
 
 /// Whether a customer's message asks to start over. Some sentence of it (sentences end at
@@ -215,6 +306,7 @@ mod tests {
             id: Uuid::from_u128(1),
             status: SessionStatus::Open,
             close_reason: None,
+            started_at: at(minute),
             last_message_at: at(minute),
             session_ref: None,
         }
@@ -226,6 +318,7 @@ mod tests {
             id: Uuid::from_u128(7),
             status: SessionStatus::Closed,
             close_reason: Some(reason),
+            started_at: at(-5),
             last_message_at: at(0),
             session_ref: Some("CA1".into()),
         }
@@ -249,9 +342,18 @@ mod tests {
 
     const IDLE: Duration = Duration::minutes(15);
 
+    fn known<'a>(by_ref: Option<&'a SessionView>, open: Option<&'a SessionView>) -> Known<'a> {
+        Known {
+            by_ref,
+            open,
+            closed: &[],
+            last_interaction_at: open.map(|s| s.last_message_at),
+        }
+    }
+
     #[test]
     fn first_message_opens_a_session() {
-        let p = place(&arrival("hi", 0), None, None, IDLE);
+        let p = place(&arrival("hi", 0), known(None, None), IDLE);
         assert_eq!(p.target, Target::New);
         assert_eq!(p.close_first, None);
     }
@@ -259,7 +361,7 @@ mod tests {
     #[test]
     fn within_the_idle_timeout_continues() {
         let s = open(0);
-        let p = place(&arrival("and also", 15), None, Some(&s), IDLE);
+        let p = place(&arrival("and also", 15), known(None, Some(&s)), IDLE);
         assert_eq!(p.target, Target::Existing(s.id));
         assert_eq!(p.close_first, None);
     }
@@ -267,25 +369,194 @@ mod tests {
     #[test]
     fn after_the_idle_timeout_closes_and_opens() {
         let s = open(0);
-        let p = place(&arrival("back again", 16), None, Some(&s), IDLE);
+        let p = place(&arrival("back again", 16), known(None, Some(&s)), IDLE);
         assert_eq!(p.close_first, Some((s.id, CloseReason::IdleTimeout)));
         assert_eq!(p.target, Target::New);
     }
 
+    /// A closed session of minutes `start..=last`, closed for `reason`.
+    fn closed(id: u128, start: i64, last: i64, reason: CloseReason) -> SessionView {
+        SessionView {
+            id: Uuid::from_u128(id),
+            status: SessionStatus::Closed,
+            close_reason: Some(reason),
+            started_at: at(start),
+            last_message_at: at(last),
+            session_ref: None,
+        }
+    }
+
+    /// What is known when the lead has `closed` sessions and maybe an `open` one.
+    fn with_past<'a>(open: Option<&'a SessionView>, closed: &'a [SessionView]) -> Known<'a> {
+        Known {
+            by_ref: None,
+            open,
+            closed,
+            last_interaction_at: open
+                .into_iter()
+                .chain(closed)
+                .map(|s| s.last_message_at)
+                .max(),
+        }
+    }
+
+    /// A conversation that ended before a later one began: a new session, closed at once.
+    fn past() -> (Option<(Uuid, CloseReason)>, Target, Option<CloseReason>) {
+        (None, Target::New, Some(CloseReason::IdleTimeout))
+    }
+
+    fn decided(p: Placement) -> (Option<(Uuid, CloseReason)>, Target, Option<CloseReason>) {
+        (p.close_first, p.target, p.close_after)
+    }
+
     #[test]
-    fn late_historical_messages_stay_in_the_open_session() {
+    fn a_late_message_from_the_open_conversations_start_joins_it() {
         let s = open(30);
-        let p = place(&arrival("earlier words", 2), None, Some(&s), IDLE);
-        assert_eq!(p.target, Target::Existing(s.id));
+        let p = place(&arrival("earlier words", 20), known(None, Some(&s)), IDLE);
+        assert_eq!(decided(p), (None, Target::Existing(s.id), None));
+    }
+
+    #[test]
+    fn a_message_from_before_the_open_conversation_is_a_past_conversation() {
+        let s = open(30);
+        for minute in [2, 14] {
+            let p = place(
+                &arrival("earlier words", minute),
+                known(None, Some(&s)),
+                IDLE,
+            );
+            assert_eq!(decided(p), past(), "at minute {minute}");
+        }
+        // Not even a reset phrase in it touches today's conversation.
+        let p = place(&arrival("start over", 2), known(None, Some(&s)), IDLE);
+        assert_eq!(decided(p), past());
+    }
+
+    #[test]
+    fn a_past_message_joins_the_closed_conversation_it_falls_in() {
+        let before = closed(2, 0, 10, CloseReason::IdleTimeout);
+        let today = open(60);
+        let sessions = [before.clone()];
+        // Inside it, a quiet spell before its first message, or after its last (it closed for
+        // idleness: the conversation could have gone on).
+        for minute in [5, -15, 25] {
+            let p = place(
+                &arrival("then", minute),
+                with_past(Some(&today), &sessions),
+                IDLE,
+            );
+            assert_eq!(
+                decided(p),
+                (None, Target::Existing(before.id), None),
+                "at minute {minute}"
+            );
+        }
+        for minute in [-16, 26] {
+            let p = place(
+                &arrival("then", minute),
+                with_past(Some(&today), &sessions),
+                IDLE,
+            );
+            assert_eq!(decided(p), past(), "at minute {minute}");
+        }
+    }
+
+    #[test]
+    fn a_conversation_ended_on_purpose_ends_at_its_last_message() {
+        for reason in [
+            CloseReason::Manual,
+            CloseReason::Reset,
+            CloseReason::CallEnded,
+        ] {
+            let ended = [closed(2, 0, 10, reason)];
+            let p = place(&arrival("inside", 8), with_past(None, &ended), IDLE);
+            assert_eq!(decided(p), (None, Target::Existing(ended[0].id), None));
+            // After it, a new conversation (open: nothing came later).
+            let p = place(&arrival("hi again", 12), with_past(None, &ended), IDLE);
+            assert_eq!(decided(p), (None, Target::New, None), "{reason:?}");
+        }
+    }
+
+    #[test]
+    fn a_conversation_that_began_since_cuts_the_reach_of_the_one_before() {
+        // Quiet at minute 10, a new conversation at 13 that the customer reset at 20.
+        let sessions = [
+            closed(2, 0, 10, CloseReason::IdleTimeout),
+            closed(3, 13, 20, CloseReason::Reset),
+        ];
+        let p = place(
+            &arrival("hello again", 21),
+            with_past(None, &sessions),
+            IDLE,
+        );
+        assert_eq!(decided(p), (None, Target::New, None));
+        let p = place(&arrival("late words", 11), with_past(None, &sessions), IDLE);
+        assert_eq!(p.target, Target::Existing(sessions[0].id));
+    }
+
+    #[test]
+    fn a_message_at_the_instant_a_conversation_ended_starts_the_next() {
+        let ended = [closed(2, 0, 10, CloseReason::Reset)];
+        let p = place(&arrival("hi", 10), with_past(None, &ended), IDLE);
+        assert_eq!(decided(p), (None, Target::New, None));
+        // One that went quiet takes it.
+        let quiet = [closed(2, 0, 10, CloseReason::IdleTimeout)];
+        let p = place(&arrival("hi", 10), with_past(None, &quiet), IDLE);
+        assert_eq!(p.target, Target::Existing(quiet[0].id));
+    }
+
+    #[test]
+    fn without_an_open_session_a_message_before_a_later_conversation_is_past() {
+        let later = [closed(2, 60, 70, CloseReason::Manual)];
+        let p = place(&arrival("long ago", 0), with_past(None, &later), IDLE);
+        assert_eq!(decided(p), past());
+    }
+
+    #[test]
+    fn the_nearest_closed_conversation_takes_a_past_message() {
+        let sessions = [
+            closed(2, 0, 10, CloseReason::IdleTimeout),
+            closed(3, 30, 40, CloseReason::IdleTimeout),
+        ];
+        let today = open(100);
+        let p = place(&arrival("m", 12), with_past(Some(&today), &sessions), IDLE);
+        assert_eq!(p.target, Target::Existing(sessions[0].id));
+        let p = place(&arrival("m", 27), with_past(Some(&today), &sessions), IDLE);
+        assert_eq!(p.target, Target::Existing(sessions[1].id));
+    }
+
+    #[test]
+    fn a_new_call_from_before_the_open_conversation_does_not_supersede_it() {
+        let today = open(30);
+        let mut a = arrival("an earlier call", 20);
+        a.session_ref = Some("CA9");
+        let p = place(&a, known(None, Some(&today)), IDLE);
+        assert_eq!(decided(p), past());
+        // It does not join another conversation by its time either: a reference is a call.
+        let sessions = [closed(2, 15, 25, CloseReason::IdleTimeout)];
+        let p = place(&a, with_past(Some(&today), &sessions), IDLE);
+        assert_eq!(decided(p), past());
+    }
+
+    #[test]
+    fn only_messages_near_or_before_the_lead_s_activity_need_its_past() {
+        let today = open(30);
+        let msg = |minute| arrival("m", minute);
+        assert!(may_be_past(&msg(14), Some(&today), None, IDLE));
+        assert!(!may_be_past(&msg(15), Some(&today), None, IDLE));
+        assert!(!may_be_past(&msg(100), Some(&today), None, IDLE));
+        assert!(may_be_past(&msg(44), None, Some(at(30)), IDLE));
+        assert!(!may_be_past(&msg(45), None, Some(at(30)), IDLE));
+        assert!(!may_be_past(&msg(0), None, None, IDLE));
     }
 
     #[test]
     fn a_reset_phrase_closes_after_the_message() {
         let s = open(0);
-        let p = place(&arrival("Start over!", 1), None, Some(&s), IDLE);
+        let p = place(&arrival("Start over!", 1), known(None, Some(&s)), IDLE);
         assert_eq!(p.target, Target::Existing(s.id));
         assert_eq!(p.close_after, Some(CloseReason::Reset));
-        let p = place(&arrival("אפשר מהתחלה?", 1), None, Some(&s), IDLE);
+        let p = place(&arrival("אפשר מהתחלה?", 1), known(None, Some(&s)), IDLE);
         assert_eq!(p.close_after, Some(CloseReason::Reset));
     }
 
@@ -294,7 +565,7 @@ mod tests {
         let s = open(0);
         let mut a = arrival("reset", 1);
         a.role = MessageRole::Agent;
-        assert_eq!(place(&a, None, Some(&s), IDLE).close_after, None);
+        assert_eq!(place(&a, known(None, Some(&s)), IDLE).close_after, None);
     }
 
     #[test]
@@ -356,7 +627,7 @@ mod tests {
         let mut a = arrival("transcript", 90);
         a.session_ref = Some("CA1");
         for other in [None, Some(&open(80))] {
-            let p = place(&a, Some(&call), other, IDLE);
+            let p = place(&a, known(Some(&call), other), IDLE);
             assert_eq!(p.target, Target::Existing(call.id));
             assert_eq!(p.close_first, None);
             assert_eq!(p.close_after, None, "a closed call is not closed again");
@@ -368,16 +639,16 @@ mod tests {
         let on_hold = closed_call(CloseReason::IdleTimeout);
         let mut a = arrival("sorry, I'm back", 25);
         a.session_ref = Some("CA1");
-        let p = place(&a, Some(&on_hold), None, IDLE);
+        let p = place(&a, known(Some(&on_hold), None), IDLE);
         assert_eq!(p.target, Target::Reopen(on_hold.id));
         assert_eq!(p.close_first, None);
         // Not when the customer has opened another conversation on the channel since.
-        let p = place(&a, Some(&on_hold), Some(&open(20)), IDLE);
+        let p = place(&a, known(Some(&on_hold), Some(&open(20))), IDLE);
         assert_eq!(p.target, Target::Existing(on_hold.id));
         // And a reset there closes it again.
         let mut reset = arrival("start over", 25);
         reset.session_ref = Some("CA1");
-        let p = place(&reset, Some(&on_hold), None, IDLE);
+        let p = place(&reset, known(Some(&on_hold), None), IDLE);
         assert_eq!(p.target, Target::Reopen(on_hold.id));
         assert_eq!(p.close_after, Some(CloseReason::Reset));
     }
@@ -387,11 +658,11 @@ mod tests {
         let reset = closed_call(CloseReason::Reset);
         let mut a = arrival("I want to book a table", 1);
         a.session_ref = Some("CA1");
-        let p = place(&a, Some(&reset), None, IDLE);
+        let p = place(&a, known(Some(&reset), None), IDLE);
         assert_eq!((p.target, p.close_first), (Target::New, None));
         // The turns after it join that conversation; it is not superseded by its own call.
         let fresh = open(1);
-        let p = place(&a, Some(&reset), Some(&fresh), IDLE);
+        let p = place(&a, known(Some(&reset), Some(&fresh)), IDLE);
         assert_eq!(
             (p.target, p.close_first),
             (Target::Existing(fresh.id), None)
@@ -403,7 +674,7 @@ mod tests {
         let s = open(0);
         let mut a = arrival("hello", 3);
         a.session_ref = Some("CA2");
-        let p = place(&a, None, Some(&s), IDLE);
+        let p = place(&a, known(None, Some(&s)), IDLE);
         assert_eq!(p.close_first, Some((s.id, CloseReason::Superseded)));
         assert_eq!(p.target, Target::New);
     }

@@ -26,7 +26,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::extract;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::profile::{Evidence, FieldKey, KnownKey, Proposal, Source};
-use crate::domain::session_policy::{self, Arrival, SessionView, Target};
+use crate::domain::session_policy::{self, Arrival, Known, SessionView, Target};
 use crate::domain::{
     Channel, CloseReason, EventType, IdentityKind, InvalidInput, MessageRole, SessionStatus,
 };
@@ -845,10 +845,8 @@ async fn engine<C: Executor>(
         .iter()
         .filter_map(|p| p.session_ref.clone().map(|r| (p.channel, r)))
         .collect();
-    let mut session_ids: Vec<Uuid> = Vec::new();
     let mut sessions: HashMap<Uuid, SessionState> = HashMap::new();
     for s in repo::sessions::lock_for_ingest(txn, tenant_id, &lead_ids, &refs).await? {
-        session_ids.push(s.id);
         sessions.insert(s.id, SessionState::loaded(s, written_as));
     }
     // Duplicates point at sessions that may be closed and were not loaded above.
@@ -859,6 +857,45 @@ async fn engine<C: Executor>(
         .collect();
     for s in repo::sessions::find_many(txn, tenant_id, &missing).await? {
         sessions.insert(s.id, SessionState::loaded(s, written_as));
+    }
+    // A message that may be late (a history import, a delayed delivery) is placed among the
+    // lead's past conversations around its time: those are loaded for it, and only for it.
+    let idle = settings.idle_timeout();
+    let open_before: HashMap<(Uuid, Channel), SessionView> = sessions
+        .values()
+        .filter(|s| s.model.status == SessionStatus::Open)
+        .map(|s| ((s.model.lead_id, s.model.channel), view(&s.model)))
+        .collect();
+    let mut late_leads = Vec::new();
+    let mut since: Option<DateTime<Utc>> = None;
+    for p in prepared
+        .iter()
+        .filter(|p| !is_known_duplicate(p, &existing))
+    {
+        let Some(lead) = p
+            .identities
+            .iter()
+            .find_map(|id| identity_owner.get(id))
+            .and_then(|id| leads.get(id))
+        else {
+            continue;
+        };
+        let open = open_before.get(&(lead.model.id, p.channel));
+        let last_interaction_at = lead.model.last_interaction_at;
+        if session_policy::may_be_past(&arrival(p), open, last_interaction_at, idle) {
+            late_leads.push(lead.model.id);
+            let from = p.occurred_at - idle;
+            since = Some(since.map_or(from, |since| since.min(from)));
+        }
+    }
+    if let Some(since) = since {
+        late_leads.sort();
+        late_leads.dedup();
+        for s in repo::sessions::lock_closed_since(txn, tenant_id, &late_leads, since).await? {
+            sessions
+                .entry(s.id)
+                .or_insert_with(|| SessionState::loaded(s, written_as));
+        }
     }
 
     // 4. Place every message, in time order, in memory.
@@ -882,7 +919,6 @@ async fn engine<C: Executor>(
         SameAs(usize),
     }
     let mut slots: Vec<Option<Slot>> = (0..prepared.len()).map(|_| None).collect();
-    let idle = settings.idle_timeout();
 
     for &i in &order {
         let p = &prepared[i];
@@ -955,13 +991,6 @@ async fn engine<C: Executor>(
         }
 
         // The session.
-        let view = |s: &session::Model| SessionView {
-            id: s.id,
-            status: s.status,
-            close_reason: s.close_reason,
-            last_message_at: s.last_message_at,
-            session_ref: s.session_ref.clone(),
-        };
         if let Some(r) = &p.session_ref
             && sessions.values().any(|s| {
                 s.model.channel == p.channel
@@ -981,21 +1010,30 @@ async fn engine<C: Executor>(
                 .find(|s| s.model.channel == p.channel && s.model.session_ref.as_ref() == Some(r))
                 .map(|s| view(&s.model))
         });
-        let open = sessions
-            .values()
-            .find(|s| {
-                s.model.lead_id == lead_id
-                    && s.model.channel == p.channel
-                    && s.model.status == SessionStatus::Open
-            })
-            .map(|s| view(&s.model));
-        let arrival = Arrival {
-            role: p.role,
-            asks_reset: p.asks_reset,
-            occurred_at: p.occurred_at,
-            session_ref: p.session_ref.as_deref(),
+        let open = open_session(&sessions, lead_id, p.channel);
+        let arrival = arrival(p);
+        let last_interaction_at = lead_state.model.last_interaction_at;
+        let closed: Vec<SessionView> =
+            if session_policy::may_be_past(&arrival, open.as_ref(), last_interaction_at, idle) {
+                sessions
+                    .values()
+                    .filter(|s| {
+                        s.model.lead_id == lead_id
+                            && s.model.channel == p.channel
+                            && s.model.status == SessionStatus::Closed
+                    })
+                    .map(|s| view(&s.model))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+        let known = Known {
+            by_ref: by_ref.as_ref(),
+            open: open.as_ref(),
+            closed: &closed,
+            last_interaction_at,
         };
-        let placement = session_policy::place(&arrival, by_ref.as_ref(), open.as_ref(), idle);
+        let placement = session_policy::place(&arrival, known, idle);
         if let Some((closing, reason)) = placement.close_first
             && let Some(s) = sessions.get_mut(&closing)
         {
@@ -1058,7 +1096,10 @@ async fn engine<C: Executor>(
                             language: None,
                             intents: json!([]),
                             message_count: 0,
-                            previous_interaction_at: lead.last_interaction_at,
+                            // Unknown for a conversation recorded after later ones.
+                            previous_interaction_at: lead
+                                .last_interaction_at
+                                .filter(|&at| at <= p.occurred_at),
                             created_at: now,
                             updated_at: now,
                         },
@@ -1067,7 +1108,6 @@ async fn engine<C: Executor>(
                         dirty: true,
                     },
                 );
-                session_ids.push(id);
                 lead.session_count += 1;
                 events.push(NewEvent::new(
                     EventType::SessionOpened,
@@ -1122,6 +1162,12 @@ async fn engine<C: Executor>(
         s.model.last_message_at = s.model.last_message_at.max(p.occurred_at);
         if p.occurred_at < s.model.started_at {
             s.model.started_at = p.occurred_at;
+        }
+        // A closed conversation a late message extends ends no earlier than that message.
+        if let Some(closed_at) = s.model.closed_at
+            && closed_at < s.model.last_message_at
+        {
+            s.model.closed_at = Some(s.model.last_message_at);
         }
         s.model.updated_at = now;
         if let Some(intent) = customer_intent {
@@ -1336,6 +1382,44 @@ async fn engine<C: Executor>(
         appended_events,
         enqueued_jobs,
     })
+}
+
+/// The policy's view of a session.
+fn view(s: &session::Model) -> SessionView {
+    SessionView {
+        id: s.id,
+        status: s.status,
+        close_reason: s.close_reason,
+        started_at: s.started_at,
+        last_message_at: s.last_message_at,
+        session_ref: s.session_ref.clone(),
+    }
+}
+
+/// The policy's view of a message.
+fn arrival(p: &Prepared) -> Arrival<'_> {
+    Arrival {
+        role: p.role,
+        asks_reset: p.asks_reset,
+        occurred_at: p.occurred_at,
+        session_ref: p.session_ref.as_deref(),
+    }
+}
+
+/// The lead's open session on `channel`, among those the batch holds.
+fn open_session(
+    sessions: &HashMap<Uuid, SessionState>,
+    lead_id: Uuid,
+    channel: Channel,
+) -> Option<SessionView> {
+    sessions
+        .values()
+        .find(|s| {
+            s.model.lead_id == lead_id
+                && s.model.channel == channel
+                && s.model.status == SessionStatus::Open
+        })
+        .map(|s| view(&s.model))
 }
 
 fn is_known_duplicate(p: &Prepared, existing: &HashMap<(Channel, String), message::Model>) -> bool {

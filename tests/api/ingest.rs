@@ -680,6 +680,201 @@ async fn a_historical_import_keeps_its_times_and_splits_sessions_by_gaps() {
     assert_eq!(lead.ok()["lead"]["sessionCount"], 2);
 }
 
+/// A message on SMS from +14155552671 at `minutes` from now.
+fn sms_at(app: &TestApp, minutes: i64, content: &str) -> Value {
+    let mut input = message("SMS", "+14155552671", content);
+    input["occurredAt"] = json!((app.state.now() + Duration::minutes(minutes)).to_rfc3339());
+    input
+}
+
+/// The sessions of `lead`, oldest first: (id, status, close reason, contents in time order).
+async fn sessions_of(
+    app: &TestApp,
+    token: &str,
+    lead: &str,
+) -> Vec<(String, String, Value, Vec<String>)> {
+    let response = app
+        .gql(
+            Some(token),
+            r#"query($id: ID!) { lead(id: $id) { sessions(first: 20) { edges { node {
+                id status closeReason startedAt messages(first: 50) { nodes { content } }
+            } } } } }"#,
+            json!({ "id": lead }),
+        )
+        .await;
+    let mut sessions: Vec<(String, String, String, Value, Vec<String>)> =
+        response.ok()["lead"]["sessions"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let node = &e["node"];
+                let contents = node["messages"]["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| m["content"].as_str().unwrap().to_owned())
+                    .collect();
+                (
+                    node["startedAt"].as_str().unwrap().to_owned(),
+                    node["id"].as_str().unwrap().to_owned(),
+                    node["status"].as_str().unwrap().to_owned(),
+                    node["closeReason"].clone(),
+                    contents,
+                )
+            })
+            .collect();
+    sessions.sort_by(|a, b| a.0.cmp(&b.0));
+    sessions
+        .into_iter()
+        .map(|(_, id, status, reason, contents)| (id, status, reason, contents))
+        .collect()
+}
+
+#[tokio::test]
+async fn history_imported_after_todays_conversation_goes_back_to_its_own_conversations() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let today = record(&app, &t.agent, sms_at(&app, -5, "Hi, about my order")).await;
+    let lead = today["lead"]["id"].as_str().unwrap().to_owned();
+    let today = today["session"]["id"].as_str().unwrap().to_owned();
+    // Then older history arrives, newest first, in two requests and a late straggler: a
+    // conversation three days ago and a message six days ago.
+    let day = 24 * 60;
+    for inputs in [
+        vec![
+            sms_at(&app, -3 * day + 10, "See you Tuesday"),
+            sms_at(&app, -3 * day + 5, "Tuesday works"),
+        ],
+        vec![
+            sms_at(&app, -3 * day, "Can I book a table?"),
+            sms_at(&app, -6 * day, "Do you deliver?"),
+        ],
+    ] {
+        let response = app
+            .gql(Some(&t.agent), RECORD_MANY, json!({ "inputs": inputs }))
+            .await;
+        assert_eq!(response.ok()["recordMessages"]["recorded"], 2);
+    }
+    let straggler = record(
+        &app,
+        &t.agent,
+        sms_at(&app, -3 * day + 20, "One more thing"),
+    )
+    .await;
+
+    let sessions = sessions_of(&app, &t.viewer, &lead).await;
+    let closed = (String::from("CLOSED"), json!("IDLE_TIMEOUT"));
+    assert_eq!(sessions.len(), 3, "{sessions:?}");
+    assert_eq!((sessions[0].1.clone(), sessions[0].2.clone()), closed);
+    assert_eq!(sessions[0].3, ["Do you deliver?"]);
+    assert_eq!((sessions[1].1.clone(), sessions[1].2.clone()), closed);
+    assert_eq!(
+        sessions[1].3,
+        [
+            "Can I book a table?",
+            "Tuesday works",
+            "See you Tuesday",
+            "One more thing"
+        ]
+    );
+    assert_eq!(straggler["session"]["id"], sessions[1].0.as_str());
+    assert_eq!(straggler["sessionCreated"], false);
+    // Today's conversation goes on untouched, and is still what the agent reads.
+    assert_eq!(sessions[2].0, today);
+    assert_eq!(
+        (sessions[2].1.as_str(), &sessions[2].3[..]),
+        ("OPEN", &["Hi, about my order".to_owned()][..])
+    );
+    let context = app
+        .gql(
+            Some(&t.viewer),
+            CONTEXT,
+            json!({ "lead": lead, "channel": "SMS" }),
+        )
+        .await;
+    assert_eq!(
+        context.ok()["memoryContext"]["session"]["id"],
+        today.as_str()
+    );
+    assert_eq!(
+        context.ok()["memoryContext"]["messages"],
+        json!([{ "content": "Hi, about my order", "role": "CUSTOMER" }])
+    );
+    let lead = app.gql(Some(&t.viewer), LEAD, json!({ "id": lead })).await;
+    assert_eq!(lead.ok()["lead"]["sessionCount"], 3);
+    assert_eq!(lead.ok()["lead"]["messageCount"], 6);
+    // Each past conversation is summarized, once.
+    let mut summarized: Vec<String> = job::Entity::find()
+        .filter(job::Column::TenantId.eq(t.id))
+        .filter(job::Column::Kind.eq("summarize_session"))
+        .all(&app.state.db.read)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.payload["sessionId"].as_str().unwrap().to_owned())
+        .collect();
+    summarized.sort();
+    let mut past = vec![sessions[0].0.clone(), sessions[1].0.clone()];
+    past.sort();
+    assert_eq!(summarized, past);
+}
+
+#[tokio::test]
+async fn a_late_delivery_rejoins_the_conversation_the_sweeper_closed() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let first = record(
+        &app,
+        &t.agent,
+        sms_at(&app, 0, "Is the blue sofa in stock?"),
+    )
+    .await;
+    let session = first["session"]["id"].as_str().unwrap().to_owned();
+    app.clock.advance(Duration::minutes(20));
+    assert_eq!(
+        memodesk::workers::sweeper::sweep(&app.state).await.unwrap(),
+        1
+    );
+    // Sent a minute after the first, delivered after the sweep.
+    let late = record(&app, &t.agent, sms_at(&app, -19, "And in grey?")).await;
+    assert_eq!(late["session"]["id"], session.as_str());
+    assert_eq!(late["session"]["status"], "CLOSED");
+    assert_eq!(late["session"]["messageCount"], 2);
+    // What the customer says now is a new conversation.
+    let now = record(&app, &t.agent, sms_at(&app, 0, "Hello again")).await;
+    assert_ne!(now["session"]["id"], session.as_str());
+    assert_eq!(now["session"]["status"], "OPEN");
+}
+
+#[tokio::test]
+async fn an_earlier_call_imported_during_a_call_does_not_end_it() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let live = record(
+        &app,
+        &t.agent,
+        call("+14155552671", "CA-live")("Hi, I'm calling about my booking", false),
+    )
+    .await;
+    let mut old = call("+14155552671", "CA-old")("[transcript] booked for Friday", false);
+    old["occurredAt"] = json!((app.state.now() - Duration::days(2)).to_rfc3339());
+    let old = record(&app, &t.agent, old).await;
+    assert_ne!(old["session"]["id"], live["session"]["id"]);
+    assert_eq!(old["session"]["status"], "CLOSED");
+    assert_eq!(old["session"]["closeReason"], "IDLE_TIMEOUT");
+    // The live call goes on in its session.
+    let next = record(
+        &app,
+        &t.agent,
+        call("+14155552671", "CA-live")("Can we move it?", false),
+    )
+    .await;
+    assert_eq!(next["session"]["id"], live["session"]["id"]);
+    assert_eq!(next["session"]["status"], "OPEN");
+    assert_eq!(next["session"]["messageCount"], 2);
+}
+
 #[tokio::test]
 async fn a_session_ref_groups_a_call_and_a_late_transcript_joins_it() {
     let app = TestApp::spawn().await;
