@@ -816,15 +816,26 @@ async fn engine<C: Executor>(
             })
             .collect();
 
-    // 2. Leads by identity.
-    let mut wanted: Vec<(IdentityKind, String)> = prepared
-        .iter()
-        .filter(|p| !is_known_duplicate(p, &existing))
-        .flat_map(|p| p.identities.iter().cloned())
+    // 2. Leads by identity, and the leads the phone numbers and email addresses the
+    // customers mention already find (a contact detail finds one lead).
+    let new_messages = || {
+        prepared
+            .iter()
+            .filter(|p| !is_known_duplicate(p, &existing))
+    };
+    let mut wanted: Vec<(IdentityKind, String)> = new_messages()
+        .flat_map(|p| {
+            let mentioned = p.facts.iter().filter_map(|f| match f.key {
+                KnownKey::Phone => Some((IdentityKind::Phone, f.value.clone())),
+                KnownKey::Email => Some((IdentityKind::Email, f.value.clone())),
+                _ => None,
+            });
+            p.identities.iter().cloned().chain(mentioned)
+        })
         .collect();
     wanted.sort();
     wanted.dedup();
-    let mut identity_owner: HashMap<(IdentityKind, String), Uuid> =
+    let mut identity_owner: profile::IdentityOwners =
         repo::identities::find_by_values(txn, tenant_id, &wanted)
             .await?
             .into_iter()
@@ -832,7 +843,10 @@ async fn engine<C: Executor>(
             .collect();
 
     // 3. Lock the leads and sessions this batch may change.
-    let mut lead_ids: Vec<Uuid> = identity_owner.values().copied().collect();
+    let mut lead_ids: Vec<Uuid> = new_messages()
+        .flat_map(|p| &p.identities)
+        .filter_map(|id| identity_owner.get(id).copied())
+        .collect();
     lead_ids.extend(existing.values().map(|m| m.lead_id));
     lead_ids.sort();
     lead_ids.dedup();
@@ -1225,7 +1239,7 @@ async fn engine<C: Executor>(
                 Some(editing) => editing,
                 None => lead_state.profile.insert(profile::Editing::of(lead)?),
             };
-            editing.apply(lead, proposals)
+            editing.apply(lead, proposals, &identity_owner)
         };
         if !applied.changed_keys.is_empty() && !lead_state.created {
             events.push(NewEvent::new(

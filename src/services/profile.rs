@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::{Actor, Permission};
 use crate::domain::profile::{
-    ChangeRecord, FieldKey, KnownKey, ManualEdit, Profile, Proposal, keys::normalize_value,
+    ChangeRecord, FieldKey, KnownKey, ManualEdit, Outcome, Profile, Proposal, keys::normalize_value,
 };
 use crate::domain::{Channel, EventType, IdentityKind, InvalidInput};
 use crate::entities::{lead, lead_identity, profile_field_change};
@@ -40,18 +40,33 @@ pub struct Applied {
 }
 
 /// Applies proposals to `lead` in memory: the profile JSON and the columns that mirror it.
+/// `owners` are the leads known by the contact details proposed (see [`Editing::apply`]).
 pub fn apply_proposals(
     lead: &mut lead::Model,
     proposals: impl IntoIterator<Item = Proposal>,
+    owners: &IdentityOwners,
 ) -> AppResult<Applied> {
     let mut proposals = proposals.into_iter().peekable();
     if proposals.peek().is_none() {
         return Ok(Applied::default());
     }
     let mut editing = Editing::of(lead)?;
-    let applied = editing.apply(lead, proposals);
+    let applied = editing.apply(lead, proposals, owners);
     editing.store(lead)?;
     Ok(applied)
+}
+
+/// Which lead each known identity (channel id, phone number, email address) finds.
+pub type IdentityOwners = HashMap<(IdentityKind, String), Uuid>;
+
+/// The identity a proposed value would become: phone numbers and email addresses find leads.
+pub fn identity_of(proposal: &Proposal) -> Option<(IdentityKind, String)> {
+    let kind = match proposal.key.known_key()? {
+        KnownKey::Phone => IdentityKind::Phone,
+        KnownKey::Email => IdentityKind::Email,
+        _ => return None,
+    };
+    Some((kind, proposal.value.clone()))
 }
 
 /// A lead's profile, read once for several rounds of proposals (ingest applies each message's
@@ -70,15 +85,21 @@ impl Editing {
         })
     }
 
-    /// Applies `proposals` to the profile and to `lead`'s mirrored columns.
+    /// Applies `proposals` to the profile and to `lead`'s mirrored columns. A phone number or
+    /// email address that `owners` says finds another lead is declined (`AnotherLead`): one
+    /// contact detail finds one customer, and staff decide which.
     pub fn apply(
         &mut self,
         lead: &mut lead::Model,
         proposals: impl IntoIterator<Item = Proposal>,
+        owners: &IdentityOwners,
     ) -> Applied {
         let records: Vec<ChangeRecord> = proposals
             .into_iter()
-            .map(|p| self.profile.propose(p))
+            .map(|p| match identity_of(&p).and_then(|id| owners.get(&id)) {
+                Some(&owner) if owner != lead.id => self.profile.decline(p, Outcome::AnotherLead),
+                _ => self.profile.propose(p),
+            })
             .collect();
         self.record(lead, records)
     }
@@ -134,7 +155,7 @@ pub fn history_rows(
 ) -> Vec<profile_field_change::Model> {
     records
         .iter()
-        .filter(|r| r.outcome != crate::domain::profile::Outcome::Unchanged)
+        .filter(|r| r.outcome != Outcome::Unchanged)
         .map(|r| profile_field_change::Model {
             tenant_id,
             id: Uuid::now_v7(),

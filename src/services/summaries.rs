@@ -219,7 +219,14 @@ async fn store(
         lead.summary_updated_at = Some(now);
         lead_dirty = true;
     }
-    let applied = profile::apply_proposals(&mut lead, proposals)?;
+    let mentioned: Vec<_> = proposals.iter().filter_map(profile::identity_of).collect();
+    let owners: profile::IdentityOwners =
+        repo::identities::find_by_values(&txn, tenant_id, &mentioned)
+            .await?
+            .into_iter()
+            .map(|i| ((i.kind, i.value), i.lead_id))
+            .collect();
+    let applied = profile::apply_proposals(&mut lead, proposals, &owners)?;
     let mut changed_keys = applied.changed_keys.clone();
     if newer_than_current {
         changed_keys.push("last_summary".into());

@@ -391,3 +391,93 @@ async fn a_history_import_sent_newest_first_keeps_the_newest_facts() {
     assert!(outcomes.contains(&("Tel Aviv", "OUTDATED")), "{outcomes:?}");
     assert!(outcomes.contains(&("Haifa", "APPLIED")), "{outcomes:?}");
 }
+
+#[tokio::test]
+async fn a_phone_or_email_that_finds_another_lead_is_recorded_not_taken() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    // A family shares a phone and an email address; the parent wrote first.
+    let mut parent = message("WEB", "visitor-parent", "Hi");
+    parent["phone"] = json!("+14155550001");
+    parent["email"] = json!("family@example.com");
+    let parent = record(&app, &t.agent, parent).await["lead"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let child = record(&app, &t.agent, message("WEB", "visitor-child", "Hello")).await;
+    let child = child["lead"]["id"].as_str().unwrap().to_owned();
+    // The child's next message carries the shared phone and mentions the shared email.
+    let mut shared = message(
+        "WEB",
+        "visitor-child",
+        "You can write to family@example.com",
+    );
+    shared["phone"] = json!("+14155550001");
+    let recorded = record(&app, &t.agent, shared).await;
+    assert_eq!(
+        recorded["lead"]["id"],
+        child.as_str(),
+        "the web id finds the child"
+    );
+    assert_eq!(recorded["lead"]["primaryPhone"], Value::Null);
+
+    let lead = profile(&app, &t.viewer, &child).await;
+    assert_eq!(field(&lead, "phone"), None, "{lead}");
+    assert_eq!(field(&lead, "email"), None, "{lead}");
+    for (key, value, source) in [
+        ("phone", "+14155550001", "CHANNEL"),
+        ("email", "family@example.com", "AI"),
+    ] {
+        let entries = history(&app, &t.viewer, &child, key).await;
+        assert_eq!(entries.len(), 1, "{key}: {entries:?}");
+        assert_eq!(
+            (
+                entries[0]["newValue"].as_str(),
+                entries[0]["source"].as_str(),
+                entries[0]["outcome"].as_str()
+            ),
+            (Some(value), Some(source), Some("ANOTHER_LEAD"))
+        );
+    }
+    // The phone still finds the parent.
+    let context = app
+        .gql(
+            Some(&t.viewer),
+            "query { memoryContext(phone: \"+14155550001\") { lead { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(context.ok()["memoryContext"]["lead"]["id"], parent.as_str());
+    let parent = profile(&app, &t.viewer, &parent).await;
+    assert_eq!(field(&parent, "phone").unwrap()["value"], "+14155550001");
+
+    // The conversation's summary proposes the email again, with the same outcome.
+    app.clock.advance(chrono::Duration::minutes(20));
+    assert_eq!(
+        memodesk::workers::sweeper::sweep(&app.state).await.unwrap(),
+        2
+    );
+    let report = memodesk::workers::jobs::run_pending(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(report.done, 2);
+    let lead = profile(&app, &t.viewer, &child).await;
+    assert_eq!(field(&lead, "email"), None, "{lead}");
+    let outcomes: Vec<(String, String)> = history(&app, &t.viewer, &child, "email")
+        .await
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_owned(),
+                e["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|(_, outcome)| outcome == "ANOTHER_LEAD"),
+        "{outcomes:?}"
+    );
+}

@@ -46,6 +46,51 @@ impl Profile {
         }
     }
 
+    /// Records a proposal that may not be applied for a reason outside the profile
+    /// (`outcome`, e.g. the value identifies another lead) and changes nothing. A proposal of
+    /// what the field already holds is `Unchanged`, as it would be if merged.
+    pub fn decline(&self, proposal: Proposal, outcome: Outcome) -> ChangeRecord {
+        let Proposal {
+            key,
+            value,
+            source,
+            confidence,
+            actor,
+            evidence,
+            at,
+        } = proposal;
+        let write = Write {
+            source,
+            confidence: clamp_confidence(confidence),
+            actor,
+            at,
+            evidence,
+        };
+        let value = value.trim().to_owned();
+        let item = key.is_list().then(|| value.clone());
+        let (old, repeated) = match self.fields.get(key.as_str()) {
+            Some(field) if key.is_list() => {
+                let held = find_item(&field.items, &value)
+                    .filter(|&i| !field.items[i].blocked)
+                    .map(|i| field.items[i].value.clone());
+                let repeated = held.is_some();
+                (held, repeated)
+            }
+            Some(field) => {
+                let current = field.display_value();
+                let repeated = current.as_deref() == Some(value.as_str());
+                (current, repeated)
+            }
+            None => (None, false),
+        };
+        let outcome = if repeated {
+            Outcome::Unchanged
+        } else {
+            outcome
+        };
+        write.record(&key, item, old, Some(value), outcome)
+    }
+
     /// A staff edit: writes MANUAL values and locks them for staff: a scalar field as a whole, a
     /// list item by item (listed items become MANUAL, the others are blocked; the list stays open).
     pub fn set_manual(&mut self, edit: ManualEdit) -> ChangeRecord {
@@ -699,6 +744,55 @@ mod tests {
                 at: at(10),
             }
         );
+    }
+
+    #[test]
+    fn a_declined_proposal_is_recorded_and_changes_nothing() {
+        let profile = with_city("Haifa", Source::Ai, 0.5);
+        let before = profile.clone();
+        let record = profile.decline(
+            Proposal {
+                evidence: evidence(7),
+                ..proposal(&city(), "Tel Aviv", Source::Channel, 0.9)
+            },
+            Outcome::AnotherLead,
+        );
+        assert_eq!(profile, before);
+        assert_eq!(record.outcome, Outcome::AnotherLead);
+        assert!(!record.changed());
+        assert_eq!(
+            (record.old_value.as_deref(), record.new_value.as_deref()),
+            (Some("Haifa"), Some("Tel Aviv"))
+        );
+        assert_eq!((record.source, record.confidence), (Source::Channel, 0.9));
+        assert_eq!(record.evidence.len(), 1);
+        // What the field already holds is a repeat, as a merge would find.
+        let again = profile.decline(
+            proposal(&city(), "Haifa", Source::Channel, 0.9),
+            Outcome::AnotherLead,
+        );
+        assert_eq!(again.outcome, Outcome::Unchanged);
+        // A list names the item.
+        let mut interests = Profile::default();
+        let key = FieldKey::known(KnownKey::Interests);
+        interests.propose(proposal(&key, "Hotels", Source::Ai, 0.5));
+        let record = interests.decline(
+            proposal(&key, "hotels", Source::Ai, 0.5),
+            Outcome::AnotherLead,
+        );
+        assert_eq!(
+            (record.item.as_deref(), record.outcome),
+            (Some("hotels"), Outcome::Unchanged)
+        );
+        let record = interests.decline(
+            proposal(&key, "flights", Source::Ai, 0.5),
+            Outcome::AnotherLead,
+        );
+        assert_eq!(
+            (record.item.as_deref(), record.outcome),
+            (Some("flights"), Outcome::AnotherLead)
+        );
+        assert_eq!(interests.value(key.as_str()).as_deref(), Some("Hotels"));
     }
 
     #[test]

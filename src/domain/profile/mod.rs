@@ -70,6 +70,9 @@ vocabulary! {
         /// (a history import, a late delivery, a summary of an earlier conversation) does not
         /// replace a newer one.
         Outdated => "outdated",
+        /// The value (a phone number, an email address) already identifies another lead: a
+        /// contact detail finds one customer, so the proposal was recorded, not applied.
+        AnotherLead => "another_lead",
         /// Staff rejected this field (or list item); the proposal was recorded, not applied.
         RejectedByStaff => "rejected_by_staff",
         /// Staff rejected the field or an item: it is now locked empty.

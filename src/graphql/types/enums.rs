@@ -171,6 +171,10 @@ pub enum ProfileChangeOutcomeGql {
     /// The current value, as strong, was learned from a later message: an older observation (a
     /// history import, a late delivery, a summary of an earlier conversation) was not applied.
     Outdated,
+    /// The value (a phone number or an email address) already identifies another lead: one
+    /// contact detail finds one customer, so the proposal was not applied. Staff decide: change
+    /// the other lead's value first, then set this one.
+    AnotherLead,
     /// Staff rejected the field or item; the proposal was not applied.
     RejectedByStaff,
     /// Staff rejected the field (or an item): it is locked empty.
