@@ -27,6 +27,8 @@ pub struct SessionView {
     pub close_reason: Option<CloseReason>,
     pub started_at: DateTime<Utc>,
     pub last_message_at: DateTime<Utc>,
+    /// When it closed, if it did: for idleness, when its quiet spell was found to be over.
+    pub closed_at: Option<DateTime<Utc>>,
     pub session_ref: Option<String>,
 }
 
@@ -37,6 +39,9 @@ pub struct Arrival<'a> {
     /// The message asks to start over (see [`is_reset_phrase`]); only a customer's counts.
     pub asks_reset: bool,
     pub occurred_at: DateTime<Utc>,
+    /// When it reached us: a message that occurred more than the idle timeout before is from
+    /// a conversation that has gone quiet since (see [`place`]).
+    pub received_at: DateTime<Utc>,
     pub session_ref: Option<&'a str>,
 }
 
@@ -71,7 +76,7 @@ pub struct Placement {
     pub close_first: Option<(Uuid, CloseReason)>,
     pub target: Target,
     /// Close the target session right after the message: the customer asked to start over,
-    /// or the message opened a conversation that ended before a later one began.
+    /// or the message opened a conversation that has gone quiet since (`IdleTimeout`).
     pub close_after: Option<CloseReason>,
 }
 
@@ -80,24 +85,39 @@ pub struct Placement {
 /// A message from an earlier conversation than the lead's latest (a history import, a late
 /// delivery) goes back in time rather than into today's: it joins the closed session whose
 /// time it falls in (within the idle timeout of its first message, or of its last when it
-/// closed for idleness), or else opens a session of its own that closes at once. It never
-/// closes or joins the open session that began after it.
+/// closed for idleness and before it closed), or else opens a session of its own. It never
+/// closes or joins the open session that began after it. A session opened by a message older
+/// than the idle timeout closes at once, as the sweeper would close it, and such a message
+/// does not reopen a call closed for idleness.
 pub fn place(arrival: &Arrival<'_>, known: Known<'_>, idle_timeout: Duration) -> Placement {
+    let mut placement = decide(arrival, known, idle_timeout);
+    let gone_quiet = arrival.occurred_at + idle_timeout < arrival.received_at;
+    if placement.target == Target::New && gone_quiet {
+        placement.close_after = placement.close_after.or(Some(CloseReason::IdleTimeout));
+    }
+    placement
+}
+
+fn decide(arrival: &Arrival<'_>, known: Known<'_>, idle_timeout: Duration) -> Placement {
     let close_after =
         (arrival.role == MessageRole::Customer && arrival.asks_reset).then_some(CloseReason::Reset);
     let open = known.open;
+    let gone_quiet = arrival.occurred_at + idle_timeout < arrival.received_at;
 
     // A session reference (a call id) names its session outright, open or closed: a late
     // transcript still belongs to the call it transcribes. Two exceptions keep the rest of a
     // call in the memory context, which reads the open session:
     // - a call closed for idleness (on hold) goes on in the same session, open again, unless
-    //   the customer has since opened another conversation on the channel;
+    //   the customer has since opened another conversation on the channel (or the message is
+    //   itself older than the idle timeout: an imported call's next line);
     // - after the caller asked to start over, the rest of the call is a new conversation: the
     //   one the first message after the reset opened (which cannot carry the same reference).
     let mut after_reset = false;
     if let Some(session) = known.by_ref {
         match (session.status, session.close_reason) {
-            (SessionStatus::Closed, Some(CloseReason::IdleTimeout)) if open.is_none() => {
+            (SessionStatus::Closed, Some(CloseReason::IdleTimeout))
+                if open.is_none() && !gone_quiet =>
+            {
                 return Placement {
                     close_first: None,
                     target: Target::Reopen(session.id),
@@ -200,9 +220,10 @@ pub fn may_be_past(
 
 /// How far `at` is from the closed session `s`, if it falls within its reach: from the idle
 /// timeout before its first message to its last message, or, when it closed for idleness (the
-/// conversation could have gone on), to the idle timeout after it, unless another conversation
-/// began in between. A conversation ended on purpose (a reset, a hang-up) takes nothing from
-/// the instant of its last message on: what arrives at that time came after the ending.
+/// conversation could have gone on), to the idle timeout after it, unless it had closed by
+/// then or another conversation began in between. A conversation ended on purpose (a reset, a
+/// hang-up) takes nothing from the instant of its last message on: what arrives at that time
+/// came after the ending.
 fn distance(
     at: DateTime<Utc>,
     s: &SessionView,
@@ -219,6 +240,7 @@ fn distance(
     let after = at - s.last_message_at;
     let went_on = s.close_reason == Some(CloseReason::IdleTimeout)
         && after <= idle_timeout
+        && s.closed_at.is_none_or(|closed_at| at <= closed_at)
         && !known.open.into_iter().chain(known.closed).any(|other| {
             other.id != s.id && other.started_at > s.last_message_at && other.started_at <= at
         });
@@ -308,6 +330,7 @@ mod tests {
             close_reason: None,
             started_at: at(minute),
             last_message_at: at(minute),
+            closed_at: None,
             session_ref: None,
         }
     }
@@ -320,6 +343,11 @@ mod tests {
             close_reason: Some(reason),
             started_at: at(-5),
             last_message_at: at(0),
+            closed_at: Some(at(if reason == CloseReason::IdleTimeout {
+                16
+            } else {
+                0
+            })),
             session_ref: Some("CA1".into()),
         }
     }
@@ -329,6 +357,7 @@ mod tests {
             role: MessageRole::Customer,
             asks_reset: is_reset_phrase(content, &phrases()),
             occurred_at: at(minute),
+            received_at: at(minute),
             session_ref: None,
         }
     }
@@ -374,15 +403,30 @@ mod tests {
         assert_eq!(p.target, Target::New);
     }
 
-    /// A closed session of minutes `start..=last`, closed for `reason`.
+    /// A closed session of minutes `start..=last`, closed for `reason` (by the sweeper a
+    /// minute after its quiet spell, for idleness).
     fn closed(id: u128, start: i64, last: i64, reason: CloseReason) -> SessionView {
+        let closed_at = if reason == CloseReason::IdleTimeout {
+            last + 16
+        } else {
+            last
+        };
         SessionView {
             id: Uuid::from_u128(id),
             status: SessionStatus::Closed,
             close_reason: Some(reason),
             started_at: at(start),
             last_message_at: at(last),
+            closed_at: Some(at(closed_at)),
             session_ref: None,
+        }
+    }
+
+    /// A message that occurred at `minute` and reached us at `received`.
+    fn late(content: &str, minute: i64, received: i64) -> Arrival<'_> {
+        Arrival {
+            received_at: at(received),
+            ..arrival(content, minute)
         }
     }
 
@@ -503,6 +547,52 @@ mod tests {
         let quiet = [closed(2, 0, 10, CloseReason::IdleTimeout)];
         let p = place(&arrival("hi", 10), with_past(None, &quiet), IDLE);
         assert_eq!(p.target, Target::Existing(quiet[0].id));
+    }
+
+    #[test]
+    fn a_conversation_closed_for_idleness_takes_nothing_said_after_it_closed() {
+        // Quiet at minute 0, closed by the sweeper at 16; a message from minute 14 arrived at
+        // 17 and joined it (it is now its last, and it closed at 17).
+        let swept = [SessionView {
+            last_message_at: at(14),
+            closed_at: Some(at(17)),
+            ..closed(2, 0, 0, CloseReason::IdleTimeout)
+        }];
+        let p = place(&late("one more", 15, 18), with_past(None, &swept), IDLE);
+        assert_eq!(p.target, Target::Existing(swept[0].id));
+        // The customer writing now starts a new conversation.
+        let p = place(&arrival("hello again", 18), with_past(None, &swept), IDLE);
+        assert_eq!(decided(p), (None, Target::New, None));
+    }
+
+    #[test]
+    fn a_conversation_that_has_gone_quiet_is_recorded_closed() {
+        // An import into a customer with no conversation on the channel.
+        let p = place(&late("long ago", 0, 600), known(None, None), IDLE);
+        assert_eq!(decided(p), past());
+        // Still within the idle timeout: it may go on.
+        let p = place(&late("a moment ago", 0, 15), known(None, None), IDLE);
+        assert_eq!(decided(p), (None, Target::New, None));
+        // After a quiet spell in today's conversation, received late.
+        let today = open(0);
+        let p = place(&late("later", 30, 600), known(None, Some(&today)), IDLE);
+        assert_eq!(
+            decided(p),
+            (
+                Some((today.id, CloseReason::IdleTimeout)),
+                Target::New,
+                Some(CloseReason::IdleTimeout)
+            )
+        );
+    }
+
+    #[test]
+    fn an_old_line_of_a_call_does_not_reopen_it() {
+        let imported = closed_call(CloseReason::IdleTimeout);
+        let mut line = late("[transcript] and Friday?", 1, 3000);
+        line.session_ref = Some("CA1");
+        let p = place(&line, known(Some(&imported), None), IDLE);
+        assert_eq!(decided(p), (None, Target::Existing(imported.id), None));
     }
 
     #[test]

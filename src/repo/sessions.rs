@@ -72,21 +72,18 @@ pub async fn lock_for_ingest<C: Executor>(
     Ok(rows)
 }
 
-/// The closed sessions of `lead_ids` whose last message is at `since` or later, locked (ingest
+/// The closed sessions of a lead whose last message is at `since` or later, locked (ingest
 /// may place a late message in one of them): the past a history import or a late delivery
 /// goes back to. Found through the lead's sessions by start time.
 pub async fn lock_closed_since<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
-    lead_ids: &[Uuid],
+    lead_id: Uuid,
     since: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<session::Model>, DbErr> {
-    if lead_ids.is_empty() {
-        return Ok(Vec::new());
-    }
     let select = session::Entity::find()
         .filter(session::Column::TenantId.eq(tenant_id))
-        .filter(session::Column::LeadId.is_in(lead_ids.iter().copied()))
+        .filter(session::Column::LeadId.eq(lead_id))
         .filter(session::Column::LastMessageAt.gte(since))
         .filter(session::Column::Status.eq(SessionStatus::Closed))
         .order_by_asc(session::Column::Id);

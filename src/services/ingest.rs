@@ -9,7 +9,7 @@
 //! batch retry, and the retry then sees the winner's rows); leads and sessions are row-locked
 //! in id order before they change (lock order: lead → session → tenant).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -872,45 +872,9 @@ async fn engine<C: Executor>(
     for s in repo::sessions::find_many(txn, tenant_id, &missing).await? {
         sessions.insert(s.id, SessionState::loaded(s, written_as));
     }
-    // A message that may be late (a history import, a delayed delivery) is placed among the
-    // lead's past conversations around its time: those are loaded for it, and only for it.
     let idle = settings.idle_timeout();
-    let open_before: HashMap<(Uuid, Channel), SessionView> = sessions
-        .values()
-        .filter(|s| s.model.status == SessionStatus::Open)
-        .map(|s| ((s.model.lead_id, s.model.channel), view(&s.model)))
-        .collect();
-    let mut late_leads = Vec::new();
-    let mut since: Option<DateTime<Utc>> = None;
-    for p in prepared
-        .iter()
-        .filter(|p| !is_known_duplicate(p, &existing))
-    {
-        let Some(lead) = p
-            .identities
-            .iter()
-            .find_map(|id| identity_owner.get(id))
-            .and_then(|id| leads.get(id))
-        else {
-            continue;
-        };
-        let open = open_before.get(&(lead.model.id, p.channel));
-        let last_interaction_at = lead.model.last_interaction_at;
-        if session_policy::may_be_past(&arrival(p), open, last_interaction_at, idle) {
-            late_leads.push(lead.model.id);
-            let from = p.occurred_at - idle;
-            since = Some(since.map_or(from, |since| since.min(from)));
-        }
-    }
-    if let Some(since) = since {
-        late_leads.sort();
-        late_leads.dedup();
-        for s in repo::sessions::lock_closed_since(txn, tenant_id, &late_leads, since).await? {
-            sessions
-                .entry(s.id)
-                .or_insert_with(|| SessionState::loaded(s, written_as));
-        }
-    }
+    // The leads whose closed sessions are loaded, and from when (see `may_be_past` below).
+    let mut past_loaded: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
 
     // 4. Place every message, in time order, in memory.
     let order = time_order(prepared);
@@ -1025,22 +989,40 @@ async fn engine<C: Executor>(
                 .map(|s| view(&s.model))
         });
         let open = open_session(&sessions, lead_id, p.channel);
-        let arrival = arrival(p);
+        let arrival = arrival(p, now);
         let last_interaction_at = lead_state.model.last_interaction_at;
-        let closed: Vec<SessionView> =
-            if session_policy::may_be_past(&arrival, open.as_ref(), last_interaction_at, idle) {
+        let may_be_past =
+            session_policy::may_be_past(&arrival, open.as_ref(), last_interaction_at, idle);
+        // A message that may be late (a history import, a delayed delivery) is placed among
+        // the lead's past conversations around its time: those are loaded for it, once per
+        // lead and batch, unless earlier messages of the batch loaded them.
+        let since = p.occurred_at - idle;
+        if may_be_past
+            && !lead_state.created
+            && past_loaded
+                .get(&lead_id)
+                .is_none_or(|&loaded| since < loaded)
+        {
+            for s in repo::sessions::lock_closed_since(txn, tenant_id, lead_id, since).await? {
                 sessions
-                    .values()
-                    .filter(|s| {
-                        s.model.lead_id == lead_id
-                            && s.model.channel == p.channel
-                            && s.model.status == SessionStatus::Closed
-                    })
-                    .map(|s| view(&s.model))
-                    .collect()
-            } else {
-                Vec::new()
-            };
+                    .entry(s.id)
+                    .or_insert_with(|| SessionState::loaded(s, written_as));
+            }
+            past_loaded.insert(lead_id, since);
+        }
+        let closed: Vec<SessionView> = if may_be_past {
+            sessions
+                .values()
+                .filter(|s| {
+                    s.model.lead_id == lead_id
+                        && s.model.channel == p.channel
+                        && s.model.status == SessionStatus::Closed
+                })
+                .map(|s| view(&s.model))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let known = Known {
             by_ref: by_ref.as_ref(),
             open: open.as_ref(),
@@ -1177,11 +1159,15 @@ async fn engine<C: Executor>(
         if p.occurred_at < s.model.started_at {
             s.model.started_at = p.occurred_at;
         }
-        // A closed conversation a late message extends ends no earlier than that message.
-        if let Some(closed_at) = s.model.closed_at
-            && closed_at < s.model.last_message_at
-        {
-            s.model.closed_at = Some(s.model.last_message_at);
+        // A closed conversation a late message extends ends no earlier than that message, or,
+        // if it went quiet, than the quiet spell after it (or now, if that is still going on).
+        if let Some(closed_at) = s.model.closed_at {
+            let ends = if s.model.close_reason == Some(CloseReason::IdleTimeout) {
+                (s.model.last_message_at + idle).min(now)
+            } else {
+                s.model.last_message_at
+            };
+            s.model.closed_at = Some(closed_at.max(ends));
         }
         s.model.updated_at = now;
         if let Some(intent) = customer_intent {
@@ -1203,15 +1189,13 @@ async fn engine<C: Executor>(
         if let Some(reason) = end_reason
             && s.model.status == SessionStatus::Open
         {
-            close_session(
-                s,
-                reason,
-                p.occurred_at.max(s.model.last_message_at),
-                now,
-                &mut events,
-                &mut jobs,
-                state,
-            );
+            // A conversation that has gone quiet closed when its quiet spell ran out.
+            let at = if reason == CloseReason::IdleTimeout {
+                (s.model.last_message_at + idle).min(now)
+            } else {
+                p.occurred_at.max(s.model.last_message_at)
+            };
+            close_session(s, reason, at, now, &mut events, &mut jobs, state);
         } else if s.model.status == SessionStatus::Closed && !session_created {
             // A late message (a transcript after the hang-up) changes what the summary says.
             jobs.push(summaries::summary_job(state, tenant_id, session_id, now));
@@ -1309,6 +1293,13 @@ async fn engine<C: Executor>(
     // Each written message goes to exactly one result.
     let mut messages: Vec<Option<message::Model>> = messages.into_iter().map(Some).collect();
     repo::profile_changes::insert_many(txn, history).await?;
+    // Late messages of one closed conversation each ask for its summary again: once is enough.
+    let mut summarizing = HashSet::new();
+    jobs.retain(|job| {
+        job.dedupe_key
+            .as_ref()
+            .is_none_or(|key| summarizing.insert(key.clone()))
+    });
     let enqueued_jobs = !jobs.is_empty();
     repo::jobs::enqueue_many(txn, jobs, now).await?;
 
@@ -1406,16 +1397,18 @@ fn view(s: &session::Model) -> SessionView {
         close_reason: s.close_reason,
         started_at: s.started_at,
         last_message_at: s.last_message_at,
+        closed_at: s.closed_at,
         session_ref: s.session_ref.clone(),
     }
 }
 
-/// The policy's view of a message.
-fn arrival(p: &Prepared) -> Arrival<'_> {
+/// The policy's view of a message received `now`.
+fn arrival(p: &Prepared, now: DateTime<Utc>) -> Arrival<'_> {
     Arrival {
         role: p.role,
         asks_reset: p.asks_reset,
         occurred_at: p.occurred_at,
+        received_at: now,
         session_ref: p.session_ref.as_deref(),
     }
 }

@@ -836,15 +836,29 @@ async fn a_late_delivery_rejoins_the_conversation_the_sweeper_closed() {
         memodesk::workers::sweeper::sweep(&app.state).await.unwrap(),
         1
     );
-    // Sent a minute after the first, delivered after the sweep.
-    let late = record(&app, &t.agent, sms_at(&app, -19, "And in grey?")).await;
+    // Sent ten minutes after the first, delivered after the sweep.
+    let late = record(&app, &t.agent, sms_at(&app, -10, "And in grey?")).await;
     assert_eq!(late["session"]["id"], session.as_str());
     assert_eq!(late["session"]["status"], "CLOSED");
     assert_eq!(late["session"]["messageCount"], 2);
-    // What the customer says now is a new conversation.
+    // What the customer says now, within the idle timeout of that late message but after the
+    // conversation closed, is a new conversation, open for the agent.
+    app.clock.advance(Duration::minutes(1));
     let now = record(&app, &t.agent, sms_at(&app, 0, "Hello again")).await;
     assert_ne!(now["session"]["id"], session.as_str());
     assert_eq!(now["session"]["status"], "OPEN");
+    let lead = now["lead"]["id"].as_str().unwrap();
+    let context = app
+        .gql(
+            Some(&t.viewer),
+            CONTEXT,
+            json!({ "lead": lead, "channel": "SMS" }),
+        )
+        .await;
+    assert_eq!(
+        context.ok()["memoryContext"]["messages"],
+        json!([{ "content": "Hello again", "role": "CUSTOMER" }])
+    );
 }
 
 #[tokio::test]
@@ -873,6 +887,57 @@ async fn an_earlier_call_imported_during_a_call_does_not_end_it() {
     assert_eq!(next["session"]["id"], live["session"]["id"]);
     assert_eq!(next["session"]["status"], "OPEN");
     assert_eq!(next["session"]["messageCount"], 2);
+    // After the hang-up, the old call's next line joins it, closed: it is not reopened.
+    let bye = record(&app, &t.agent, call("+14155552671", "CA-live")("Bye", true)).await;
+    assert_eq!(bye["session"]["closeReason"], "CALL_ENDED");
+    let mut line = call("+14155552671", "CA-old")("[transcript] for four people", false);
+    line["occurredAt"] =
+        json!((app.state.now() - Duration::days(2) + Duration::minutes(1)).to_rfc3339());
+    let line = record(&app, &t.agent, line).await;
+    assert_eq!(line["session"]["id"], old["session"]["id"]);
+    assert_eq!(line["session"]["status"], "CLOSED");
+    assert_eq!(line["session"]["messageCount"], 2);
+}
+
+#[tokio::test]
+async fn history_of_a_quiet_channel_is_recorded_as_closed_conversations() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let mut chat = message("WHATSAPP", "14155552671", "Hi, is my order ready?");
+    chat["phone"] = json!("+14155552671");
+    let lead = record(&app, &t.agent, chat).await["lead"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Last week's web chat, one request per message.
+    let week_ago = app.state.now() - Duration::days(7);
+    let mut sessions = Vec::new();
+    for (minute, content) in [(0, "Do you ship abroad?"), (3, "To Italy")] {
+        let mut web = message("WEB", "visitor-7", content);
+        web["phone"] = json!("+14155552671");
+        web["occurredAt"] = json!((week_ago + Duration::minutes(minute)).to_rfc3339());
+        let recorded = record(&app, &t.agent, web).await;
+        assert_eq!(recorded["lead"]["id"], lead.as_str());
+        assert_eq!(recorded["session"]["status"], "CLOSED", "{content}");
+        sessions.push(recorded["session"]["id"].clone());
+    }
+    assert_eq!(sessions[0], sessions[1], "one conversation");
+    let context = app
+        .gql(
+            Some(&t.viewer),
+            CONTEXT,
+            json!({ "lead": lead, "channel": "WEB" }),
+        )
+        .await;
+    assert_eq!(context.ok()["memoryContext"]["session"], Value::Null);
+    let jobs = job::Entity::find()
+        .filter(job::Column::TenantId.eq(t.id))
+        .filter(job::Column::Kind.eq("summarize_session"))
+        .all(&app.state.db.read)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1, "one summary, pending until it runs");
+    assert_eq!(jobs[0].payload["sessionId"], sessions[0]);
 }
 
 #[tokio::test]

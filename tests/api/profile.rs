@@ -474,6 +474,14 @@ async fn a_phone_or_email_that_finds_another_lead_is_recorded_not_taken() {
         })
         .collect();
     assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    // One from the message's extractor, one from the summary's facts.
+    assert!(outcomes.iter().any(|(actor, _)| actor == "ai:builtin"));
+    assert!(
+        outcomes
+            .iter()
+            .any(|(actor, _)| actor.starts_with("ai:builtin:")),
+        "{outcomes:?}"
+    );
     assert!(
         outcomes
             .iter()
