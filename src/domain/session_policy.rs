@@ -39,8 +39,8 @@ pub struct Arrival<'a> {
     /// The message asks to start over (see [`is_reset_phrase`]); only a customer's counts.
     pub asks_reset: bool,
     pub occurred_at: DateTime<Utc>,
-    /// When it reached us: a message that occurred more than the idle timeout before is from
-    /// a conversation that has gone quiet since (see [`place`]).
+    /// When it reached us: a message that occurred more than the idle timeout before does not
+    /// reopen a call (see [`place`]).
     pub received_at: DateTime<Utc>,
     pub session_ref: Option<&'a str>,
 }
@@ -76,7 +76,7 @@ pub struct Placement {
     pub close_first: Option<(Uuid, CloseReason)>,
     pub target: Target,
     /// Close the target session right after the message: the customer asked to start over,
-    /// or the message opened a conversation that has gone quiet since (`IdleTimeout`).
+    /// or the message opened a conversation that ended before a later one began.
     pub close_after: Option<CloseReason>,
 }
 
@@ -85,20 +85,11 @@ pub struct Placement {
 /// A message from an earlier conversation than the lead's latest (a history import, a late
 /// delivery) goes back in time rather than into today's: it joins the closed session whose
 /// time it falls in (within the idle timeout of its first message, or of its last when it
-/// closed for idleness and before it closed), or else opens a session of its own. It never
-/// closes or joins the open session that began after it. A session opened by a message older
-/// than the idle timeout closes at once, as the sweeper would close it, and such a message
-/// does not reopen a call closed for idleness.
+/// closed for idleness and before it closed), or else opens a session of its own that closes
+/// at once when a later conversation exists. It never closes or joins the open session that
+/// began after it. (Whether a conversation a late message extends has gone quiet since, or
+/// is still going on, is the caller's to settle once the batch is placed.)
 pub fn place(arrival: &Arrival<'_>, known: Known<'_>, idle_timeout: Duration) -> Placement {
-    let mut placement = decide(arrival, known, idle_timeout);
-    let gone_quiet = arrival.occurred_at + idle_timeout < arrival.received_at;
-    if placement.target == Target::New && gone_quiet {
-        placement.close_after = placement.close_after.or(Some(CloseReason::IdleTimeout));
-    }
-    placement
-}
-
-fn decide(arrival: &Arrival<'_>, known: Known<'_>, idle_timeout: Duration) -> Placement {
     let close_after =
         (arrival.role == MessageRole::Customer && arrival.asks_reset).then_some(CloseReason::Reset);
     let open = known.open;
@@ -159,7 +150,7 @@ fn decide(arrival: &Arrival<'_>, known: Known<'_>, idle_timeout: Duration) -> Pl
             return Placement {
                 close_first: None,
                 target: Target::New,
-                close_after: Some(CloseReason::IdleTimeout),
+                close_after: close_after.or(Some(CloseReason::IdleTimeout)),
             };
         }
     }
@@ -471,9 +462,9 @@ mod tests {
             );
             assert_eq!(decided(p), past(), "at minute {minute}");
         }
-        // Not even a reset phrase in it touches today's conversation.
+        // Not even a reset phrase in it touches today's conversation; it ends its own.
         let p = place(&arrival("start over", 2), known(None, Some(&s)), IDLE);
-        assert_eq!(decided(p), past());
+        assert_eq!(decided(p), (None, Target::New, Some(CloseReason::Reset)));
     }
 
     #[test]
@@ -563,27 +554,6 @@ mod tests {
         // The customer writing now starts a new conversation.
         let p = place(&arrival("hello again", 18), with_past(None, &swept), IDLE);
         assert_eq!(decided(p), (None, Target::New, None));
-    }
-
-    #[test]
-    fn a_conversation_that_has_gone_quiet_is_recorded_closed() {
-        // An import into a customer with no conversation on the channel.
-        let p = place(&late("long ago", 0, 600), known(None, None), IDLE);
-        assert_eq!(decided(p), past());
-        // Still within the idle timeout: it may go on.
-        let p = place(&late("a moment ago", 0, 15), known(None, None), IDLE);
-        assert_eq!(decided(p), (None, Target::New, None));
-        // After a quiet spell in today's conversation, received late.
-        let today = open(0);
-        let p = place(&late("later", 30, 600), known(None, Some(&today)), IDLE);
-        assert_eq!(
-            decided(p),
-            (
-                Some((today.id, CloseReason::IdleTimeout)),
-                Target::New,
-                Some(CloseReason::IdleTimeout)
-            )
-        );
     }
 
     #[test]

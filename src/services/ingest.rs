@@ -875,6 +875,8 @@ async fn engine<C: Executor>(
     let idle = settings.idle_timeout();
     // The leads whose closed sessions are loaded, and from when (see `may_be_past` below).
     let mut past_loaded: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
+    // Closed sessions that late messages joined.
+    let mut late_joined: HashSet<Uuid> = HashSet::new();
 
     // 4. Place every message, in time order, in memory.
     let order = time_order(prepared);
@@ -1183,13 +1185,16 @@ async fn engine<C: Executor>(
         {
             s.model.language = Some(language.to_owned());
         }
-        let end_reason = placement
-            .close_after
-            .or(p.ends_session.then(|| sessions::ended(p.channel)));
+        // A reset or a hang-up says how the conversation ended; only without one did a past
+        // conversation end by going quiet.
+        let ended = p.ends_session.then(|| sessions::ended(p.channel));
+        let end_reason = match placement.close_after {
+            Some(CloseReason::IdleTimeout) => ended.or(placement.close_after),
+            close_after => close_after.or(ended),
+        };
         if let Some(reason) = end_reason
             && s.model.status == SessionStatus::Open
         {
-            // A conversation that has gone quiet closed when its quiet spell ran out.
             let at = if reason == CloseReason::IdleTimeout {
                 (s.model.last_message_at + idle).min(now)
             } else {
@@ -1197,8 +1202,14 @@ async fn engine<C: Executor>(
             };
             close_session(s, reason, at, now, &mut events, &mut jobs, state);
         } else if s.model.status == SessionStatus::Closed && !session_created {
-            // A late message (a transcript after the hang-up) changes what the summary says.
-            jobs.push(summaries::summary_job(state, tenant_id, session_id, now));
+            // A late hang-up says how a conversation that seemed to go quiet really ended.
+            if let Some(reason) = ended
+                && s.model.close_reason == Some(CloseReason::IdleTimeout)
+            {
+                s.model.close_reason = Some(reason);
+                s.model.closed_at = Some(s.model.last_message_at);
+            }
+            late_joined.insert(session_id);
         }
 
         let lead = &mut lead_state.model;
@@ -1256,6 +1267,16 @@ async fn engine<C: Executor>(
             session_created,
         });
     }
+
+    settle_quiet_and_late(
+        &mut sessions,
+        late_joined,
+        idle,
+        now,
+        &mut events,
+        &mut jobs,
+        state,
+    );
 
     // 5. Write: parents before children (leads → identities → sessions → messages); leads
     // and sessions as `written_as` says, new ones in one multi-row insert.
@@ -1439,6 +1460,80 @@ fn lookup<T>(map: &HashMap<Uuid, Arc<T>>, id: Uuid) -> AppResult<Arc<T>> {
     map.get(&id)
         .cloned()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("row missing from the batch")))
+}
+
+/// Settles what the batch's late and old messages did to their conversations, as the sweeper
+/// and the customer would have: a conversation written to whose last message is older than the
+/// idle timeout closes now, at the end of that quiet spell; a closed one that late messages
+/// joined is open again if they show it never went quiet (its last message is within the idle
+/// timeout, and no other conversation on the channel is open or began after it), else it is
+/// summarized again.
+fn settle_quiet_and_late(
+    sessions: &mut HashMap<Uuid, SessionState>,
+    late_joined: HashSet<Uuid>,
+    idle: Duration,
+    now: DateTime<Utc>,
+    events: &mut Vec<NewEvent>,
+    jobs: &mut Vec<NewJob>,
+    state: &AppState,
+) {
+    let mut quiet: Vec<Uuid> = sessions
+        .values()
+        .filter(|s| s.dirty && s.model.status == SessionStatus::Open)
+        .filter(|s| s.model.last_message_at + idle < now)
+        .map(|s| s.model.id)
+        .collect();
+    quiet.sort();
+    for id in quiet {
+        if let Some(s) = sessions.get_mut(&id) {
+            let at = s.model.last_message_at + idle;
+            close_session(s, CloseReason::IdleTimeout, at, now, events, jobs, state);
+        }
+    }
+    // Newest first: of two conversations a late message extended, only the later may go on.
+    let mut late: Vec<(DateTime<Utc>, Uuid)> = late_joined
+        .into_iter()
+        .filter_map(|id| Some((sessions.get(&id)?.model.started_at, id)))
+        .collect();
+    late.sort_by(|a, b| b.cmp(a));
+    for (_, id) in late {
+        let Some(s) = sessions.get(&id).map(|s| &s.model) else {
+            continue;
+        };
+        let going_on = s.close_reason == Some(CloseReason::IdleTimeout)
+            && s.last_message_at + idle >= now
+            && !sessions.values().any(|other| {
+                other.model.id != id
+                    && other.model.lead_id == s.lead_id
+                    && other.model.channel == s.channel
+                    && (other.model.status == SessionStatus::Open
+                        || other.model.started_at > s.started_at)
+            });
+        let Some(s) = sessions.get_mut(&id) else {
+            continue;
+        };
+        if going_on {
+            s.dirty = true;
+            s.model.status = SessionStatus::Open;
+            s.model.closed_at = None;
+            s.model.close_reason = None;
+            s.model.updated_at = now;
+            events.push(NewEvent::new(
+                EventType::SessionOpened,
+                Some(s.model.lead_id),
+                Some(id),
+                json!({
+                    "sessionId": id,
+                    "leadId": s.model.lead_id,
+                    "channel": s.model.channel,
+                    "reopened": true,
+                }),
+            ));
+        } else {
+            // What the late messages said changes what the summary says.
+            jobs.push(summaries::summary_job(state, s.model.tenant_id, id, now));
+        }
+    }
 }
 
 /// Closes a session in memory, with its `session.closed` event and summary job.

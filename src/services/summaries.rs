@@ -75,6 +75,11 @@ pub async fn summarize_session(
     let Some(session) = repo::sessions::find(&state.db.read, tenant_id, session_id).await? else {
         return finish_without_summary(state, fence).await;
     };
+    // Open again since the job was queued (a call back from hold, a late message that shows
+    // the conversation went on): it is summarized when it closes again.
+    if session.status == SessionStatus::Open {
+        return finish_without_summary(state, fence).await;
+    }
     let messages = repo::messages::all_in_session(&state.db.read, tenant_id, session_id).await?;
     if messages.is_empty() {
         return finish_without_summary(state, fence).await;

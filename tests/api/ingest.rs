@@ -821,6 +821,58 @@ async fn history_imported_after_todays_conversation_goes_back_to_its_own_convers
 }
 
 #[tokio::test]
+async fn a_delayed_message_and_a_recent_one_are_one_open_conversation() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    // Sent 16 minutes ago, delivered now: on its own, a conversation that went quiet.
+    let delayed = record(&app, &t.agent, sms_at(&app, -16, "Is my table booked?")).await;
+    assert_eq!(delayed["session"]["status"], "CLOSED");
+    assert_eq!(delayed["session"]["closeReason"], "IDLE_TIMEOUT");
+    // The next one shows the customer is still there: the same conversation, open again.
+    let recent = record(&app, &t.agent, sms_at(&app, -2, "For 8pm")).await;
+    assert_eq!(recent["session"]["id"], delayed["session"]["id"]);
+    assert_eq!(recent["session"]["status"], "OPEN");
+    // Both in one request: one open conversation from the start.
+    let batch: Vec<Value> = [(-16, "Do you have gluten-free options?"), (-2, "For two")]
+        .iter()
+        .map(|(minutes, content)| {
+            let mut m = sms_at(&app, *minutes, content);
+            m["phone"] = json!("+14155550002");
+            m["externalUserId"] = json!("+14155550002");
+            m
+        })
+        .collect();
+    let response = app
+        .gql(
+            Some(&t.agent),
+            r#"mutation($inputs: [RecordMessageInput!]!) { recordMessages(inputs: $inputs) {
+                results { result { session { id status } lead { id } } } } }"#,
+            json!({ "inputs": batch }),
+        )
+        .await;
+    let results = response.ok()["recordMessages"]["results"].clone();
+    assert_eq!(
+        results[0]["result"]["session"],
+        results[1]["result"]["session"]
+    );
+    assert_eq!(results[0]["result"]["session"]["status"], "OPEN");
+    let context = app
+        .gql(
+            Some(&t.viewer),
+            CONTEXT,
+            json!({ "lead": results[0]["result"]["lead"]["id"], "channel": "SMS" }),
+        )
+        .await;
+    assert_eq!(
+        context.ok()["memoryContext"]["messages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
 async fn a_late_delivery_rejoins_the_conversation_the_sweeper_closed() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
@@ -831,23 +883,27 @@ async fn a_late_delivery_rejoins_the_conversation_the_sweeper_closed() {
     )
     .await;
     let session = first["session"]["id"].as_str().unwrap().to_owned();
+    let lead = first["lead"]["id"].as_str().unwrap().to_owned();
+    let sweep = || async { memodesk::workers::sweeper::sweep(&app.state).await.unwrap() };
+    let summary_jobs = || async {
+        job::Entity::find()
+            .filter(job::Column::TenantId.eq(t.id))
+            .filter(job::Column::Kind.eq("summarize_session"))
+            .count(&app.state.db.read)
+            .await
+            .unwrap()
+    };
     app.clock.advance(Duration::minutes(20));
-    assert_eq!(
-        memodesk::workers::sweeper::sweep(&app.state).await.unwrap(),
-        1
-    );
-    // Sent ten minutes after the first, delivered after the sweep.
+    assert_eq!(sweep().await, 1);
+    // Sent ten minutes after the first, delivered after the sweep: the customer never went
+    // quiet for the idle timeout, so the conversation is open again, question and all.
     let late = record(&app, &t.agent, sms_at(&app, -10, "And in grey?")).await;
     assert_eq!(late["session"]["id"], session.as_str());
-    assert_eq!(late["session"]["status"], "CLOSED");
+    assert_eq!(late["session"]["status"], "OPEN");
     assert_eq!(late["session"]["messageCount"], 2);
-    // What the customer says now, within the idle timeout of that late message but after the
-    // conversation closed, is a new conversation, open for the agent.
     app.clock.advance(Duration::minutes(1));
-    let now = record(&app, &t.agent, sms_at(&app, 0, "Hello again")).await;
-    assert_ne!(now["session"]["id"], session.as_str());
-    assert_eq!(now["session"]["status"], "OPEN");
-    let lead = now["lead"]["id"].as_str().unwrap();
+    let next = record(&app, &t.agent, sms_at(&app, 0, "Or in green?")).await;
+    assert_eq!(next["session"]["id"], session.as_str());
     let context = app
         .gql(
             Some(&t.viewer),
@@ -855,10 +911,50 @@ async fn a_late_delivery_rejoins_the_conversation_the_sweeper_closed() {
             json!({ "lead": lead, "channel": "SMS" }),
         )
         .await;
+    let contents: Vec<&str> = context.ok()["memoryContext"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        context.ok()["memoryContext"]["messages"],
-        json!([{ "content": "Hello again", "role": "CUSTOMER" }])
+        contents,
+        ["Is the blue sofa in stock?", "And in grey?", "Or in green?"]
     );
+    // The job queued at the sweep finds the conversation open and leaves it for its close.
+    let report = memodesk::workers::jobs::run_pending(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(report.total(), 1);
+    let summary = app
+        .gql(
+            Some(&t.viewer),
+            "query($id: ID!) { session(id: $id) { status summary { summary } } }",
+            json!({ "id": session }),
+        )
+        .await;
+    assert_eq!(summary.ok()["session"]["status"], "OPEN");
+    assert_eq!(summary.ok()["session"]["summary"], Value::Null);
+
+    // Quiet for good, swept, summarized; a delivery from before that quiet spell joins it
+    // closed and asks for its summary again, and the customer writing now starts afresh.
+    app.clock.advance(Duration::minutes(20));
+    assert_eq!(sweep().await, 1);
+    assert_eq!(
+        memodesk::workers::jobs::run_pending(&app.state)
+            .await
+            .unwrap()
+            .done,
+        1
+    );
+    let before = summary_jobs().await;
+    let late = record(&app, &t.agent, sms_at(&app, -19, "Sorry, and delivery?")).await;
+    assert_eq!(late["session"]["id"], session.as_str());
+    assert_eq!(late["session"]["status"], "CLOSED");
+    assert_eq!(summary_jobs().await, before + 1);
+    let now = record(&app, &t.agent, sms_at(&app, 0, "Hello again")).await;
+    assert_ne!(now["session"]["id"], session.as_str());
+    assert_eq!(now["session"]["status"], "OPEN");
 }
 
 #[tokio::test]
@@ -890,13 +986,17 @@ async fn an_earlier_call_imported_during_a_call_does_not_end_it() {
     // After the hang-up, the old call's next line joins it, closed: it is not reopened.
     let bye = record(&app, &t.agent, call("+14155552671", "CA-live")("Bye", true)).await;
     assert_eq!(bye["session"]["closeReason"], "CALL_ENDED");
-    let mut line = call("+14155552671", "CA-old")("[transcript] for four people", false);
+    let mut line = call("+14155552671", "CA-old")("[transcript] for four people", true);
     line["occurredAt"] =
         json!((app.state.now() - Duration::days(2) + Duration::minutes(1)).to_rfc3339());
     let line = record(&app, &t.agent, line).await;
     assert_eq!(line["session"]["id"], old["session"]["id"]);
     assert_eq!(line["session"]["status"], "CLOSED");
     assert_eq!(line["session"]["messageCount"], 2);
+    assert_eq!(
+        line["session"]["closeReason"], "CALL_ENDED",
+        "its hang-up says how it ended"
+    );
 }
 
 #[tokio::test]
