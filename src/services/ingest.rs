@@ -9,6 +9,7 @@
 //! batch retry, and the retry then sees the winner's rows); leads and sessions are row-locked
 //! in id order before they change (lock order: lead → session → tenant).
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -1006,9 +1007,17 @@ async fn engine<C: Executor>(
                 .is_none_or(|&loaded| since < loaded)
         {
             for s in repo::sessions::lock_closed_since(txn, tenant_id, lead_id, since).await? {
-                sessions
-                    .entry(s.id)
-                    .or_insert_with(|| SessionState::loaded(s, written_as));
+                // The locked row replaces a copy read without a lock (a duplicate's session)
+                // that the batch has not changed.
+                match sessions.entry(s.id) {
+                    Entry::Occupied(held) if held.get().dirty => {}
+                    Entry::Occupied(mut held) => {
+                        held.insert(SessionState::loaded(s, written_as));
+                    }
+                    Entry::Vacant(free) => {
+                        free.insert(SessionState::loaded(s, written_as));
+                    }
+                }
             }
             past_loaded.insert(lead_id, since);
         }
@@ -1245,9 +1254,7 @@ async fn engine<C: Executor>(
             ));
         }
         for (kind, value) in &applied.new_identities {
-            if let std::collections::hash_map::Entry::Vacant(owner) =
-                identity_owner.entry((*kind, value.clone()))
-            {
+            if let Entry::Vacant(owner) = identity_owner.entry((*kind, value.clone())) {
                 owner.insert(lead_id);
                 new_identities.push(lead_identity::Model {
                     tenant_id,
