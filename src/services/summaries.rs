@@ -241,16 +241,17 @@ async fn store(
     }
     if lead_dirty {
         lead.updated_at = now;
+        // Not skipped when taken: a writer that gave the value to another lead since the
+        // lookup above fails this attempt, and the retry declines the value.
+        let unknown: Vec<_> = applied
+            .new_identities
+            .into_iter()
+            .filter(|identity| !owners.contains_key(identity))
+            .collect();
         repo::identities::insert_many(
             &txn,
-            profile::identity_rows(
-                tenant_id,
-                lead.id,
-                &applied.new_identities,
-                session.channel,
-                now,
-            ),
-            true,
+            profile::identity_rows(tenant_id, lead.id, &unknown, session.channel, now),
+            false,
         )
         .await?;
         repo::leads::upsert_many(&txn, vec![lead.clone()]).await?;

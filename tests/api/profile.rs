@@ -489,3 +489,53 @@ async fn a_phone_or_email_that_finds_another_lead_is_recorded_not_taken() {
         "{outcomes:?}"
     );
 }
+
+#[tokio::test]
+async fn a_phone_another_writer_gives_another_lead_meanwhile_is_declined_not_shared() {
+    use memodesk::domain::{Channel, IdentityKind};
+    use memodesk::entities::lead_identity;
+    use sea_orm::{ActiveModelTrait, TransactionTrait};
+
+    let app = TestApp::spawn().await;
+    // Only PostgreSQL has concurrent writers; SQLite's one writer cannot interleave.
+    if !app.is_postgres() {
+        return;
+    }
+    let t = app.tenant("Acme").await;
+    let other = record(&app, &t.agent, message("WEB", "visitor-b", "Hi")).await["lead"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let lead = record(&app, &t.agent, message("WEB", "visitor-a", "Hello")).await["lead"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Another writer gives the phone to the other lead and commits while this message is
+    // being recorded: after the message looked the phone up, before it wrote it.
+    let racing = app.state.db.write.begin().await.unwrap();
+    lead_identity::ActiveModel::from(lead_identity::Model {
+        tenant_id: t.id,
+        id: uuid::Uuid::now_v7(),
+        lead_id: other,
+        kind: IdentityKind::Phone,
+        value: "+14155550003".into(),
+        channel: Channel::Web,
+        created_at: app.state.now(),
+    })
+    .insert(&racing)
+    .await
+    .unwrap();
+    let mut input = message("WEB", "visitor-a", "Here is my number");
+    input["phone"] = json!("+14155550003");
+    let (recorded, committed) = tokio::join!(record(&app, &t.agent, input), async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        racing.commit().await
+    });
+    committed.unwrap();
+    assert_eq!(recorded["lead"]["id"], lead.as_str(), "{recorded}");
+    assert_eq!(recorded["lead"]["primaryPhone"], Value::Null);
+    let phone = history(&app, &t.viewer, &lead, "phone").await;
+    assert_eq!(phone.len(), 1, "{phone:?}");
+    assert_eq!(phone[0]["outcome"], "ANOTHER_LEAD");
+}
