@@ -1,6 +1,5 @@
 //! Lead identities: how channels and contact details find a lead.
 
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Select};
 use uuid::Uuid;
 
@@ -54,30 +53,21 @@ pub async fn for_leads<C: ConnectionTrait>(
         .await
 }
 
-/// Inserts identities; one that already exists (for any lead) is left alone when `skip_taken`,
-/// otherwise it is a unique violation (a racing writer created it: the caller retries).
+/// Inserts identities. One that already exists (for any lead) is a unique violation: callers
+/// look values up first, so it means a racing writer took it, and the caller's retry (or the
+/// client's CONFLICT) sees who.
 pub async fn insert_many<C: Executor>(
     conn: &C,
     rows: Vec<lead_identity::Model>,
-    skip_taken: bool,
 ) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
     }
-    let on_conflict = skip_taken.then(|| {
-        OnConflict::columns([
-            lead_identity::Column::TenantId,
-            lead_identity::Column::Kind,
-            lead_identity::Column::Value,
-        ])
-        .do_nothing()
-        .to_owned()
-    });
     conn.insert_rows(
         rows.into_iter()
             .map(lead_identity::ActiveModel::from)
             .collect(),
-        on_conflict,
+        None,
     )
     .await?;
     Ok(())

@@ -1303,10 +1303,10 @@ async fn engine<C: Executor>(
         }
     }
     repo::leads::upsert_many(txn, upserted).await?;
-    // Not skipped when taken: every value was looked up, so a conflict is a racing writer
-    // that gave it to another lead, and the retry sees it (and declines it for this one).
-    repo::identities::insert_many(txn, new_lead_identities, false).await?;
-    repo::identities::insert_many(txn, new_identities, false).await?;
+    // Every value was looked up: a unique violation here is a racing writer that gave one to
+    // another lead, and the retry sees it (and declines it for this lead).
+    repo::identities::insert_many(txn, new_lead_identities).await?;
+    repo::identities::insert_many(txn, new_identities).await?;
     // Existing sessions first, closed before open (one may close before its successor opens
     // or a call's session opens again), then new ones.
     let mut session_rows: Vec<&SessionState> = sessions.values().filter(|s| s.dirty).collect();

@@ -189,7 +189,6 @@ pub async fn create(state: &AppState, actor: &Actor, input: LeadDetails) -> AppR
     repo::identities::insert_many(
         &txn,
         profile::identity_rows(actor.tenant_id, id, &identities, Channel::Web, now),
-        false,
     )
     .await?;
     repo::profile_changes::insert_many(&txn, profile::history_rows(actor.tenant_id, id, &records))

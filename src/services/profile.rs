@@ -334,16 +334,17 @@ pub async fn staff_edits(
     if !applied.changed_keys.is_empty() {
         lead.updated_at = now;
         let lead_channel = lead.last_channel.unwrap_or(Channel::Web);
+        // What the lookup found is this lead's already; the rest is inserted plainly, so a
+        // writer that gave a value to another lead since makes this edit a CONFLICT.
+        let unknown: Vec<_> = applied
+            .new_identities
+            .iter()
+            .filter(|(kind, value)| !taken.iter().any(|i| i.kind == *kind && i.value == *value))
+            .cloned()
+            .collect();
         repo::identities::insert_many(
             &txn,
-            identity_rows(
-                actor.tenant_id,
-                lead.id,
-                &applied.new_identities,
-                lead_channel,
-                now,
-            ),
-            true,
+            identity_rows(actor.tenant_id, lead.id, &unknown, lead_channel, now),
         )
         .await?;
         repo::leads::upsert_many(&txn, vec![lead.clone()]).await?;

@@ -241,8 +241,8 @@ async fn store(
     }
     if lead_dirty {
         lead.updated_at = now;
-        // Not skipped when taken: a writer that gave the value to another lead since the
-        // lookup above fails this attempt, and the retry declines the value.
+        // A writer that gave one to another lead since the lookup above fails this attempt
+        // (unique key), and the job's retry declines the value.
         let unknown: Vec<_> = applied
             .new_identities
             .into_iter()
@@ -251,7 +251,6 @@ async fn store(
         repo::identities::insert_many(
             &txn,
             profile::identity_rows(tenant_id, lead.id, &unknown, session.channel, now),
-            false,
         )
         .await?;
         repo::leads::upsert_many(&txn, vec![lead.clone()]).await?;
