@@ -413,6 +413,14 @@ mod tests {
         }
     }
 
+    /// A customer's turn at `minute` on the call `reference`.
+    fn call_turn<'a>(content: &'a str, minute: i64, reference: &'a str) -> Arrival<'a> {
+        Arrival {
+            session_ref: Some(reference),
+            ..arrival(content, minute)
+        }
+    }
+
     /// A message that occurred at `minute` and reached us at `received`.
     fn late(content: &str, minute: i64, received: i64) -> Arrival<'_> {
         Arrival {
@@ -588,8 +596,7 @@ mod tests {
     #[test]
     fn a_new_call_from_before_the_open_conversation_does_not_supersede_it() {
         let today = open(30);
-        let mut a = arrival("an earlier call", 20);
-        a.session_ref = Some("CA9");
+        let a = call_turn("an earlier call", 20, "CA9");
         let p = place(&a, known(None, Some(&today)), IDLE);
         assert_eq!(decided(p), past());
         // It does not join another conversation by its time either: a reference is a call.
@@ -684,8 +691,7 @@ mod tests {
     #[test]
     fn session_refs_name_their_session() {
         let call = closed_call(CloseReason::CallEnded);
-        let mut a = arrival("transcript", 90);
-        a.session_ref = Some("CA1");
+        let a = call_turn("transcript", 90, "CA1");
         for other in [None, Some(&open(80))] {
             let p = place(&a, known(Some(&call), other), IDLE);
             assert_eq!(p.target, Target::Existing(call.id));
@@ -697,8 +703,7 @@ mod tests {
     #[test]
     fn a_call_closed_while_on_hold_goes_on_in_its_session() {
         let on_hold = closed_call(CloseReason::IdleTimeout);
-        let mut a = arrival("sorry, I'm back", 25);
-        a.session_ref = Some("CA1");
+        let a = call_turn("sorry, I'm back", 25, "CA1");
         let p = place(&a, known(Some(&on_hold), None), IDLE);
         assert_eq!(p.target, Target::Reopen(on_hold.id));
         assert_eq!(p.close_first, None);
@@ -706,8 +711,7 @@ mod tests {
         let p = place(&a, known(Some(&on_hold), Some(&open(20))), IDLE);
         assert_eq!(p.target, Target::Existing(on_hold.id));
         // And a reset there closes it again.
-        let mut reset = arrival("start over", 25);
-        reset.session_ref = Some("CA1");
+        let reset = call_turn("start over", 25, "CA1");
         let p = place(&reset, known(Some(&on_hold), None), IDLE);
         assert_eq!(p.target, Target::Reopen(on_hold.id));
         assert_eq!(p.close_after, Some(CloseReason::Reset));
@@ -716,8 +720,7 @@ mod tests {
     #[test]
     fn after_a_reset_the_rest_of_the_call_is_a_new_conversation() {
         let reset = closed_call(CloseReason::Reset);
-        let mut a = arrival("I want to book a table", 1);
-        a.session_ref = Some("CA1");
+        let a = call_turn("I want to book a table", 1, "CA1");
         let p = place(&a, known(Some(&reset), None), IDLE);
         assert_eq!((p.target, p.close_first), (Target::New, None));
         // The turns after it join that conversation; it is not superseded by its own call.
@@ -732,8 +735,7 @@ mod tests {
     #[test]
     fn a_new_call_supersedes_the_open_one() {
         let s = open(0);
-        let mut a = arrival("hello", 3);
-        a.session_ref = Some("CA2");
+        let a = call_turn("hello", 3, "CA2");
         let p = place(&a, known(None, Some(&s)), IDLE);
         assert_eq!(p.close_first, Some((s.id, CloseReason::Superseded)));
         assert_eq!(p.target, Target::New);

@@ -1060,21 +1060,7 @@ async fn engine<C: Executor>(
                 let s = sessions.get_mut(&id).ok_or_else(|| {
                     AppError::internal(anyhow::anyhow!("session {id} not loaded"))
                 })?;
-                s.dirty = true;
-                s.model.status = SessionStatus::Open;
-                s.model.closed_at = None;
-                s.model.close_reason = None;
-                events.push(NewEvent::new(
-                    EventType::SessionOpened,
-                    Some(lead_id),
-                    Some(id),
-                    json!({
-                        "sessionId": id,
-                        "leadId": lead_id,
-                        "channel": p.channel,
-                        "reopened": true,
-                    }),
-                ));
+                reopen(s, now, &mut events);
                 (id, false)
             }
             Target::New => {
@@ -1323,13 +1309,6 @@ async fn engine<C: Executor>(
     // Each written message goes to exactly one result.
     let mut messages: Vec<Option<message::Model>> = messages.into_iter().map(Some).collect();
     repo::profile_changes::insert_many(txn, history).await?;
-    // Late messages of one closed conversation each ask for its summary again: once is enough.
-    let mut summarizing = HashSet::new();
-    jobs.retain(|job| {
-        job.dedupe_key
-            .as_ref()
-            .is_none_or(|key| summarizing.insert(key.clone()))
-    });
     let enqueued_jobs = !jobs.is_empty();
     repo::jobs::enqueue_many(txn, jobs, now).await?;
 
@@ -1522,27 +1501,33 @@ fn settle_quiet_and_late(
             continue;
         };
         if going_on {
-            s.dirty = true;
-            s.model.status = SessionStatus::Open;
-            s.model.closed_at = None;
-            s.model.close_reason = None;
-            s.model.updated_at = now;
-            events.push(NewEvent::new(
-                EventType::SessionOpened,
-                Some(s.model.lead_id),
-                Some(id),
-                json!({
-                    "sessionId": id,
-                    "leadId": s.model.lead_id,
-                    "channel": s.model.channel,
-                    "reopened": true,
-                }),
-            ));
+            reopen(s, now, events);
         } else {
             // What the late messages said changes what the summary says.
             jobs.push(summaries::summary_job(state, s.model.tenant_id, id, now));
         }
     }
+}
+
+/// Opens a closed session again in memory, with its `session.opened` event (`reopened`).
+fn reopen(s: &mut SessionState, now: DateTime<Utc>, events: &mut Vec<NewEvent>) {
+    s.dirty = true;
+    s.model.status = SessionStatus::Open;
+    s.model.closed_at = None;
+    s.model.close_reason = None;
+    s.model.updated_at = now;
+    let (id, lead_id) = (s.model.id, s.model.lead_id);
+    events.push(NewEvent::new(
+        EventType::SessionOpened,
+        Some(lead_id),
+        Some(id),
+        json!({
+            "sessionId": id,
+            "leadId": lead_id,
+            "channel": s.model.channel,
+            "reopened": true,
+        }),
+    ));
 }
 
 /// Closes a session in memory, with its `session.closed` event and summary job.

@@ -34,6 +34,43 @@ async fn count_messages(app: &TestApp, tenant: uuid::Uuid) -> u64 {
         .unwrap()
 }
 
+/// The memory context of `lead` on `channel`, as a viewer reads it.
+async fn context_on(app: &TestApp, viewer: &str, lead: &str, channel: &str) -> Value {
+    app.gql(
+        Some(viewer),
+        CONTEXT,
+        json!({ "lead": lead, "channel": channel }),
+    )
+    .await
+    .ok()["memoryContext"]
+        .clone()
+}
+
+/// What the context's current conversation says, oldest first.
+fn contents(context: &Value) -> Vec<&str> {
+    context["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect()
+}
+
+/// The sessions the tenant's summary jobs are for, sorted.
+async fn summarized_sessions(app: &TestApp, tenant: uuid::Uuid) -> Vec<String> {
+    let mut sessions: Vec<String> = job::Entity::find()
+        .filter(job::Column::TenantId.eq(tenant))
+        .filter(job::Column::Kind.eq("summarize_session"))
+        .all(&app.state.db.read)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.payload["sessionId"].as_str().unwrap().to_owned())
+        .collect();
+    sessions.sort();
+    sessions
+}
+
 #[tokio::test]
 async fn whatsapp_then_a_call_from_the_same_number_is_one_lead_and_the_call_remembers() {
     let app = TestApp::spawn().await;
@@ -174,14 +211,10 @@ async fn a_quiet_spell_longer_than_the_idle_timeout_starts_a_new_session() {
     assert_eq!(old.ok()["session"]["messageCount"], 2);
 
     // The closed session's summary is queued exactly once.
-    let jobs = job::Entity::find()
-        .filter(job::Column::TenantId.eq(t.id))
-        .filter(job::Column::Kind.eq("summarize_session"))
-        .all(&app.state.db.read)
-        .await
-        .unwrap();
-    assert_eq!(jobs.len(), 1);
-    assert_eq!(jobs[0].payload["sessionId"], first["session"]["id"]);
+    assert_eq!(
+        summarized_sessions(&app, t.id).await,
+        [first["session"]["id"].as_str().unwrap()]
+    );
 
     // The tenant's own idle timeout counts.
     update_settings(&app, &t.admin, "sessionIdleMinutes: 60").await;
@@ -786,38 +819,16 @@ async fn history_imported_after_todays_conversation_goes_back_to_its_own_convers
         (sessions[2].1.as_str(), &sessions[2].3[..]),
         ("OPEN", &["Hi, about my order".to_owned()][..])
     );
-    let context = app
-        .gql(
-            Some(&t.viewer),
-            CONTEXT,
-            json!({ "lead": lead, "channel": "SMS" }),
-        )
-        .await;
-    assert_eq!(
-        context.ok()["memoryContext"]["session"]["id"],
-        today.as_str()
-    );
-    assert_eq!(
-        context.ok()["memoryContext"]["messages"],
-        json!([{ "content": "Hi, about my order", "role": "CUSTOMER" }])
-    );
+    let context = context_on(&app, &t.viewer, &lead, "SMS").await;
+    assert_eq!(context["session"]["id"], today.as_str());
+    assert_eq!(contents(&context), ["Hi, about my order"]);
     let lead = app.gql(Some(&t.viewer), LEAD, json!({ "id": lead })).await;
     assert_eq!(lead.ok()["lead"]["sessionCount"], 3);
     assert_eq!(lead.ok()["lead"]["messageCount"], 6);
     // Each past conversation is summarized, once.
-    let mut summarized: Vec<String> = job::Entity::find()
-        .filter(job::Column::TenantId.eq(t.id))
-        .filter(job::Column::Kind.eq("summarize_session"))
-        .all(&app.state.db.read)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|j| j.payload["sessionId"].as_str().unwrap().to_owned())
-        .collect();
-    summarized.sort();
     let mut past = vec![sessions[0].0.clone(), sessions[1].0.clone()];
     past.sort();
-    assert_eq!(summarized, past);
+    assert_eq!(summarized_sessions(&app, t.id).await, past);
 }
 
 #[tokio::test]
@@ -856,19 +867,11 @@ async fn a_delayed_message_and_a_recent_one_are_one_open_conversation() {
         results[1]["result"]["session"]
     );
     assert_eq!(results[0]["result"]["session"]["status"], "OPEN");
-    let context = app
-        .gql(
-            Some(&t.viewer),
-            CONTEXT,
-            json!({ "lead": results[0]["result"]["lead"]["id"], "channel": "SMS" }),
-        )
-        .await;
+    let lead = results[0]["result"]["lead"]["id"].as_str().unwrap();
+    let context = context_on(&app, &t.viewer, lead, "SMS").await;
     assert_eq!(
-        context.ok()["memoryContext"]["messages"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
+        contents(&context),
+        ["Do you have gluten-free options?", "For two"]
     );
 }
 
@@ -885,14 +888,6 @@ async fn a_late_delivery_rejoins_the_conversation_the_sweeper_closed() {
     let session = first["session"]["id"].as_str().unwrap().to_owned();
     let lead = first["lead"]["id"].as_str().unwrap().to_owned();
     let sweep = || async { memodesk::workers::sweeper::sweep(&app.state).await.unwrap() };
-    let summary_jobs = || async {
-        job::Entity::find()
-            .filter(job::Column::TenantId.eq(t.id))
-            .filter(job::Column::Kind.eq("summarize_session"))
-            .count(&app.state.db.read)
-            .await
-            .unwrap()
-    };
     app.clock.advance(Duration::minutes(20));
     assert_eq!(sweep().await, 1);
     // Sent ten minutes after the first, delivered after the sweep: the customer never went
@@ -904,21 +899,9 @@ async fn a_late_delivery_rejoins_the_conversation_the_sweeper_closed() {
     app.clock.advance(Duration::minutes(1));
     let next = record(&app, &t.agent, sms_at(&app, 0, "Or in green?")).await;
     assert_eq!(next["session"]["id"], session.as_str());
-    let context = app
-        .gql(
-            Some(&t.viewer),
-            CONTEXT,
-            json!({ "lead": lead, "channel": "SMS" }),
-        )
-        .await;
-    let contents: Vec<&str> = context.ok()["memoryContext"]["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["content"].as_str().unwrap())
-        .collect();
+    let context = context_on(&app, &t.viewer, &lead, "SMS").await;
     assert_eq!(
-        contents,
+        contents(&context),
         ["Is the blue sofa in stock?", "And in grey?", "Or in green?"]
     );
     // The job queued at the sweep finds the conversation open and leaves it for its close.
@@ -947,11 +930,11 @@ async fn a_late_delivery_rejoins_the_conversation_the_sweeper_closed() {
             .done,
         1
     );
-    let before = summary_jobs().await;
+    let before = summarized_sessions(&app, t.id).await.len();
     let late = record(&app, &t.agent, sms_at(&app, -19, "Sorry, and delivery?")).await;
     assert_eq!(late["session"]["id"], session.as_str());
     assert_eq!(late["session"]["status"], "CLOSED");
-    assert_eq!(summary_jobs().await, before + 1);
+    assert_eq!(summarized_sessions(&app, t.id).await.len(), before + 1);
     let now = record(&app, &t.agent, sms_at(&app, 0, "Hello again")).await;
     assert_ne!(now["session"]["id"], session.as_str());
     assert_eq!(now["session"]["status"], "OPEN");
@@ -1022,22 +1005,13 @@ async fn history_of_a_quiet_channel_is_recorded_as_closed_conversations() {
         sessions.push(recorded["session"]["id"].clone());
     }
     assert_eq!(sessions[0], sessions[1], "one conversation");
-    let context = app
-        .gql(
-            Some(&t.viewer),
-            CONTEXT,
-            json!({ "lead": lead, "channel": "WEB" }),
-        )
-        .await;
-    assert_eq!(context.ok()["memoryContext"]["session"], Value::Null);
-    let jobs = job::Entity::find()
-        .filter(job::Column::TenantId.eq(t.id))
-        .filter(job::Column::Kind.eq("summarize_session"))
-        .all(&app.state.db.read)
-        .await
-        .unwrap();
-    assert_eq!(jobs.len(), 1, "one summary, pending until it runs");
-    assert_eq!(jobs[0].payload["sessionId"], sessions[0]);
+    let context = context_on(&app, &t.viewer, &lead, "WEB").await;
+    assert_eq!(context["session"], Value::Null);
+    assert_eq!(
+        summarized_sessions(&app, t.id).await,
+        [sessions[0].as_str().unwrap()],
+        "one summary, pending until it runs"
+    );
 }
 
 #[tokio::test]
@@ -1094,20 +1068,11 @@ async fn a_call_on_hold_past_the_idle_timeout_goes_on_in_its_session() {
     assert_eq!(back["session"]["status"], "OPEN");
     assert_eq!(back["sessionCreated"], false);
     // The agent's next context carries the whole call, not an empty conversation.
-    let context = app
-        .gql(
-            Some(&t.viewer),
-            CONTEXT,
-            json!({ "lead": lead, "channel": "CALL" }),
-        )
-        .await;
-    let contents: Vec<&str> = context.ok()["memoryContext"]["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["content"].as_str().unwrap())
-        .collect();
-    assert_eq!(contents, ["I need to change my booking", "Sorry, I'm back"]);
+    let context = context_on(&app, &t.viewer, lead, "CALL").await;
+    assert_eq!(
+        contents(&context),
+        ["I need to change my booking", "Sorry, I'm back"]
+    );
     let reopened = gapless_events(&app, t.id)
         .await
         .into_iter()
@@ -1133,17 +1098,9 @@ async fn after_a_caller_starts_over_the_rest_of_the_call_is_a_fresh_conversation
     assert_eq!(fresh["sessionCreated"], true);
     assert_eq!(fresh["session"]["status"], "OPEN");
     assert_ne!(fresh["session"]["id"], first["session"]["id"]);
-    let context = app
-        .gql(
-            Some(&t.viewer),
-            CONTEXT,
-            json!({ "lead": first["lead"]["id"], "channel": "CALL" }),
-        )
-        .await;
-    assert_eq!(
-        context.ok()["memoryContext"]["messages"],
-        json!([{ "content": "A table for two tonight", "role": "CUSTOMER" }])
-    );
+    let lead = first["lead"]["id"].as_str().unwrap();
+    let context = context_on(&app, &t.viewer, lead, "CALL").await;
+    assert_eq!(contents(&context), ["A table for two tonight"]);
     let end = record(&app, &t.agent, call("Thanks, bye", true)).await;
     assert_eq!(end["session"]["id"], fresh["session"]["id"]);
     assert_eq!(end["session"]["closeReason"], "CALL_ENDED");

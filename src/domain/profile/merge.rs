@@ -12,28 +12,8 @@ impl Profile {
     /// Merges a proposal (any source but a staff edit; `Source::Manual` is treated as a staff
     /// edit of one value). Returns the history record, applied or not.
     pub fn propose(&mut self, proposal: Proposal) -> ChangeRecord {
-        let Proposal {
-            key,
-            value,
-            source,
-            confidence,
-            actor,
-            evidence,
-            at,
-        } = proposal;
-        let confidence = if source == Source::Manual {
-            1.0
-        } else {
-            clamp_confidence(confidence)
-        };
-        let write = Write {
-            source,
-            confidence,
-            actor,
-            at,
-            evidence,
-        };
-        let value = value.trim().to_owned();
+        let (key, value, write) = Write::proposed(proposal);
+        let source = write.source;
         if value.is_empty() {
             // Values arrive normalized, so this is a caller bug; an empty value must not erase data.
             return self.nothing_to_do(&key, &write);
@@ -50,23 +30,7 @@ impl Profile {
     /// (`outcome`, e.g. the value identifies another lead) and changes nothing. A proposal of
     /// what the field already holds is `Unchanged`, as it would be if merged.
     pub fn decline(&self, proposal: Proposal, outcome: Outcome) -> ChangeRecord {
-        let Proposal {
-            key,
-            value,
-            source,
-            confidence,
-            actor,
-            evidence,
-            at,
-        } = proposal;
-        let write = Write {
-            source,
-            confidence: clamp_confidence(confidence),
-            actor,
-            at,
-            evidence,
-        };
-        let value = value.trim().to_owned();
+        let (key, value, write) = Write::proposed(proposal);
         let item = key.is_list().then(|| value.clone());
         let (old, repeated) = match self.fields.get(key.as_str()) {
             Some(field) if key.is_list() => {
@@ -416,6 +380,32 @@ struct Write {
 }
 
 impl Write {
+    /// A proposal's key, trimmed value and provenance (a `Manual` source is staff's: 1.0).
+    fn proposed(proposal: Proposal) -> (FieldKey, String, Self) {
+        let Proposal {
+            key,
+            value,
+            source,
+            confidence,
+            actor,
+            evidence,
+            at,
+        } = proposal;
+        let confidence = if source == Source::Manual {
+            1.0
+        } else {
+            clamp_confidence(confidence)
+        };
+        let write = Self {
+            source,
+            confidence,
+            actor,
+            at,
+            evidence,
+        };
+        (key, value.trim().to_owned(), write)
+    }
+
     fn staff(actor: &str, at: DateTime<Utc>) -> Self {
         Self {
             source: Source::Manual,
