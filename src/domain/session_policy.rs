@@ -46,7 +46,7 @@ pub struct Arrival<'a> {
 }
 
 /// What is known of the lead's conversations on the message's channel.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Known<'a> {
     /// The session already carrying the arrival's `session_ref` (any status).
     pub by_ref: Option<&'a SessionView>,
