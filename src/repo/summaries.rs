@@ -50,3 +50,26 @@ pub async fn for_lead<C: ConnectionTrait>(
         .all(conn)
         .await
 }
+
+/// The summary of a lead's most recent conversation (by its last message) other than
+/// `except_session`: what the lead's own `last_summary` would be without that conversation.
+pub async fn latest_for_lead_except<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    lead_id: Uuid,
+    except_session: Uuid,
+) -> Result<Option<interaction_summary::Model>, DbErr> {
+    // Through the (tenant_id, lead_id, created_at) index: a lead has few summaries.
+    let sql = "SELECT su.* FROM interaction_summaries su \
+               JOIN sessions s ON s.tenant_id = su.tenant_id AND s.id = su.session_id \
+               WHERE su.tenant_id = $1 AND su.lead_id = $2 AND su.session_id <> $3 \
+               ORDER BY s.last_message_at DESC, s.id DESC LIMIT 1";
+    interaction_summary::Entity::find()
+        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            sql,
+            [tenant_id.into(), lead_id.into(), except_session.into()],
+        ))
+        .one(conn)
+        .await
+}

@@ -148,18 +148,36 @@ pub async fn context(
             .map(|(k, f)| (k.clone(), f.clone()))
             .collect();
         fields.sort_by_key(|(k, _)| (key_rank(k), k.clone()));
-        let summary = match (
-            &lead.last_summary,
-            lead.last_summary_channel,
-            lead.summary_updated_at,
-        ) {
-            (Some(text), Some(channel), Some(at)) => Some(LastSummary {
-                text: text.clone(),
-                channel,
-                at,
-                session_id: lead.last_summary_session_id,
-            }),
-            _ => None,
+        // The conversation in progress was summarized, then reopened by a late message: its
+        // summary is not what happened last time, the conversation before it is.
+        let reopened = session
+            .as_ref()
+            .map(|s| s.id)
+            .filter(|&id| lead.last_summary_session_id == Some(id));
+        let summary = match reopened {
+            Some(current) => {
+                repo::summaries::latest_for_lead_except(&state.db.read, tenant_id, lead.id, current)
+                    .await?
+                    .map(|s| LastSummary {
+                        text: s.summary,
+                        channel: s.channel,
+                        at: s.updated_at,
+                        session_id: Some(s.session_id),
+                    })
+            }
+            None => match (
+                &lead.last_summary,
+                lead.last_summary_channel,
+                lead.summary_updated_at,
+            ) {
+                (Some(text), Some(channel), Some(at)) => Some(LastSummary {
+                    text: text.clone(),
+                    channel,
+                    at,
+                    session_id: lead.last_summary_session_id,
+                }),
+                _ => None,
+            },
         };
         (fields, summary)
     } else {

@@ -940,6 +940,81 @@ async fn a_late_delivery_rejoins_the_conversation_the_sweeper_closed() {
     assert_eq!(now["session"]["status"], "OPEN");
 }
 
+/// The summary the pipeline wrote for `session`, if any.
+async fn summary_of(app: &TestApp, viewer: &str, session: &str) -> Value {
+    app.gql(
+        Some(viewer),
+        "query($id: ID!) { session(id: $id) { summary { summary } } }",
+        json!({ "id": session }),
+    )
+    .await
+    .ok()["session"]["summary"]["summary"]
+        .clone()
+}
+
+#[tokio::test]
+async fn a_conversation_reopened_after_its_summary_remembers_the_one_before() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let sweep_and_summarize = || async {
+        app.clock.advance(Duration::minutes(20));
+        assert_eq!(
+            memodesk::workers::sweeper::sweep(&app.state).await.unwrap(),
+            1
+        );
+        let report = memodesk::workers::jobs::run_pending(&app.state)
+            .await
+            .unwrap();
+        assert_eq!(report.done, 1);
+    };
+    let before = record(
+        &app,
+        &t.agent,
+        sms_at(&app, 0, "Do you deliver to Haifa? I need a dining table"),
+    )
+    .await;
+    let lead = before["lead"]["id"].as_str().unwrap().to_owned();
+    let before = before["session"]["id"].as_str().unwrap().to_owned();
+    sweep_and_summarize().await;
+    app.clock.advance(Duration::hours(3));
+    let sofa = record(
+        &app,
+        &t.agent,
+        sms_at(&app, 0, "Is the blue sofa in stock?"),
+    )
+    .await;
+    let sofa = sofa["session"]["id"].as_str().unwrap().to_owned();
+    sweep_and_summarize().await;
+    let earlier = summary_of(&app, &t.viewer, &before).await;
+    let latest = summary_of(&app, &t.viewer, &sofa).await;
+    assert!(earlier.is_string() && latest.is_string() && earlier != latest);
+
+    // Sent before the sofa conversation went quiet, delivered after its summary: the
+    // conversation is open again, and its own summary is not "last time".
+    let late = record(&app, &t.agent, sms_at(&app, -10, "And in grey?")).await;
+    assert_eq!(late["session"]["id"], sofa.as_str());
+    assert_eq!(late["session"]["status"], "OPEN");
+    let context = app
+        .gql(
+            Some(&t.viewer),
+            r#"query($lead: ID!) { memoryContext(leadId: $lead, channel: SMS) {
+                lastSummary { text sessionId } messages { content } rendered { text }
+            } }"#,
+            json!({ "lead": lead }),
+        )
+        .await;
+    let context = &context.ok()["memoryContext"];
+    assert_eq!(context["lastSummary"]["text"], earlier);
+    assert_eq!(context["lastSummary"]["sessionId"], before.as_str());
+    let rendered = context["rendered"]["text"].as_str().unwrap();
+    assert!(rendered.contains(earlier.as_str().unwrap()), "{rendered}");
+    assert!(!rendered.contains(latest.as_str().unwrap()), "{rendered}");
+    assert_eq!(
+        contents(context),
+        ["Is the blue sofa in stock?", "And in grey?"]
+    );
+}
+
 #[tokio::test]
 async fn an_earlier_call_imported_during_a_call_does_not_end_it() {
     let app = TestApp::spawn().await;
