@@ -54,7 +54,8 @@ pub struct Known<'a> {
     pub open: Option<&'a SessionView>,
     /// The lead's closed sessions on the channel whose last message is at most the idle
     /// timeout before the arrival: those that may hold it, and those after it. Needed only
-    /// when [`may_be_past`] says so; empty otherwise.
+    /// when [`may_be_past`] says so, or when `by_ref` closed for idleness (then also those since
+    /// its last message); empty otherwise.
     pub closed: &'a [SessionView],
     /// When the lead last spoke, on any channel, before this message.
     pub last_interaction_at: Option<DateTime<Utc>>,
@@ -82,13 +83,16 @@ pub struct Placement {
 
 /// Places a message.
 ///
-/// A message from an earlier conversation than the lead's latest (a history import, a late
-/// delivery) goes back in time rather than into today's: it joins the closed session whose
-/// time it falls in (within the idle timeout of its first message, or of its last when it
-/// closed for idleness and before it closed), or else opens a session of its own that closes
-/// at once when a later conversation exists. It never closes or joins the open session that
-/// began after it. (Whether a conversation a late message extends has gone quiet since, or
-/// is still going on, is the caller's to settle once the batch is placed.)
+/// A message from before the open conversation began (a history import, a late delivery)
+/// goes to the nearest conversation whose reach covers it: a closed session whose time it
+/// falls in (within the idle timeout of its first message, or of its last when it closed for
+/// idleness and before it closed), or the open one when it is within the idle timeout of its
+/// start. Otherwise it opens a session of its own that closes at once when a later
+/// conversation exists. It never closes the open conversation. A late request to start over
+/// stays with the closed session it joins (`close_after`), for the caller to end it there when
+/// it is that conversation's last word. (Whether a conversation a late message extends has
+/// gone quiet since, or is still going on, is the caller's to settle once the batch is
+/// placed.)
 pub fn place(arrival: &Arrival<'_>, known: Known<'_>, idle_timeout: Duration) -> Placement {
     let close_after =
         (arrival.role == MessageRole::Customer && arrival.asks_reset).then_some(CloseReason::Reset);
@@ -99,15 +103,16 @@ pub fn place(arrival: &Arrival<'_>, known: Known<'_>, idle_timeout: Duration) ->
     // transcript still belongs to the call it transcribes. Two exceptions keep the rest of a
     // call in the memory context, which reads the open session:
     // - a call closed for idleness (on hold) goes on in the same session, open again, unless
-    //   the customer has since opened another conversation on the channel (or the message is
-    //   itself older than the idle timeout: an imported call's next line);
+    //   another conversation on the channel is open or began since (the caller loads those
+    //   into `known.closed`), or the message is itself older than the idle timeout (an
+    //   imported call's next line);
     // - after the caller asked to start over, the rest of the call is a new conversation: the
     //   one the first message after the reset opened (which cannot carry the same reference).
     let mut after_reset = false;
     if let Some(session) = known.by_ref {
         match (session.status, session.close_reason) {
             (SessionStatus::Closed, Some(CloseReason::IdleTimeout))
-                if open.is_none() && !gone_quiet =>
+                if open.is_none() && !gone_quiet && !began_since(session, known.closed) =>
             {
                 return Placement {
                     close_first: None,
@@ -120,7 +125,7 @@ pub fn place(arrival: &Arrival<'_>, known: Known<'_>, idle_timeout: Duration) ->
                 return Placement {
                     close_first: None,
                     target: Target::Existing(session.id),
-                    close_after: close_after.filter(|_| session.status == SessionStatus::Open),
+                    close_after,
                 };
             }
         }
@@ -129,23 +134,39 @@ pub fn place(arrival: &Arrival<'_>, known: Known<'_>, idle_timeout: Duration) ->
     if !after_reset && may_be_past(arrival, open, known.last_interaction_at, idle_timeout) {
         // Only a message without a reference joins a conversation by its time: a new
         // reference is a call of its own.
+        // The open conversation competes for a message shortly before its start.
+        let open_reach = open
+            .filter(|_| arrival.session_ref.is_none())
+            .and_then(|s| {
+                let before = s.started_at - arrival.occurred_at;
+                (before <= idle_timeout).then_some((before, s))
+            });
         let holder = known
             .closed
             .iter()
             .filter(|s| arrival.session_ref.is_none() && s.status == SessionStatus::Closed)
             .filter_map(|s| Some((distance(arrival.occurred_at, s, known, idle_timeout)?, s)))
+            .chain(open_reach)
             .min_by_key(|(distance, s)| (*distance, std::cmp::Reverse(s.started_at)));
-        if let Some((_, session)) = holder {
-            return Placement {
-                close_first: None,
-                target: Target::Existing(session.id),
-                close_after: None,
-            };
+        match holder {
+            // Joined below, as any message of the open conversation.
+            Some((_, session)) if session.status == SessionStatus::Open => {}
+            // A late request to start over stays with it: the caller ends the conversation
+            // there if it is that conversation's last word.
+            Some((_, session)) => {
+                return Placement {
+                    close_first: None,
+                    target: Target::Existing(session.id),
+                    close_after,
+                };
+            }
+            None => {}
         }
-        let later = open
-            .into_iter()
-            .chain(known.closed)
-            .any(|s| s.started_at > arrival.occurred_at);
+        let later = holder.is_none()
+            && open
+                .into_iter()
+                .chain(known.closed)
+                .any(|s| s.started_at > arrival.occurred_at);
         if later {
             return Placement {
                 close_first: None,
@@ -193,9 +214,9 @@ pub fn place(arrival: &Arrival<'_>, known: Known<'_>, idle_timeout: Duration) ->
 }
 
 /// Whether the message may belong to a conversation before the lead's latest, so that the
-/// closed sessions around its time are needed to place it: it is earlier than the open
-/// conversation (than its start for a new call, else by more than the idle timeout), or there
-/// is no open one and the lead spoke after it or within the idle timeout before it.
+/// closed sessions around its time are needed to place it: it is earlier than the start of the
+/// open conversation, or there is no open one and the lead spoke after it or within the idle
+/// timeout before it.
 pub fn may_be_past(
     arrival: &Arrival<'_>,
     open: Option<&SessionView>,
@@ -203,10 +224,16 @@ pub fn may_be_past(
     idle_timeout: Duration,
 ) -> bool {
     match open {
-        Some(open) if arrival.session_ref.is_some() => arrival.occurred_at < open.started_at,
-        Some(open) => arrival.occurred_at < open.started_at - idle_timeout,
+        Some(open) => arrival.occurred_at < open.started_at,
         None => last_interaction_at.is_some_and(|at| arrival.occurred_at < at + idle_timeout),
     }
+}
+
+/// Whether another conversation of `closed` began after the last message of `session`.
+fn began_since(session: &SessionView, closed: &[SessionView]) -> bool {
+    closed
+        .iter()
+        .any(|other| other.id != session.id && other.started_at > session.last_message_at)
 }
 
 /// How far `at` is from the closed session `s`, if it falls within its reach: from the idle
@@ -610,11 +637,80 @@ mod tests {
         let today = open(30);
         let msg = |minute| arrival("m", minute);
         assert!(may_be_past(&msg(14), Some(&today), None, IDLE));
-        assert!(!may_be_past(&msg(15), Some(&today), None, IDLE));
+        assert!(may_be_past(&msg(29), Some(&today), None, IDLE));
+        assert!(!may_be_past(&msg(30), Some(&today), None, IDLE));
         assert!(!may_be_past(&msg(100), Some(&today), None, IDLE));
         assert!(may_be_past(&msg(44), None, Some(at(30)), IDLE));
         assert!(!may_be_past(&msg(45), None, Some(at(30)), IDLE));
         assert!(!may_be_past(&msg(0), None, None, IDLE));
+    }
+
+    #[test]
+    fn a_late_message_within_an_ended_conversation_goes_back_to_it_not_to_today_s() {
+        // Minutes 0-10, ended by a reset; today's conversation began at 12.
+        let earlier = [closed(2, 0, 10, CloseReason::Reset)];
+        let today = open(12);
+        let p = place(
+            &arrival("And in grey?", 5),
+            with_past(Some(&today), &earlier),
+            IDLE,
+        );
+        assert_eq!(decided(p), (None, Target::Existing(earlier[0].id), None));
+        // After the reset it belongs to today's, however near.
+        let p = place(
+            &arrival("Hello", 11),
+            with_past(Some(&today), &earlier),
+            IDLE,
+        );
+        assert_eq!(decided(p), (None, Target::Existing(today.id), None));
+        // Nearer today's start than the earlier conversation's reach: today's.
+        let earlier = [closed(2, 0, 10, CloseReason::IdleTimeout)];
+        let today = open(40);
+        let p = place(&arrival("m", 32), with_past(Some(&today), &earlier), IDLE);
+        assert_eq!(decided(p), (None, Target::Existing(today.id), None));
+        let p = place(&arrival("m", 18), with_past(Some(&today), &earlier), IDLE);
+        assert_eq!(decided(p), (None, Target::Existing(earlier[0].id), None));
+    }
+
+    #[test]
+    fn a_late_request_to_start_over_stays_with_the_conversation_it_joins() {
+        let earlier = [closed(2, 0, 10, CloseReason::IdleTimeout)];
+        let p = place(&late("start over", 20, 30), with_past(None, &earlier), IDLE);
+        assert_eq!(
+            decided(p),
+            (
+                None,
+                Target::Existing(earlier[0].id),
+                Some(CloseReason::Reset)
+            )
+        );
+    }
+
+    #[test]
+    fn a_call_on_hold_is_not_opened_again_once_another_conversation_began() {
+        let on_hold = SessionView {
+            closed_at: Some(at(27)),
+            last_message_at: at(10),
+            ..closed_call(CloseReason::IdleTimeout)
+        };
+        let turn = Arrival {
+            received_at: at(31),
+            ..call_turn("ok I'm back", 20, "CA1")
+        };
+        let alone = [on_hold.clone()];
+        let known = Known {
+            by_ref: Some(&on_hold),
+            ..with_past(None, &alone)
+        };
+        let p = place(&turn, known, IDLE);
+        assert_eq!(p.target, Target::Reopen(on_hold.id));
+        let since = [on_hold.clone(), closed(3, 28, 30, CloseReason::CallEnded)];
+        let known = Known {
+            by_ref: Some(&on_hold),
+            ..with_past(None, &since)
+        };
+        let p = place(&turn, known, IDLE);
+        assert_eq!(decided(p), (None, Target::Existing(on_hold.id), None));
     }
 
     #[test]

@@ -994,12 +994,20 @@ async fn engine<C: Executor>(
         let open = open_session(&sessions, lead_id, p.channel);
         let arrival = arrival(p, now);
         let last_interaction_at = lead_state.model.last_interaction_at;
-        let may_be_past =
-            session_policy::may_be_past(&arrival, open.as_ref(), last_interaction_at, idle);
         // A message that may be late (a history import, a delayed delivery) is placed among
         // the lead's past conversations around its time: those are loaded for it, once per
-        // lead and batch, unless earlier messages of the batch loaded them.
-        let since = p.occurred_at - idle;
+        // lead and batch, unless earlier messages of the batch loaded them. So are those since
+        // a call that closed for idleness, which its next line opens again only if no other
+        // conversation began since.
+        let mut since = p.occurred_at - idle;
+        let mut may_be_past =
+            session_policy::may_be_past(&arrival, open.as_ref(), last_interaction_at, idle);
+        if let Some(on_hold) = by_ref.as_ref().filter(|s| {
+            s.status == SessionStatus::Closed && s.close_reason == Some(CloseReason::IdleTimeout)
+        }) {
+            may_be_past = true;
+            since = since.min(on_hold.last_message_at);
+        }
         if may_be_past
             && !lead_state.created
             && past_loaded
@@ -1197,8 +1205,12 @@ async fn engine<C: Executor>(
             };
             close_session(s, reason, at, now, &mut events, &mut jobs, state);
         } else if s.model.status == SessionStatus::Closed && !session_created {
-            // A late hang-up says how a conversation that seemed to go quiet really ended.
-            if let Some(reason) = ended
+            // A late hang-up, or a late request to start over that is the conversation's last
+            // word, says how a conversation that seemed to go quiet really ended.
+            let reset = placement
+                .close_after
+                .filter(|&r| r == CloseReason::Reset && p.occurred_at >= s.model.last_message_at);
+            if let Some(reason) = ended.or(reset)
                 && s.model.close_reason == Some(CloseReason::IdleTimeout)
             {
                 s.model.close_reason = Some(reason);

@@ -1016,6 +1016,132 @@ async fn a_conversation_reopened_after_its_summary_remembers_the_one_before() {
 }
 
 #[tokio::test]
+async fn a_late_message_from_within_an_ended_conversation_goes_back_to_it() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let first = record(
+        &app,
+        &t.agent,
+        sms_at(&app, 0, "Is the blue sofa in stock?"),
+    )
+    .await;
+    let earlier = first["session"]["id"].as_str().unwrap().to_owned();
+    let lead = first["lead"]["id"].as_str().unwrap().to_owned();
+    app.clock.advance(Duration::minutes(10));
+    let reset = record(&app, &t.agent, sms_at(&app, 0, "start over")).await;
+    assert_eq!(reset["session"]["status"], "CLOSED");
+    app.clock.advance(Duration::minutes(2));
+    let today = record(&app, &t.agent, sms_at(&app, 0, "I need a table")).await;
+    let today = today["session"]["id"].as_str().unwrap().to_owned();
+    app.clock.advance(Duration::minutes(1));
+    // Sent at minute 5, between the sofa question and the reset; delivered at 13.
+    let late = record(&app, &t.agent, sms_at(&app, -8, "And in grey?")).await;
+    assert_eq!(late["session"]["id"], earlier.as_str());
+    assert_eq!(late["session"]["status"], "CLOSED");
+    let sessions = sessions_of(&app, &t.viewer, &lead).await;
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions[0].0, earlier);
+    assert_eq!(
+        sessions[0].3,
+        ["Is the blue sofa in stock?", "And in grey?", "start over"]
+    );
+    assert_eq!(sessions[1].0, today);
+    assert_eq!(sessions[1].3, ["I need a table"]);
+    let context = context_on(&app, &t.viewer, &lead, "SMS").await;
+    assert_eq!(contents(&context), ["I need a table"]);
+}
+
+#[tokio::test]
+async fn a_late_request_to_start_over_ends_the_conversation_it_joins() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let first = record(
+        &app,
+        &t.agent,
+        sms_at(&app, 0, "Is the blue sofa in stock?"),
+    )
+    .await;
+    let earlier = first["session"]["id"].as_str().unwrap().to_owned();
+    let lead = first["lead"]["id"].as_str().unwrap().to_owned();
+    app.clock.advance(Duration::minutes(10));
+    record(&app, &t.agent, sms_at(&app, 0, "And in grey?")).await;
+    app.clock.advance(Duration::minutes(17));
+    assert_eq!(
+        memodesk::workers::sweeper::sweep(&app.state).await.unwrap(),
+        1
+    );
+    app.clock.advance(Duration::minutes(3));
+    // Asked at minute 20, within the quiet spell the sweeper took for the end, delivered at 30:
+    // the conversation ended there with the reset, it is not open again.
+    let late = record(&app, &t.agent, sms_at(&app, -10, "start over")).await;
+    assert_eq!(late["session"]["id"], earlier.as_str());
+    assert_eq!(late["session"]["status"], "CLOSED");
+    app.clock.advance(Duration::minutes(1));
+    let next = record(&app, &t.agent, sms_at(&app, 0, "I need a table")).await;
+    assert_ne!(next["session"]["id"], earlier.as_str());
+    let sessions = sessions_of(&app, &t.viewer, &lead).await;
+    assert_eq!(sessions[0].0, earlier);
+    assert_eq!(
+        (sessions[0].1.as_str(), &sessions[0].2),
+        ("CLOSED", &json!("RESET"))
+    );
+    let context = context_on(&app, &t.viewer, &lead, "SMS").await;
+    assert_eq!(contents(&context), ["I need a table"]);
+}
+
+#[tokio::test]
+async fn a_late_line_of_a_call_on_hold_does_not_open_it_after_a_later_call() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let at = |mut input: Value, minutes: i64| {
+        input["occurredAt"] = json!((app.state.now() + Duration::minutes(minutes)).to_rfc3339());
+        input
+    };
+    let first_call = call("+14155552671", "CA1");
+    let second_call = call("+14155552671", "CA2");
+    let first = record(
+        &app,
+        &t.agent,
+        at(first_call("Hi, I'd like to book", false), 0),
+    )
+    .await;
+    let on_hold = first["session"]["id"].as_str().unwrap().to_owned();
+    let lead = first["lead"]["id"].as_str().unwrap().to_owned();
+    app.clock.advance(Duration::minutes(10));
+    record(
+        &app,
+        &t.agent,
+        at(first_call("let me check, hold on", false), 0),
+    )
+    .await;
+    app.clock.advance(Duration::minutes(17));
+    assert_eq!(
+        memodesk::workers::sweeper::sweep(&app.state).await.unwrap(),
+        1
+    );
+    app.clock.advance(Duration::minutes(1));
+    let second = record(
+        &app,
+        &t.agent,
+        at(second_call("Hello, it's me again", false), 0),
+    )
+    .await;
+    assert_ne!(second["session"]["id"], on_hold.as_str());
+    app.clock.advance(Duration::minutes(2));
+    let bye = record(&app, &t.agent, at(second_call("bye", true), 0)).await;
+    assert_eq!(bye["session"]["status"], "CLOSED");
+    app.clock.advance(Duration::minutes(1));
+    // A line of the first call, said at minute 20, delivered at 31, after the second call.
+    let late = record(&app, &t.agent, at(first_call("ok I'm back", false), -11)).await;
+    assert_eq!(late["session"]["id"], on_hold.as_str());
+    assert_eq!(late["session"]["status"], "CLOSED");
+    // Its summary (queued at the sweep, not yet run) will cover the line.
+    assert!(summarized_sessions(&app, t.id).await.contains(&on_hold));
+    let context = context_on(&app, &t.viewer, &lead, "CALL").await;
+    assert_eq!(context["session"], Value::Null);
+}
+
+#[tokio::test]
 async fn an_earlier_call_imported_during_a_call_does_not_end_it() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
