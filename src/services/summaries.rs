@@ -193,6 +193,15 @@ async fn store(
         drop(txn);
         return finish_without_summary(state, fence).await;
     };
+    // Opened again while the model wrote (a late message showed the conversation went on): it
+    // is summarized when it closes again.
+    if repo::sessions::lock_one(&txn, tenant_id, session.id)
+        .await?
+        .is_none_or(|s| s.status == SessionStatus::Open)
+    {
+        drop(txn);
+        return finish_without_summary(state, fence).await;
+    }
     let summary = upsert_summary(&txn, session, &summarized, fallback_reason.clone(), now).await?;
 
     let mut events = vec![NewEvent::new(

@@ -670,6 +670,51 @@ async fn shutdown_gives_up_after_the_grace_period_and_the_job_runs_again_later()
     assert_eq!(summaries_for(&app, t.id).await.len(), 1);
 }
 
+#[tokio::test]
+async fn a_conversation_opened_again_while_its_summary_is_written_keeps_no_summary() {
+    let fake = crate::fake_llm::FakeLlm::start(vec![crate::fake_llm::Reply::Slow(
+        StdDuration::from_millis(1500),
+    )])
+    .await;
+    let app = TestApp::spawn_with(TestOptions {
+        llm: Some(fake.client(StdDuration::from_secs(5), 0)),
+        ..Default::default()
+    })
+    .await;
+    let t = app.tenant("Acme").await;
+    let sms = |minutes: i64, content: &str| {
+        let mut input = message("SMS", "+14155552671", content);
+        input["occurredAt"] = json!((app.state.now() + Duration::minutes(minutes)).to_rfc3339());
+        input
+    };
+    let first = record(&app, &t.agent, sms(0, "Is the blue sofa in stock?")).await;
+    let lead = first["lead"]["id"].as_str().unwrap().to_owned();
+    app.clock.advance(Duration::minutes(20));
+    assert_eq!(workers::sweeper::sweep(&app.state).await.unwrap(), 1);
+    let stop = CancellationToken::new();
+    let runner = tokio::spawn(workers::jobs::run_loop(app.state.clone(), stop.clone()));
+    until_running(&app, t.id).await;
+    // While the model writes, a message sent ten minutes after the first arrives: the
+    // conversation never went quiet, and is open again.
+    let late = record(&app, &t.agent, sms(-10, "And in grey?")).await;
+    assert_eq!(late["session"]["status"], "OPEN");
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
+    while job_status(&app, t.id).await != "done" {
+        assert!(std::time::Instant::now() < deadline, "the job never ended");
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    stop.cancel();
+    runner.await.unwrap();
+    assert!(
+        summaries_for(&app, t.id).await.is_empty(),
+        "a summary of half the conversation was stored"
+    );
+    let context = app
+        .gql(Some(&t.viewer), CONTEXT, json!({ "lead": lead }))
+        .await;
+    assert_eq!(context.ok()["memoryContext"]["lastSummary"], Value::Null);
+}
+
 /// Housekeeping deletes finished jobs past a week, a chunk at a time, and leaves the ones that
 /// still wait to run.
 #[tokio::test]
