@@ -720,6 +720,13 @@ fn sms_at(app: &TestApp, minutes: i64, content: &str) -> Value {
     input
 }
 
+/// Records `content` over SMS now: (its session id, its lead id).
+async fn sms_now(app: &TestApp, token: &str, content: &str) -> (String, String) {
+    let recorded = record(app, token, sms_at(app, 0, content)).await;
+    let id = |key: &str| recorded[key]["id"].as_str().unwrap().to_owned();
+    (id("session"), id("lead"))
+}
+
 /// The sessions of `lead`, oldest first: (id, status, close reason, contents in time order).
 async fn sessions_of(
     app: &TestApp,
@@ -879,14 +886,7 @@ async fn a_delayed_message_and_a_recent_one_are_one_open_conversation() {
 async fn a_late_delivery_rejoins_the_conversation_the_sweeper_closed() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
-    let first = record(
-        &app,
-        &t.agent,
-        sms_at(&app, 0, "Is the blue sofa in stock?"),
-    )
-    .await;
-    let session = first["session"]["id"].as_str().unwrap().to_owned();
-    let lead = first["lead"]["id"].as_str().unwrap().to_owned();
+    let (session, lead) = sms_now(&app, &t.agent, "Is the blue sofa in stock?").await;
     let sweep = || async { memodesk::workers::sweeper::sweep(&app.state).await.unwrap() };
     app.clock.advance(Duration::minutes(20));
     assert_eq!(sweep().await, 1);
@@ -1019,14 +1019,7 @@ async fn a_conversation_reopened_after_its_summary_remembers_the_one_before() {
 async fn a_late_message_from_within_an_ended_conversation_goes_back_to_it() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
-    let first = record(
-        &app,
-        &t.agent,
-        sms_at(&app, 0, "Is the blue sofa in stock?"),
-    )
-    .await;
-    let earlier = first["session"]["id"].as_str().unwrap().to_owned();
-    let lead = first["lead"]["id"].as_str().unwrap().to_owned();
+    let (earlier, lead) = sms_now(&app, &t.agent, "Is the blue sofa in stock?").await;
     app.clock.advance(Duration::minutes(10));
     let reset = record(&app, &t.agent, sms_at(&app, 0, "start over")).await;
     assert_eq!(reset["session"]["status"], "CLOSED");
@@ -1055,14 +1048,7 @@ async fn a_late_message_from_within_an_ended_conversation_goes_back_to_it() {
 async fn a_late_request_to_start_over_ends_the_conversation_it_joins() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
-    let first = record(
-        &app,
-        &t.agent,
-        sms_at(&app, 0, "Is the blue sofa in stock?"),
-    )
-    .await;
-    let earlier = first["session"]["id"].as_str().unwrap().to_owned();
-    let lead = first["lead"]["id"].as_str().unwrap().to_owned();
+    let (earlier, lead) = sms_now(&app, &t.agent, "Is the blue sofa in stock?").await;
     app.clock.advance(Duration::minutes(10));
     record(&app, &t.agent, sms_at(&app, 0, "And in grey?")).await;
     app.clock.advance(Duration::minutes(17));

@@ -595,27 +595,35 @@ async fn job_status(app: &TestApp, tenant: Uuid) -> String {
 }
 
 async fn until_running(app: &TestApp, tenant: Uuid) {
+    until_status(app, tenant, "running").await;
+}
+
+/// Waits (up to 10 s) until the tenant's job has `status`.
+async fn until_status(app: &TestApp, tenant: Uuid, status: &str) {
     let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
-    while job_status(app, tenant).await != "running" {
+    while job_status(app, tenant).await != status {
         assert!(
             std::time::Instant::now() < deadline,
-            "the job never started"
+            "the job never became {status}"
         );
         tokio::time::sleep(StdDuration::from_millis(20)).await;
     }
 }
 
-#[tokio::test]
-async fn shutdown_waits_for_a_running_job_to_finish() {
-    let fake = crate::fake_llm::FakeLlm::start(vec![crate::fake_llm::Reply::Slow(
-        StdDuration::from_millis(1200),
-    )])
-    .await;
+/// An app whose LLM answers after `delay` (keep the fake alive while the app uses it).
+async fn with_slow_llm(delay: StdDuration) -> (crate::fake_llm::FakeLlm, TestApp) {
+    let fake = crate::fake_llm::FakeLlm::start(vec![crate::fake_llm::Reply::Slow(delay)]).await;
     let app = TestApp::spawn_with(TestOptions {
         llm: Some(fake.client(StdDuration::from_secs(5), 0)),
         ..Default::default()
     })
     .await;
+    (fake, app)
+}
+
+#[tokio::test]
+async fn shutdown_waits_for_a_running_job_to_finish() {
+    let (_fake, app) = with_slow_llm(StdDuration::from_millis(1200)).await;
     let t = app.tenant("Acme").await;
     one_pending_summary(&app, &t.agent).await;
     let stop = CancellationToken::new();
@@ -672,15 +680,7 @@ async fn shutdown_gives_up_after_the_grace_period_and_the_job_runs_again_later()
 
 #[tokio::test]
 async fn a_conversation_opened_again_while_its_summary_is_written_keeps_no_summary() {
-    let fake = crate::fake_llm::FakeLlm::start(vec![crate::fake_llm::Reply::Slow(
-        StdDuration::from_millis(1500),
-    )])
-    .await;
-    let app = TestApp::spawn_with(TestOptions {
-        llm: Some(fake.client(StdDuration::from_secs(5), 0)),
-        ..Default::default()
-    })
-    .await;
+    let (_fake, app) = with_slow_llm(StdDuration::from_millis(1500)).await;
     let t = app.tenant("Acme").await;
     let sms = |minutes: i64, content: &str| {
         let mut input = message("SMS", "+14155552671", content);
@@ -698,11 +698,7 @@ async fn a_conversation_opened_again_while_its_summary_is_written_keeps_no_summa
     // conversation never went quiet, and is open again.
     let late = record(&app, &t.agent, sms(-10, "And in grey?")).await;
     assert_eq!(late["session"]["status"], "OPEN");
-    let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
-    while job_status(&app, t.id).await != "done" {
-        assert!(std::time::Instant::now() < deadline, "the job never ended");
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
+    until_status(&app, t.id, "done").await;
     stop.cancel();
     runner.await.unwrap();
     assert!(
