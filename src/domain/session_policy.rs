@@ -55,7 +55,7 @@ pub struct Known<'a> {
     /// The lead's closed sessions on the channel whose last message is at most the idle
     /// timeout before the arrival: those that may hold it, and those after it. Needed only
     /// when [`may_be_past`] says so, or when `by_ref` closed for idleness (then also those since
-    /// its last message); empty otherwise.
+    /// it began); empty otherwise.
     pub closed: &'a [SessionView],
     /// When the lead last spoke, on any channel, before this message.
     pub last_interaction_at: Option<DateTime<Utc>>,
@@ -149,8 +149,15 @@ pub fn place(arrival: &Arrival<'_>, known: Known<'_>, idle_timeout: Duration) ->
             .chain(open_reach)
             .min_by_key(|(distance, s)| (*distance, std::cmp::Reverse(s.started_at)));
         match holder {
-            // Joined below, as any message of the open conversation.
-            Some((_, session)) if session.status == SessionStatus::Open => {}
+            // Said before the open conversation began: a request to start over from then
+            // does not end it.
+            Some((_, session)) if session.status == SessionStatus::Open => {
+                return Placement {
+                    close_first: None,
+                    target: Target::Existing(session.id),
+                    close_after: None,
+                };
+            }
             // A late request to start over stays with it: the caller ends the conversation
             // there if it is that conversation's last word.
             Some((_, session)) => {
@@ -162,11 +169,10 @@ pub fn place(arrival: &Arrival<'_>, known: Known<'_>, idle_timeout: Duration) ->
             }
             None => {}
         }
-        let later = holder.is_none()
-            && open
-                .into_iter()
-                .chain(known.closed)
-                .any(|s| s.started_at > arrival.occurred_at);
+        let later = open
+            .into_iter()
+            .chain(known.closed)
+            .any(|s| s.started_at > arrival.occurred_at);
         if later {
             return Placement {
                 close_first: None,
@@ -229,11 +235,11 @@ pub fn may_be_past(
     }
 }
 
-/// Whether another conversation of `closed` began after the last message of `session`.
+/// Whether another conversation of `closed` began after `session` did.
 fn began_since(session: &SessionView, closed: &[SessionView]) -> bool {
     closed
         .iter()
-        .any(|other| other.id != session.id && other.started_at > session.last_message_at)
+        .any(|other| other.id != session.id && other.started_at > session.started_at)
 }
 
 /// How far `at` is from the closed session `s`, if it falls within its reach: from the idle
@@ -711,6 +717,30 @@ mod tests {
         };
         let p = place(&turn, known, IDLE);
         assert_eq!(decided(p), (None, Target::Existing(on_hold.id), None));
+        // Its next line, once the refused one moved its last message past the later call's
+        // start, is refused too.
+        let joined = SessionView {
+            last_message_at: at(31),
+            ..on_hold.clone()
+        };
+        let since = [joined.clone(), closed(3, 28, 30, CloseReason::CallEnded)];
+        let known = Known {
+            by_ref: Some(&joined),
+            ..with_past(None, &since)
+        };
+        let next = Arrival {
+            received_at: at(32),
+            ..call_turn("so, about Friday", 32, "CA1")
+        };
+        let p = place(&next, known, IDLE);
+        assert_eq!(decided(p), (None, Target::Existing(on_hold.id), None));
+    }
+
+    #[test]
+    fn a_request_to_start_over_from_before_the_open_conversation_does_not_end_it() {
+        let today = open(30);
+        let p = place(&late("start over", 28, 36), known(None, Some(&today)), IDLE);
+        assert_eq!(decided(p), (None, Target::Existing(today.id), None));
     }
 
     #[test]

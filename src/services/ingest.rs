@@ -998,7 +998,7 @@ async fn engine<C: Executor>(
         // the lead's past conversations around its time: those are loaded for it, once per
         // lead and batch, unless earlier messages of the batch loaded them. So are those since
         // a call that closed for idleness, which its next line opens again only if no other
-        // conversation began since.
+        // conversation began since it did.
         let mut since = p.occurred_at - idle;
         let mut may_be_past =
             session_policy::may_be_past(&arrival, open.as_ref(), last_interaction_at, idle);
@@ -1006,7 +1006,7 @@ async fn engine<C: Executor>(
             s.status == SessionStatus::Closed && s.close_reason == Some(CloseReason::IdleTimeout)
         }) {
             may_be_past = true;
-            since = since.min(on_hold.last_message_at);
+            since = since.min(on_hold.started_at);
         }
         if may_be_past
             && !lead_state.created

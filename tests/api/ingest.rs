@@ -1128,6 +1128,76 @@ async fn a_late_line_of_a_call_on_hold_does_not_open_it_after_a_later_call() {
 }
 
 #[tokio::test]
+async fn a_call_on_hold_refused_reopening_stays_closed_for_its_next_lines() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let at = |mut input: Value, minutes: i64| {
+        input["occurredAt"] = json!((app.state.now() + Duration::minutes(minutes)).to_rfc3339());
+        input
+    };
+    let first_call = call("+14155552671", "CA1");
+    let second_call = call("+14155552671", "CA2");
+    let first = record(
+        &app,
+        &t.agent,
+        at(first_call("Hi, I'd like to book", false), 0),
+    )
+    .await;
+    let on_hold = first["session"]["id"].as_str().unwrap().to_owned();
+    let lead = first["lead"]["id"].as_str().unwrap().to_owned();
+    app.clock.advance(Duration::minutes(10));
+    record(
+        &app,
+        &t.agent,
+        at(first_call("let me check, hold on", false), 0),
+    )
+    .await;
+    app.clock.advance(Duration::minutes(17));
+    assert_eq!(
+        memodesk::workers::sweeper::sweep(&app.state).await.unwrap(),
+        1
+    );
+    app.clock.advance(Duration::minutes(1));
+    record(
+        &app,
+        &t.agent,
+        at(second_call("Hello, it's me again", false), 0),
+    )
+    .await;
+    app.clock.advance(Duration::minutes(2));
+    record(&app, &t.agent, at(second_call("bye", true), 0)).await;
+    // Another call began since the hold: the first call's lines join it closed, each of them.
+    for line in ["ok I'm back", "so, about Friday"] {
+        app.clock.advance(Duration::minutes(1));
+        let recorded = record(&app, &t.agent, at(first_call(line, false), 0)).await;
+        assert_eq!(recorded["session"]["id"], on_hold.as_str());
+        assert_eq!(recorded["session"]["status"], "CLOSED", "{line}");
+    }
+    let context = context_on(&app, &t.viewer, &lead, "CALL").await;
+    assert_eq!(context["session"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_late_request_to_start_over_from_before_today_s_conversation_does_not_end_it() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let (today, lead) = sms_now(&app, &t.agent, "I need a table").await;
+    app.clock.advance(Duration::minutes(5));
+    record(&app, &t.agent, sms_at(&app, 0, "oak, please")).await;
+    app.clock.advance(Duration::minutes(1));
+    // Sent two minutes before today's first message, delivered now.
+    let late = record(&app, &t.agent, sms_at(&app, -8, "start over")).await;
+    assert_eq!(late["session"]["id"], today.as_str());
+    assert_eq!(late["session"]["status"], "OPEN");
+    assert_eq!(sessions_of(&app, &t.viewer, &lead).await.len(), 1);
+    let context = context_on(&app, &t.viewer, &lead, "SMS").await;
+    assert_eq!(
+        contents(&context),
+        ["start over", "I need a table", "oak, please"]
+    );
+}
+
+#[tokio::test]
 async fn an_earlier_call_imported_during_a_call_does_not_end_it() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
