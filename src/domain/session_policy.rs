@@ -39,9 +39,6 @@ pub struct Arrival<'a> {
     /// The message asks to start over (see [`is_reset_phrase`]); only a customer's counts.
     pub asks_reset: bool,
     pub occurred_at: DateTime<Utc>,
-    /// When it reached us: a message that occurred more than the idle timeout before does not
-    /// reopen a call (see [`place`]).
-    pub received_at: DateTime<Utc>,
     pub session_ref: Option<&'a str>,
 }
 
@@ -65,8 +62,6 @@ pub struct Known<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     Existing(Uuid),
-    /// A session the idle sweeper closed while its call was still going on: it is open again.
-    Reopen(Uuid),
     New,
 }
 
@@ -97,37 +92,25 @@ pub fn place(arrival: &Arrival<'_>, known: Known<'_>, idle_timeout: Duration) ->
     let close_after =
         (arrival.role == MessageRole::Customer && arrival.asks_reset).then_some(CloseReason::Reset);
     let open = known.open;
-    let gone_quiet = arrival.occurred_at + idle_timeout < arrival.received_at;
 
     // A session reference (a call id) names its session outright, open or closed: a late
-    // transcript still belongs to the call it transcribes. Two exceptions keep the rest of a
-    // call in the memory context, which reads the open session:
-    // - a call closed for idleness (on hold) goes on in the same session, open again, unless
-    //   another conversation on the channel is open or began since (the caller loads those
-    //   into `known.closed`), or the message is itself older than the idle timeout (an
-    //   imported call's next line);
-    // - after the caller asked to start over, the rest of the call is a new conversation: the
-    //   one the first message after the reset opened (which cannot carry the same reference).
+    // transcript still belongs to the call it transcribes, and a call closed for idleness (on
+    // hold) gets its next line, like any closed conversation a late message joins (the caller
+    // settles whether it goes on, open again). But after the caller asked to start over, the
+    // rest of the call is a new conversation: the one the first message after the reset
+    // opened (which cannot carry the same reference).
     let mut after_reset = false;
     if let Some(session) = known.by_ref {
-        match (session.status, session.close_reason) {
-            (SessionStatus::Closed, Some(CloseReason::IdleTimeout))
-                if open.is_none() && !gone_quiet && !began_since(session, known.closed) =>
-            {
-                return Placement {
-                    close_first: None,
-                    target: Target::Reopen(session.id),
-                    close_after,
-                };
-            }
-            (SessionStatus::Closed, Some(CloseReason::Reset)) => after_reset = true,
-            _ => {
-                return Placement {
-                    close_first: None,
-                    target: Target::Existing(session.id),
-                    close_after,
-                };
-            }
+        if session.status == SessionStatus::Closed
+            && session.close_reason == Some(CloseReason::Reset)
+        {
+            after_reset = true;
+        } else {
+            return Placement {
+                close_first: None,
+                target: Target::Existing(session.id),
+                close_after,
+            };
         }
     }
 
@@ -233,13 +216,6 @@ pub fn may_be_past(
         Some(open) => arrival.occurred_at < open.started_at,
         None => last_interaction_at.is_some_and(|at| arrival.occurred_at < at + idle_timeout),
     }
-}
-
-/// Whether another conversation of `closed` began after `session` did.
-fn began_since(session: &SessionView, closed: &[SessionView]) -> bool {
-    closed
-        .iter()
-        .any(|other| other.id != session.id && other.started_at > session.started_at)
 }
 
 /// How far `at` is from the closed session `s`, if it falls within its reach: from the idle
@@ -381,7 +357,6 @@ mod tests {
             role: MessageRole::Customer,
             asks_reset: is_reset_phrase(content, &phrases()),
             occurred_at: at(minute),
-            received_at: at(minute),
             session_ref: None,
         }
     }
@@ -450,14 +425,6 @@ mod tests {
     fn call_turn<'a>(content: &'a str, minute: i64, reference: &'a str) -> Arrival<'a> {
         Arrival {
             session_ref: Some(reference),
-            ..arrival(content, minute)
-        }
-    }
-
-    /// A message that occurred at `minute` and reached us at `received`.
-    fn late(content: &str, minute: i64, received: i64) -> Arrival<'_> {
-        Arrival {
-            received_at: at(received),
             ..arrival(content, minute)
         }
     }
@@ -590,20 +557,11 @@ mod tests {
             closed_at: Some(at(17)),
             ..closed(2, 0, 0, CloseReason::IdleTimeout)
         }];
-        let p = place(&late("one more", 15, 18), with_past(None, &swept), IDLE);
+        let p = place(&arrival("one more", 15), with_past(None, &swept), IDLE);
         assert_eq!(p.target, Target::Existing(swept[0].id));
         // The customer writing now starts a new conversation.
         let p = place(&arrival("hello again", 18), with_past(None, &swept), IDLE);
         assert_eq!(decided(p), (None, Target::New, None));
-    }
-
-    #[test]
-    fn an_old_line_of_a_call_does_not_reopen_it() {
-        let imported = closed_call(CloseReason::IdleTimeout);
-        let mut line = late("[transcript] and Friday?", 1, 3000);
-        line.session_ref = Some("CA1");
-        let p = place(&line, known(Some(&imported), None), IDLE);
-        assert_eq!(decided(p), (None, Target::Existing(imported.id), None));
     }
 
     #[test]
@@ -681,7 +639,7 @@ mod tests {
     #[test]
     fn a_late_request_to_start_over_stays_with_the_conversation_it_joins() {
         let earlier = [closed(2, 0, 10, CloseReason::IdleTimeout)];
-        let p = place(&late("start over", 20, 30), with_past(None, &earlier), IDLE);
+        let p = place(&arrival("start over", 20), with_past(None, &earlier), IDLE);
         assert_eq!(
             decided(p),
             (
@@ -693,53 +651,9 @@ mod tests {
     }
 
     #[test]
-    fn a_call_on_hold_is_not_opened_again_once_another_conversation_began() {
-        let on_hold = SessionView {
-            closed_at: Some(at(27)),
-            last_message_at: at(10),
-            ..closed_call(CloseReason::IdleTimeout)
-        };
-        let turn = Arrival {
-            received_at: at(31),
-            ..call_turn("ok I'm back", 20, "CA1")
-        };
-        let alone = [on_hold.clone()];
-        let known = Known {
-            by_ref: Some(&on_hold),
-            ..with_past(None, &alone)
-        };
-        let p = place(&turn, known, IDLE);
-        assert_eq!(p.target, Target::Reopen(on_hold.id));
-        let since = [on_hold.clone(), closed(3, 28, 30, CloseReason::CallEnded)];
-        let known = Known {
-            by_ref: Some(&on_hold),
-            ..with_past(None, &since)
-        };
-        let p = place(&turn, known, IDLE);
-        assert_eq!(decided(p), (None, Target::Existing(on_hold.id), None));
-        // Its next line, once the refused one moved its last message past the later call's
-        // start, is refused too.
-        let joined = SessionView {
-            last_message_at: at(31),
-            ..on_hold.clone()
-        };
-        let since = [joined.clone(), closed(3, 28, 30, CloseReason::CallEnded)];
-        let known = Known {
-            by_ref: Some(&joined),
-            ..with_past(None, &since)
-        };
-        let next = Arrival {
-            received_at: at(32),
-            ..call_turn("so, about Friday", 32, "CA1")
-        };
-        let p = place(&next, known, IDLE);
-        assert_eq!(decided(p), (None, Target::Existing(on_hold.id), None));
-    }
-
-    #[test]
     fn a_request_to_start_over_from_before_the_open_conversation_does_not_end_it() {
         let today = open(30);
-        let p = place(&late("start over", 28, 36), known(None, Some(&today)), IDLE);
+        let p = place(&arrival("start over", 28), known(None, Some(&today)), IDLE);
         assert_eq!(decided(p), (None, Target::Existing(today.id), None));
     }
 
@@ -827,19 +741,17 @@ mod tests {
     }
 
     #[test]
-    fn a_call_closed_while_on_hold_goes_on_in_its_session() {
+    fn a_call_closed_while_on_hold_gets_its_next_line() {
+        // Whether it goes on, open again, is the caller's to settle (as for any late message).
         let on_hold = closed_call(CloseReason::IdleTimeout);
         let a = call_turn("sorry, I'm back", 25, "CA1");
-        let p = place(&a, known(Some(&on_hold), None), IDLE);
-        assert_eq!(p.target, Target::Reopen(on_hold.id));
-        assert_eq!(p.close_first, None);
-        // Not when the customer has opened another conversation on the channel since.
-        let p = place(&a, known(Some(&on_hold), Some(&open(20))), IDLE);
-        assert_eq!(p.target, Target::Existing(on_hold.id));
-        // And a reset there closes it again.
+        for other in [None, Some(&open(20))] {
+            let p = place(&a, known(Some(&on_hold), other), IDLE);
+            assert_eq!(decided(p), (None, Target::Existing(on_hold.id), None));
+        }
+        // A reset there stays with it.
         let reset = call_turn("start over", 25, "CA1");
         let p = place(&reset, known(Some(&on_hold), None), IDLE);
-        assert_eq!(p.target, Target::Reopen(on_hold.id));
         assert_eq!(p.close_after, Some(CloseReason::Reset));
     }
 

@@ -992,7 +992,7 @@ async fn engine<C: Executor>(
                 .map(|s| view(&s.model))
         });
         let open = open_session(&sessions, lead_id, p.channel);
-        let arrival = arrival(p, now);
+        let arrival = arrival(p);
         let last_interaction_at = lead_state.model.last_interaction_at;
         // A message that may be late (a history import, a delayed delivery) is placed among
         // the lead's past conversations around its time: those are loaded for it, once per
@@ -1064,13 +1064,6 @@ async fn engine<C: Executor>(
         }
         let (session_id, session_created) = match placement.target {
             Target::Existing(id) => (id, false),
-            Target::Reopen(id) => {
-                let s = sessions.get_mut(&id).ok_or_else(|| {
-                    AppError::internal(anyhow::anyhow!("session {id} not loaded"))
-                })?;
-                reopen(s, now, &mut events);
-                (id, false)
-            }
             Target::New => {
                 let id = Uuid::now_v7();
                 // A reference already names a session (the call before the caller's reset).
@@ -1423,13 +1416,12 @@ fn view(s: &session::Model) -> SessionView {
     }
 }
 
-/// The policy's view of a message received `now`.
-fn arrival(p: &Prepared, now: DateTime<Utc>) -> Arrival<'_> {
+/// The policy's view of a message.
+fn arrival(p: &Prepared) -> Arrival<'_> {
     Arrival {
         role: p.role,
         asks_reset: p.asks_reset,
         occurred_at: p.occurred_at,
-        received_at: now,
         session_ref: p.session_ref.as_deref(),
     }
 }

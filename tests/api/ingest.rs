@@ -1075,29 +1075,30 @@ async fn a_late_request_to_start_over_ends_the_conversation_it_joins() {
     assert_eq!(contents(&context), ["I need a table"]);
 }
 
-#[tokio::test]
-async fn a_late_line_of_a_call_on_hold_does_not_open_it_after_a_later_call() {
-    let app = TestApp::spawn().await;
-    let t = app.tenant("Acme").await;
-    let at = |mut input: Value, minutes: i64| {
-        input["occurredAt"] = json!((app.state.now() + Duration::minutes(minutes)).to_rfc3339());
-        input
-    };
+/// `input` sent `minutes` from now.
+fn sent_at(app: &TestApp, mut input: Value, minutes: i64) -> Value {
+    input["occurredAt"] = json!((app.state.now() + Duration::minutes(minutes)).to_rfc3339());
+    input
+}
+
+/// Call CA1 speaks at minutes 0 and 10, then is on hold: the sweeper closes it at 27. Call CA2
+/// runs from 28 to its hang-up at 30. The clock is left at 30. Returns (CA1's session, lead).
+async fn a_call_on_hold_then_another_call(app: &TestApp, token: &str) -> (String, String) {
     let first_call = call("+14155552671", "CA1");
     let second_call = call("+14155552671", "CA2");
     let first = record(
-        &app,
-        &t.agent,
-        at(first_call("Hi, I'd like to book", false), 0),
+        app,
+        token,
+        sent_at(app, first_call("Hi, I'd like to book", false), 0),
     )
     .await;
-    let on_hold = first["session"]["id"].as_str().unwrap().to_owned();
-    let lead = first["lead"]["id"].as_str().unwrap().to_owned();
+    let id = |key: &str| first[key]["id"].as_str().unwrap().to_owned();
+    let (on_hold, lead) = (id("session"), id("lead"));
     app.clock.advance(Duration::minutes(10));
     record(
-        &app,
-        &t.agent,
-        at(first_call("let me check, hold on", false), 0),
+        app,
+        token,
+        sent_at(app, first_call("let me check, hold on", false), 0),
     )
     .await;
     app.clock.advance(Duration::minutes(17));
@@ -1107,18 +1108,27 @@ async fn a_late_line_of_a_call_on_hold_does_not_open_it_after_a_later_call() {
     );
     app.clock.advance(Duration::minutes(1));
     let second = record(
-        &app,
-        &t.agent,
-        at(second_call("Hello, it's me again", false), 0),
+        app,
+        token,
+        sent_at(app, second_call("Hello, it's me again", false), 0),
     )
     .await;
     assert_ne!(second["session"]["id"], on_hold.as_str());
     app.clock.advance(Duration::minutes(2));
-    let bye = record(&app, &t.agent, at(second_call("bye", true), 0)).await;
+    let bye = record(app, token, sent_at(app, second_call("bye", true), 0)).await;
     assert_eq!(bye["session"]["status"], "CLOSED");
+    (on_hold, lead)
+}
+
+#[tokio::test]
+async fn a_late_line_of_a_call_on_hold_does_not_open_it_after_a_later_call() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let (on_hold, lead) = a_call_on_hold_then_another_call(&app, &t.agent).await;
     app.clock.advance(Duration::minutes(1));
     // A line of the first call, said at minute 20, delivered at 31, after the second call.
-    let late = record(&app, &t.agent, at(first_call("ok I'm back", false), -11)).await;
+    let line = call("+14155552671", "CA1")("ok I'm back", false);
+    let late = record(&app, &t.agent, sent_at(&app, line, -11)).await;
     assert_eq!(late["session"]["id"], on_hold.as_str());
     assert_eq!(late["session"]["status"], "CLOSED");
     // Its summary (queued at the sweep, not yet run) will cover the line.
@@ -1131,45 +1141,12 @@ async fn a_late_line_of_a_call_on_hold_does_not_open_it_after_a_later_call() {
 async fn a_call_on_hold_refused_reopening_stays_closed_for_its_next_lines() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
-    let at = |mut input: Value, minutes: i64| {
-        input["occurredAt"] = json!((app.state.now() + Duration::minutes(minutes)).to_rfc3339());
-        input
-    };
-    let first_call = call("+14155552671", "CA1");
-    let second_call = call("+14155552671", "CA2");
-    let first = record(
-        &app,
-        &t.agent,
-        at(first_call("Hi, I'd like to book", false), 0),
-    )
-    .await;
-    let on_hold = first["session"]["id"].as_str().unwrap().to_owned();
-    let lead = first["lead"]["id"].as_str().unwrap().to_owned();
-    app.clock.advance(Duration::minutes(10));
-    record(
-        &app,
-        &t.agent,
-        at(first_call("let me check, hold on", false), 0),
-    )
-    .await;
-    app.clock.advance(Duration::minutes(17));
-    assert_eq!(
-        memodesk::workers::sweeper::sweep(&app.state).await.unwrap(),
-        1
-    );
-    app.clock.advance(Duration::minutes(1));
-    record(
-        &app,
-        &t.agent,
-        at(second_call("Hello, it's me again", false), 0),
-    )
-    .await;
-    app.clock.advance(Duration::minutes(2));
-    record(&app, &t.agent, at(second_call("bye", true), 0)).await;
+    let (on_hold, lead) = a_call_on_hold_then_another_call(&app, &t.agent).await;
     // Another call began since the hold: the first call's lines join it closed, each of them.
     for line in ["ok I'm back", "so, about Friday"] {
         app.clock.advance(Duration::minutes(1));
-        let recorded = record(&app, &t.agent, at(first_call(line, false), 0)).await;
+        let input = call("+14155552671", "CA1")(line, false);
+        let recorded = record(&app, &t.agent, sent_at(&app, input, 0)).await;
         assert_eq!(recorded["session"]["id"], on_hold.as_str());
         assert_eq!(recorded["session"]["status"], "CLOSED", "{line}");
     }
