@@ -307,6 +307,22 @@ impl TestApp {
         }
     }
 
+    /// Runs the idle sweeper once and checks that it closed `closed` sessions.
+    pub async fn sweep(&self, closed: usize) {
+        let swept = memodesk::workers::sweeper::sweep(&self.state)
+            .await
+            .expect("sweep");
+        assert_eq!(swept, closed, "sessions the sweeper closed");
+    }
+
+    /// Runs the queued jobs once and checks that `done` of them finished.
+    pub async fn run_jobs(&self, done: usize) {
+        let report = memodesk::workers::jobs::run_pending(&self.state)
+            .await
+            .expect("run jobs");
+        assert_eq!(report.done, done, "jobs that finished: {report:?}");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

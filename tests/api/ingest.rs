@@ -887,9 +887,8 @@ async fn a_late_delivery_rejoins_the_conversation_the_sweeper_closed() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
     let (session, lead) = sms_now(&app, &t.agent, "Is the blue sofa in stock?").await;
-    let sweep = || async { memodesk::workers::sweeper::sweep(&app.state).await.unwrap() };
     app.clock.advance(Duration::minutes(20));
-    assert_eq!(sweep().await, 1);
+    app.sweep(1).await;
     // Sent ten minutes after the first, delivered after the sweep: the customer never went
     // quiet for the idle timeout, so the conversation is open again, question and all.
     let late = record(&app, &t.agent, sms_at(&app, -10, "And in grey?")).await;
@@ -922,14 +921,8 @@ async fn a_late_delivery_rejoins_the_conversation_the_sweeper_closed() {
     // Quiet for good, swept, summarized; a delivery from before that quiet spell joins it
     // closed and asks for its summary again, and the customer writing now starts afresh.
     app.clock.advance(Duration::minutes(20));
-    assert_eq!(sweep().await, 1);
-    assert_eq!(
-        memodesk::workers::jobs::run_pending(&app.state)
-            .await
-            .unwrap()
-            .done,
-        1
-    );
+    app.sweep(1).await;
+    app.run_jobs(1).await;
     let before = summarized_sessions(&app, t.id).await.len();
     let late = record(&app, &t.agent, sms_at(&app, -19, "Sorry, and delivery?")).await;
     assert_eq!(late["session"]["id"], session.as_str());
@@ -958,14 +951,8 @@ async fn a_conversation_reopened_after_its_summary_remembers_the_one_before() {
     let t = app.tenant("Acme").await;
     let sweep_and_summarize = || async {
         app.clock.advance(Duration::minutes(20));
-        assert_eq!(
-            memodesk::workers::sweeper::sweep(&app.state).await.unwrap(),
-            1
-        );
-        let report = memodesk::workers::jobs::run_pending(&app.state)
-            .await
-            .unwrap();
-        assert_eq!(report.done, 1);
+        app.sweep(1).await;
+        app.run_jobs(1).await;
     };
     let before = record(
         &app,
@@ -1052,10 +1039,7 @@ async fn a_late_request_to_start_over_ends_the_conversation_it_joins() {
     app.clock.advance(Duration::minutes(10));
     record(&app, &t.agent, sms_at(&app, 0, "And in grey?")).await;
     app.clock.advance(Duration::minutes(17));
-    assert_eq!(
-        memodesk::workers::sweeper::sweep(&app.state).await.unwrap(),
-        1
-    );
+    app.sweep(1).await;
     app.clock.advance(Duration::minutes(3));
     // Asked at minute 20, within the quiet spell the sweeper took for the end, delivered at 30:
     // the conversation ended there with the reset, it is not open again.
@@ -1102,10 +1086,7 @@ async fn a_call_on_hold_then_another_call(app: &TestApp, token: &str) -> (String
     )
     .await;
     app.clock.advance(Duration::minutes(17));
-    assert_eq!(
-        memodesk::workers::sweeper::sweep(&app.state).await.unwrap(),
-        1
-    );
+    app.sweep(1).await;
     app.clock.advance(Duration::minutes(1));
     let second = record(
         app,
@@ -1292,10 +1273,7 @@ async fn a_call_on_hold_past_the_idle_timeout_goes_on_in_its_session() {
     let lead = first["lead"]["id"].as_str().unwrap();
     // On hold for 20 minutes: the sweeper closes the quiet call.
     app.clock.advance(Duration::minutes(20));
-    assert_eq!(
-        memodesk::workers::sweeper::sweep(&app.state).await.unwrap(),
-        1
-    );
+    app.sweep(1).await;
 
     let back = record(&app, &t.agent, call("Sorry, I'm back", false)).await;
     assert_eq!(back["session"]["id"], first["session"]["id"]);

@@ -57,7 +57,7 @@ async fn an_idle_conversation_is_closed_summarized_and_remembered_next_time() {
 
     // Not idle yet: nothing happens.
     app.clock.advance(Duration::minutes(10));
-    assert_eq!(workers::sweeper::sweep(&app.state).await.unwrap(), 0);
+    app.sweep(0).await;
     assert_eq!(
         workers::jobs::run_pending(&app.state)
             .await
@@ -67,14 +67,13 @@ async fn an_idle_conversation_is_closed_summarized_and_remembered_next_time() {
     );
 
     app.clock.advance(Duration::minutes(6));
-    assert_eq!(workers::sweeper::sweep(&app.state).await.unwrap(), 1);
+    app.sweep(1).await;
     assert_eq!(
         workers::sweeper::sweep(&app.state).await.unwrap(),
         0,
         "sweeping again closes nothing"
     );
-    let report = workers::jobs::run_pending(&app.state).await.unwrap();
-    assert_eq!(report.done, 1);
+    app.run_jobs(1).await;
 
     let detail = app
         .gql(
@@ -144,11 +143,10 @@ async fn a_summary_written_after_the_customer_came_back_does_not_undo_what_they_
     let first = record(&app, &t.agent, customer("Hi, I live in Tel Aviv")).await;
     let lead = first["lead"]["id"].as_str().unwrap().to_owned();
     app.clock.advance(Duration::minutes(20));
-    assert_eq!(workers::sweeper::sweep(&app.state).await.unwrap(), 1);
+    app.sweep(1).await;
     // Back before the summary of that conversation is written, with news.
     record(&app, &t.agent, customer("Hi again. I live in Haifa")).await;
-    let report = workers::jobs::run_pending(&app.state).await.unwrap();
-    assert_eq!(report.done, 1);
+    app.run_jobs(1).await;
 
     let lead = app
         .gql(
@@ -237,10 +235,7 @@ async fn an_ended_call_gets_a_call_summary_note() {
     )
     .await;
     record(&app, &t.agent, call("Thanks, bye", true)).await;
-    assert_eq!(
-        workers::jobs::run_pending(&app.state).await.unwrap().done,
-        1
-    );
+    app.run_jobs(1).await;
     let lead = first["lead"]["id"].as_str().unwrap();
     let notes = app
         .gql(
@@ -262,10 +257,7 @@ async fn an_ended_call_gets_a_call_summary_note() {
         call("[transcript] the customer also asked about parking", false),
     )
     .await;
-    assert_eq!(
-        workers::jobs::run_pending(&app.state).await.unwrap().done,
-        1
-    );
+    app.run_jobs(1).await;
     let notes = app
         .gql(
             Some(&t.viewer),
@@ -307,8 +299,7 @@ async fn a_worker_that_dies_mid_job_is_replaced_and_the_summary_is_written_once(
 
     // Its lease expires; another runner takes the job over.
     app.clock.advance(Duration::minutes(3));
-    let report = workers::jobs::run_pending(&app.state).await.unwrap();
-    assert_eq!(report.done, 1);
+    app.run_jobs(1).await;
 
     // The dead worker wakes up and tries to finish: its lease is gone, so nothing is written.
     let late = summaries::summarize_session(
@@ -396,10 +387,7 @@ async fn a_job_whose_workers_keep_dying_ends_dead_and_can_be_retried() {
         )
         .await;
     assert_eq!(retried.ok()["retryJob"]["status"], "PENDING");
-    assert_eq!(
-        workers::jobs::run_pending(&app.state).await.unwrap().done,
-        1
-    );
+    app.run_jobs(1).await;
     assert_eq!(summaries_for(&app, t.id).await.len(), 1);
 }
 
@@ -671,10 +659,7 @@ async fn shutdown_gives_up_after_the_grace_period_and_the_job_runs_again_later()
 
     // Its lease expires; the next runner does it (the fake now answers at once).
     app.clock.advance(Duration::minutes(3));
-    assert_eq!(
-        workers::jobs::run_pending(&app.state).await.unwrap().done,
-        1
-    );
+    app.run_jobs(1).await;
     assert_eq!(summaries_for(&app, t.id).await.len(), 1);
 }
 
@@ -690,7 +675,7 @@ async fn a_conversation_opened_again_while_its_summary_is_written_keeps_no_summa
     let first = record(&app, &t.agent, sms(0, "Is the blue sofa in stock?")).await;
     let lead = first["lead"]["id"].as_str().unwrap().to_owned();
     app.clock.advance(Duration::minutes(20));
-    assert_eq!(workers::sweeper::sweep(&app.state).await.unwrap(), 1);
+    app.sweep(1).await;
     let stop = CancellationToken::new();
     let runner = tokio::spawn(workers::jobs::run_loop(app.state.clone(), stop.clone()));
     until_running(&app, t.id).await;
@@ -726,13 +711,13 @@ async fn finished_jobs_past_a_week_are_deleted_in_chunks_and_waiting_ones_stay()
         .await;
     }
     app.clock.advance(Duration::minutes(20));
-    assert_eq!(workers::sweeper::sweep(&app.state).await.unwrap(), 3);
+    app.sweep(3).await;
     let done = workers::jobs::run_pending(&app.state).await.unwrap().done as u64;
     assert!(done >= 3, "{done} jobs done");
     // A fourth conversation closes a week later; its summary has not run yet.
     record(&app, &t.agent, message("WHATSAPP", "wa-4", "Hello again")).await;
     app.clock.advance(Duration::days(8));
-    assert_eq!(workers::sweeper::sweep(&app.state).await.unwrap(), 1);
+    app.sweep(1).await;
     let count = |status: &'static str| {
         let db = app.state.db.read.clone();
         async move {

@@ -453,14 +453,8 @@ async fn a_phone_or_email_that_finds_another_lead_is_recorded_not_taken() {
 
     // The conversation's summary proposes the email again, with the same outcome.
     app.clock.advance(chrono::Duration::minutes(20));
-    assert_eq!(
-        memodesk::workers::sweeper::sweep(&app.state).await.unwrap(),
-        2
-    );
-    let report = memodesk::workers::jobs::run_pending(&app.state)
-        .await
-        .unwrap();
-    assert_eq!(report.done, 2);
+    app.sweep(2).await;
+    app.run_jobs(2).await;
     let lead = profile(&app, &t.viewer, &child).await;
     assert_eq!(field(&lead, "email"), None, "{lead}");
     let outcomes: Vec<(String, String)> = history(&app, &t.viewer, &child, "email")
