@@ -13,6 +13,7 @@ const CONTEXT: &str = r#"query($lead: ID!, $channel: Channel) {
     profile { key value source confidence }
     messages { content role }
     session { id channel }
+    lastSummary { text sessionId }
     rendered { text }
   }
 }"#;
@@ -981,16 +982,7 @@ async fn a_conversation_reopened_after_its_summary_remembers_the_one_before() {
     let late = record(&app, &t.agent, sms_at(&app, -10, "And in grey?")).await;
     assert_eq!(late["session"]["id"], sofa.as_str());
     assert_eq!(late["session"]["status"], "OPEN");
-    let context = app
-        .gql(
-            Some(&t.viewer),
-            r#"query($lead: ID!) { memoryContext(leadId: $lead, channel: SMS) {
-                lastSummary { text sessionId } messages { content } rendered { text }
-            } }"#,
-            json!({ "lead": lead }),
-        )
-        .await;
-    let context = &context.ok()["memoryContext"];
+    let context = &context_on(&app, &t.viewer, &lead, "SMS").await;
     assert_eq!(context["lastSummary"]["text"], earlier);
     assert_eq!(context["lastSummary"]["sessionId"], before.as_str());
     let rendered = context["rendered"]["text"].as_str().unwrap();
