@@ -148,6 +148,7 @@ async fn end_to_end(backend: &str, url: &str, sessions: usize) {
         .map_err(|e| e.describe())
         .expect("tenant");
     let actor = Actor::system(tenant.id);
+    let ingest = services::ingest::Ingest::start(&state).expect("ingest writers");
     let started = Instant::now();
     let mut batch = Vec::new();
     for i in 0..sessions {
@@ -163,14 +164,16 @@ async fn end_to_end(backend: &str, url: &str, sessions: usize) {
             });
         }
         if batch.len() >= 480 {
-            services::ingest::record_many(&state, &actor, std::mem::take(&mut batch))
+            ingest
+                .record_many(&actor, std::mem::take(&mut batch))
                 .await
                 .map_err(|e| e.describe())
                 .expect("ingest");
         }
     }
     if !batch.is_empty() {
-        services::ingest::record_many(&state, &actor, batch)
+        ingest
+            .record_many(&actor, batch)
             .await
             .map_err(|e| e.describe())
             .expect("ingest");
@@ -182,7 +185,7 @@ async fn end_to_end(backend: &str, url: &str, sessions: usize) {
 
     clock.advance(chrono::Duration::minutes(30));
     let sweep_started = Instant::now();
-    let closed = workers::sweeper::sweep(&state).await.expect("sweep");
+    let closed = services::sessions::close_idle(&state).await.expect("sweep");
     let sweep_secs = sweep_started.elapsed().as_secs_f64();
     assert_eq!(closed, sessions, "every session closes");
 
@@ -193,7 +196,7 @@ async fn end_to_end(backend: &str, url: &str, sessions: usize) {
         let left = memodesk::entities::job::Entity::find()
             .filter(memodesk::entities::job::Column::TenantId.eq(tenant.id))
             .filter(memodesk::entities::job::Column::Status.ne("done"))
-            .count(&state.db.read)
+            .count(state.db.reader())
             .await
             .expect("count");
         if left == 0 {
@@ -206,7 +209,7 @@ async fn end_to_end(backend: &str, url: &str, sessions: usize) {
     runner.await.expect("runner");
     let summaries = memodesk::entities::interaction_summary::Entity::find()
         .filter(memodesk::entities::interaction_summary::Column::TenantId.eq(tenant.id))
-        .count(&state.db.read)
+        .count(state.db.reader())
         .await
         .expect("count");
     assert_eq!(summaries as usize, sessions, "one summary per session");

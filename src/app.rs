@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::jwt::JwtKeys;
+use crate::auth::login_limiter::LoginLimiter;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Environment, Settings};
 use crate::db::{Db, PoolOptions};
@@ -23,8 +24,8 @@ use crate::events::EventHub;
 use crate::graphql;
 use crate::http::{self, HttpState};
 use crate::llm::{self, SharedLanguageModel};
-use crate::services::auth::LoginLimiter;
-use crate::services::tenants::TenantCache;
+use crate::repo::tenants::TenantCache;
+use crate::services::ingest::Ingest;
 use crate::state::AppState;
 
 /// What tests and embedders may swap.
@@ -49,6 +50,7 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    ingest: Ingest,
     shutdown: CancellationToken,
 }
 
@@ -60,9 +62,11 @@ impl App {
     /// Connects and migrates the database, builds the state and binds `settings.addr`.
     pub async fn build_with(settings: Settings, options: AppOptions) -> anyhow::Result<Self> {
         let state = build_state(settings, options).await?;
-        let schema = graphql::build_schema(state.clone());
+        let ingest = Ingest::start(&state).context("starting the ingest writer")?;
+        let schema = graphql::build_schema(state.clone(), ingest.clone());
         let router = http::router(HttpState {
             app: state.clone(),
+            ingest: ingest.clone(),
             schema,
             metrics: Some(metrics_handle()),
             documents: Default::default(),
@@ -74,6 +78,7 @@ impl App {
             listener,
             router,
             state,
+            ingest,
             shutdown: CancellationToken::new(),
         })
     }
@@ -84,6 +89,11 @@ impl App {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// Records messages through this app's ingest writers.
+    pub fn ingest(&self) -> &Ingest {
+        &self.ingest
     }
 
     /// Cancelling this token stops the server gracefully.
@@ -129,7 +139,8 @@ impl App {
     }
 }
 
-/// Everything but the network: usable by the CLI and tests without serving.
+/// Everything but the network and ingest's writers ([`Ingest::start`]): usable by the CLI and
+/// tests without serving.
 pub async fn build_state(settings: Settings, options: AppOptions) -> anyhow::Result<AppState> {
     settings.validate()?;
     let jwt_secret = resolve_jwt_secret(&settings)?;
@@ -148,9 +159,7 @@ pub async fn build_state(settings: Settings, options: AppOptions) -> anyhow::Res
         Some(llm) => llm,
         None => llm::from_settings(&settings)?,
     };
-    let (ingest, writers) = crate::services::ingest::IngestQueue::new();
-    let writer_count = if db.is_postgres() { 4 } else { 1 };
-    let state = AppState {
+    Ok(AppState {
         jwt: Arc::new(JwtKeys::new(&jwt_secret, settings.jwt_leeway_secs)),
         clock: options.clock,
         tenants: TenantCache::new(Duration::from_secs(5)),
@@ -160,14 +169,9 @@ pub async fn build_state(settings: Settings, options: AppOptions) -> anyhow::Res
         db_queries: queries,
         instance_id: format!("{}-{}", hostname(), uuid::Uuid::now_v7().simple()).into(),
         jobs_notify: Arc::new(tokio::sync::Notify::new()),
-        ingest,
         db,
         settings: Arc::new(settings),
-    };
-    writers
-        .start(&state, writer_count)
-        .context("starting the ingest writer")?;
-    Ok(state)
+    })
 }
 
 /// Counts statements and records their latency.
@@ -179,14 +183,7 @@ fn instrument(db: &mut Db, counter: Arc<AtomicU64>) {
             metrics::counter!("memodesk_db_statement_errors_total").increment(1);
         }
     };
-    db.write.set_metric_callback(callback.clone());
-    if let Some(reader) = &mut db.sqlite_reader {
-        reader.set_metric_callback(callback.clone());
-    }
-    if let Some(writer) = &mut db.sqlite_writer {
-        writer.set_metric_callback(callback.clone());
-    }
-    db.read.set_metric_callback(callback);
+    db.set_metric_callback(callback);
 }
 
 /// The process-wide Prometheus recorder (installed once, shared by every `App` in a process).

@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use checkpoint::Checkpointer;
+use executor::Executor;
+use futures::FutureExt;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
@@ -29,21 +31,32 @@ use sqlite_writer::SqliteWriter;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-/// The connections the services use.
+/// The connections the services use. Which driver serves which path is decided here and
+/// nowhere else: services ask for [`Db::reader`], [`Db::writer`], [`Db::run_reads`] or (ingest
+/// only) [`Db::ingest_writer`].
 #[derive(Debug, Clone)]
 pub struct Db {
     /// Every write and every transaction.
-    pub write: DatabaseConnection,
+    write: DatabaseConnection,
     /// Reads that need not see an uncommitted write (most queries).
-    pub read: DatabaseConnection,
-    /// On an SQLite file: the memory context's reads, without sqlx's per-statement thread
-    /// hand-offs. `None` on PostgreSQL and in-memory SQLite.
-    pub sqlite_reader: Option<SqliteReader>,
+    read: DatabaseConnection,
+    /// On an SQLite file: [`Db::run_reads`], without sqlx's per-statement thread hand-offs.
+    /// `None` on PostgreSQL and in-memory SQLite.
+    sqlite_reader: Option<SqliteReader>,
     /// On an SQLite file: ingest's write transactions, without sqlx's per-statement thread
     /// hand-offs. `None` on PostgreSQL and in-memory SQLite.
-    pub sqlite_writer: Option<SqliteWriter>,
+    sqlite_writer: Option<SqliteWriter>,
     /// On an SQLite file: checkpoints the WAL beside the writer (see [`checkpoint`]).
     _checkpointer: Option<Checkpointer>,
+}
+
+/// Several reads that belong together (the memory context's), written once against
+/// [`Executor`] and run by [`Db::run_reads`] on whichever driver serves them best.
+#[allow(async_fn_in_trait)] // implemented in this crate only; callers see concrete types
+pub trait ReadPlan: Send + 'static {
+    type Output: Send + 'static;
+
+    async fn run<C: Executor>(self, conn: &C) -> Result<Self::Output, DbErr>;
 }
 
 /// Connection options beyond the URL.
@@ -161,6 +174,72 @@ impl Db {
             sqlite_writer: Some(sqlite_writer),
             _checkpointer: Some(checkpointer),
         })
+    }
+
+    /// The connection for reads that need not see an uncommitted write (most queries).
+    pub fn reader(&self) -> &DatabaseConnection {
+        &self.read
+    }
+
+    /// The connection for writes outside a transaction, and for reads that must see every
+    /// committed write at once (a lookup right before a write).
+    pub fn writer(&self) -> &DatabaseConnection {
+        &self.write
+    }
+
+    /// On an SQLite file, the connection ingest writes through from a thread of its own (see
+    /// [`sqlite_writer`]); `None` where ingest writes through [`Db::begin_write`].
+    pub fn ingest_writer(&self) -> Option<&SqliteWriter> {
+        self.sqlite_writer.as_ref()
+    }
+
+    /// Runs `plan`'s reads: on an SQLite file all of them on one `rusqlite` read-only
+    /// connection in one hop to the blocking pool (sqlx would hand each statement between
+    /// threads); elsewhere on the read pool.
+    pub async fn run_reads<P: ReadPlan>(&self, plan: P) -> Result<P::Output, DbErr> {
+        match &self.sqlite_reader {
+            Some(reader) => {
+                reader
+                    .read(move |statements| {
+                        // The rusqlite futures finish at their first poll.
+                        plan.run(statements).now_or_never().unwrap_or_else(|| {
+                            Err(DbErr::Custom("an SQLite read did not finish".into()))
+                        })
+                    })
+                    .await
+            }
+            None => plan.run(&self.read).await,
+        }
+    }
+
+    /// Whether the `rusqlite` paths ([`Db::run_reads`], [`Db::ingest_writer`]) are in use.
+    pub fn has_rusqlite_paths(&self) -> bool {
+        self.sqlite_reader.is_some()
+    }
+
+    /// The same database with every read and write through SeaORM, for comparing the two
+    /// drivers (tests and benchmarks).
+    pub fn seaorm_only(&self) -> Self {
+        Self {
+            sqlite_reader: None,
+            sqlite_writer: None,
+            ..self.clone()
+        }
+    }
+
+    /// Calls `observer` after each statement on every connection (metrics).
+    pub fn set_metric_callback<F>(&mut self, observer: F)
+    where
+        F: Fn(&sea_orm::metric::Info<'_>) + Send + Sync + Clone + 'static,
+    {
+        self.write.set_metric_callback(observer.clone());
+        self.read.set_metric_callback(observer.clone());
+        if let Some(reader) = &mut self.sqlite_reader {
+            reader.set_metric_callback(observer.clone());
+        }
+        if let Some(writer) = &mut self.sqlite_writer {
+            writer.set_metric_callback(observer);
+        }
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN

@@ -1,17 +1,18 @@
 //! What every request and worker shares: settings, database, keys, clock, caches, event hub.
+//! Only components of the layers below the services: the services' own parts (ingest's
+//! writers) are built on top of it (see `app`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::auth::jwt::JwtKeys;
+use crate::auth::login_limiter::LoginLimiter;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::events::EventHub;
 use crate::llm::SharedLanguageModel;
-use crate::services::auth::LoginLimiter;
-use crate::services::ingest::IngestQueue;
-use crate::services::tenants::TenantCache;
+use crate::repo::tenants::TenantCache;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -27,8 +28,6 @@ pub struct AppState {
     pub db_queries: Arc<AtomicU64>,
     /// Names this process in job leases.
     pub instance_id: Arc<str>,
-    /// Single messages waiting to share a transaction.
-    pub ingest: IngestQueue,
     /// Wakes this process's job runner when work was queued here.
     pub jobs_notify: Arc<tokio::sync::Notify>,
 }

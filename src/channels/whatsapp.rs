@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::{
-    DeliveryStatus, MAX_RAW_BYTES, clean_content, clean_id, clean_name, decode_hex,
-    hmac_sha256_matches, secrets_match,
+    MAX_RAW_BYTES, clean_content, clean_id, clean_name, decode_hex, hmac_sha256_matches,
+    secrets_match,
 };
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::{Channel, MessageRole};
 use crate::services::ingest::MessageInput;

@@ -18,6 +18,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::executor::{Executor, FromRow, RowReader};
+
 /// Told of every statement, as SeaORM's metric callback is.
 pub type Observer = std::sync::Arc<dyn Fn(&sea_orm::metric::Info<'_>) + Send + Sync>;
 
@@ -235,8 +237,102 @@ impl<'c> Statements<'c> {
     }
 }
 
-/// bare `?` take the values in order.
-pub(crate) fn bind(stmt: &mut rusqlite::Statement<'_>, statement: &Statement) -> Result<(), DbErr> {
+/// The async face of the statements above, for code written once for every driver. Each
+/// future finishes at its first poll: the work happens on the calling thread.
+impl Executor for Statements<'_> {
+    fn backend(&self) -> DatabaseBackend {
+        DatabaseBackend::Sqlite
+    }
+
+    async fn all<E: EntityTrait>(&self, select: Select<E>) -> Result<Vec<E::Model>, DbErr>
+    where
+        E::ActiveModel: TryIntoModel<E::Model>,
+    {
+        Statements::all(self, select)
+    }
+
+    async fn one<E: EntityTrait>(&self, select: Select<E>) -> Result<Option<E::Model>, DbErr>
+    where
+        E::ActiveModel: TryIntoModel<E::Model>,
+    {
+        Statements::one(self, select)
+    }
+
+    async fn raw<E: EntityTrait>(&self, statement: Statement) -> Result<Vec<E::Model>, DbErr>
+    where
+        E::ActiveModel: TryIntoModel<E::Model>,
+    {
+        Statements::raw::<E>(self, &statement)
+    }
+
+    async fn rows<R: FromRow>(&self, statement: Statement) -> Result<Vec<R>, DbErr> {
+        self.observed(&statement, || {
+            let mut stmt = self.prepared(&statement)?;
+            let mut rows = stmt.raw_query();
+            let mut decoded = Vec::new();
+            while let Some(row) = rows.next().map_err(driver_err)? {
+                decoded.push(R::from_row(&mut SqliteRow { row, next: 0 })?);
+            }
+            Ok(decoded)
+        })
+    }
+
+    async fn execute(&self, statement: Statement) -> Result<u64, DbErr> {
+        Statements::execute(self, &statement)
+    }
+
+    async fn query_i64(&self, statement: Statement) -> Result<Option<i64>, DbErr> {
+        Statements::query_i64(self, &statement)
+    }
+
+    async fn insert_rows<A: ActiveModelTrait>(
+        &self,
+        rows: Vec<A>,
+        on_conflict: Option<OnConflict>,
+    ) -> Result<u64, DbErr> {
+        Statements::insert_rows(self, rows, on_conflict.as_ref())
+    }
+}
+
+/// A `rusqlite` row, read column by column (see [`FromRow`]).
+struct SqliteRow<'r, 's> {
+    row: &'r rusqlite::Row<'s>,
+    next: usize,
+}
+
+impl SqliteRow<'_, '_> {
+    fn value(&mut self) -> Result<ValueRef<'_>, DbErr> {
+        let value = self.row.get_ref(self.next).map_err(driver_err)?;
+        self.next += 1;
+        Ok(value)
+    }
+}
+
+impl RowReader for SqliteRow<'_, '_> {
+    fn next_i64(&mut self) -> Result<i64, DbErr> {
+        self.value()?
+            .as_i64()
+            .map_err(|_| DbErr::Custom("expected an integer column".into()))
+    }
+
+    fn next_string(&mut self) -> Result<String, DbErr> {
+        self.value()?
+            .as_str()
+            .map(str::to_owned)
+            .map_err(|_| DbErr::Custom("expected a text column".into()))
+    }
+
+    fn next_uuid(&mut self) -> Result<Uuid, DbErr> {
+        match typed(self.value()?, &ColumnType::Uuid, "uuid")? {
+            Value::Uuid(Some(id)) => Ok(id),
+            _ => Err(DbErr::Custom("expected a uuid column".into())),
+        }
+    }
+}
+
+/// Binds `statement`'s values to `stmt`: numbered placeholders (`$1`, `?1`) take the value of
+/// their number, bare `?` take the values in order.
+pub fn bind(stmt: &mut rusqlite::Statement<'_>, statement: &Statement) -> Result<(), DbErr> {
     bind_values(
         stmt,
         statement.values.as_ref().map_or(&[], |v| v.0.as_slice()),

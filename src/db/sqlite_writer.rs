@@ -16,13 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait, DatabaseBackend, DbErr, EntityTrait, Select, Statement, TryIntoModel,
-};
+use sea_orm::DbErr;
 
 use super::direct::{Observer, Statements, driver_err};
-use super::executor::{BeginWrite, Executor, WriteTx};
+use super::executor::{BeginWrite, WriteTx};
 
 /// The connection, taken by one transaction at a time.
 #[derive(Clone)]
@@ -190,43 +187,13 @@ impl Drop for SqliteTx<'_, '_> {
     }
 }
 
-impl Executor for SqliteTx<'_, '_> {
-    fn backend(&self) -> DatabaseBackend {
-        DatabaseBackend::Sqlite
+impl<'c> WriteTx for SqliteTx<'_, 'c> {
+    type Conn = Statements<'c>;
+
+    fn conn(&self) -> &Statements<'c> {
+        self.statements
     }
 
-    async fn all<E: EntityTrait>(&self, select: Select<E>) -> Result<Vec<E::Model>, DbErr>
-    where
-        E::ActiveModel: TryIntoModel<E::Model>,
-    {
-        self.statements.all(select)
-    }
-
-    async fn one<E: EntityTrait>(&self, select: Select<E>) -> Result<Option<E::Model>, DbErr>
-    where
-        E::ActiveModel: TryIntoModel<E::Model>,
-    {
-        self.statements.one(select)
-    }
-
-    async fn execute(&self, statement: Statement) -> Result<u64, DbErr> {
-        self.statements.execute(&statement)
-    }
-
-    async fn query_i64(&self, statement: Statement) -> Result<Option<i64>, DbErr> {
-        self.statements.query_i64(&statement)
-    }
-
-    async fn insert_rows<A: ActiveModelTrait>(
-        &self,
-        rows: Vec<A>,
-        on_conflict: Option<OnConflict>,
-    ) -> Result<u64, DbErr> {
-        self.statements.insert_rows(rows, on_conflict.as_ref())
-    }
-}
-
-impl WriteTx for SqliteTx<'_, '_> {
     async fn savepoint(&self) -> Result<Self, DbErr> {
         let depth = self.depth + 1;
         self.statements.batch(&format!("SAVEPOINT sp{depth}"))?;
@@ -262,6 +229,7 @@ mod tests {
     use super::*;
     use crate::db::is_unique_violation;
     use futures::executor::block_on;
+    use sea_orm::{DatabaseBackend, Statement};
 
     fn insert(statements: &Statements<'_>, x: i64) -> Result<u64, DbErr> {
         statements.execute(&Statement::from_sql_and_values(
@@ -304,8 +272,8 @@ mod tests {
     ) {
         let (dir, path, db) = crate::db::temp_sqlite().await;
         let writer = db
-            .sqlite_writer
-            .clone()
+            .ingest_writer()
+            .cloned()
             .expect("an SQLite file has a writer");
         writer
             .run(|s| s.batch("CREATE TABLE scratch (x INTEGER PRIMARY KEY)"))
@@ -431,9 +399,9 @@ mod tests {
             .await
             .unwrap();
         // The writer holds the process's turn: the sqlx writer's only connection.
-        assert_eq!(db.write.get_sqlite_connection_pool().num_idle(), 0);
+        assert_eq!(db.writer().get_sqlite_connection_pool().num_idle(), 0);
         let sqlx_write = tokio::spawn({
-            let write = db.write.clone();
+            let write = db.writer().clone();
             async move {
                 use sea_orm::ConnectionTrait;
                 write

@@ -4,6 +4,7 @@
 
 pub mod classify;
 pub mod context;
+pub mod delivery;
 pub mod email;
 pub mod error;
 pub mod extract;

@@ -15,10 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -206,7 +203,7 @@ impl EventHub {
         let head = if self.has_feed(tenant_id) {
             None
         } else {
-            Some(head_seq(db, tenant_id).await?)
+            Some(repo::events::head_seq(db, tenant_id).await?)
         };
         let (tx, rx) = mpsc::channel(SUBSCRIBER_BUFFER);
         let lagged = Arc::new(AtomicBool::new(false));
@@ -264,14 +261,14 @@ impl EventHub {
         };
         let mut tasks = vec![tokio::spawn(dispatch(
             self.clone(),
-            db.read.clone(),
+            db.reader().clone(),
             wake_rx,
             shutdown.clone(),
         ))];
         if db.is_postgres() {
             tasks.push(tokio::spawn(listen(
                 self.clone(),
-                db.read.get_postgres_connection_pool().clone(),
+                db.reader().get_postgres_connection_pool().clone(),
                 shutdown.clone(),
             )));
         }
@@ -284,7 +281,7 @@ impl EventHub {
             let Some(cursor) = self.feeds().get(&tenant_id).map(|f| f.cursor) else {
                 return;
             };
-            let rows = match after(db, tenant_id, cursor, PAGE).await {
+            let rows = match repo::events::after(db, tenant_id, cursor, PAGE).await {
                 Ok(rows) => with_rows(db, tenant_id, rows).await,
                 Err(err) => Err(err),
             };
@@ -405,47 +402,4 @@ async fn listen(hub: EventHub, pool: sqlx::PgPool, shutdown: CancellationToken) 
             }
         }
     }
-}
-
-/// Events of a tenant after `seq`, in order.
-pub async fn after<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    seq: i64,
-    limit: u64,
-) -> Result<Vec<event::Model>, DbErr> {
-    event::Entity::find()
-        .filter(event::Column::TenantId.eq(tenant_id))
-        .filter(event::Column::Seq.gt(seq))
-        .order_by_asc(event::Column::Seq)
-        .limit(limit)
-        .all(db)
-        .await
-}
-
-/// The last committed event of a tenant (0 when none).
-pub async fn head_seq<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<i64, DbErr> {
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE tenant_id = $1",
-            [tenant_id.into()],
-        ))
-        .await?;
-    Ok(row
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .transpose()?
-        .unwrap_or(0))
-}
-
-/// The first retained event of a tenant (retention deletes old ones).
-pub async fn first_seq<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Option<i64>, DbErr> {
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            "SELECT MIN(seq) FROM events WHERE tenant_id = $1",
-            [tenant_id.into()],
-        ))
-        .await?;
-    Ok(row.and_then(|r| r.try_get_by_index::<Option<i64>>(0).ok().flatten()))
 }

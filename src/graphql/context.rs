@@ -6,13 +6,15 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
 use crate::graphql::loaders::Loaders;
-use crate::services::pagination::PageRequest;
+use crate::repo::pagination::PageRequest;
+use crate::services::ingest::Ingest;
 use crate::state::AppState;
 
 pub trait ContextExt {
     /// The authenticated caller; `UNAUTHENTICATED` when the request carried no credential.
     fn actor(&self) -> AppResult<&Actor>;
     fn state(&self) -> AppResult<&AppState>;
+    fn ingest(&self) -> AppResult<&Ingest>;
     fn loaders(&self) -> AppResult<&Loaders>;
 }
 
@@ -28,6 +30,11 @@ impl ContextExt for Context<'_> {
     fn state(&self) -> AppResult<&AppState> {
         self.data_opt::<AppState>()
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing from schema data")))
+    }
+
+    fn ingest(&self) -> AppResult<&Ingest> {
+        self.data_opt::<Ingest>()
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("Ingest missing from schema data")))
     }
 
     fn loaders(&self) -> AppResult<&Loaders> {

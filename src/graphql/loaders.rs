@@ -54,7 +54,7 @@ impl Loader<Uuid> for LeadLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = repo::leads::find_many(&self.0.db.read, self.0.tenant_id, keys)
+        let rows = repo::leads::find_many(self.0.db.reader(), self.0.tenant_id, keys)
             .await
             .map_err(to_graphql)?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
@@ -69,7 +69,7 @@ impl Loader<Uuid> for SessionLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = repo::sessions::find_many(&self.0.db.read, self.0.tenant_id, keys)
+        let rows = repo::sessions::find_many(self.0.db.reader(), self.0.tenant_id, keys)
             .await
             .map_err(to_graphql)?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
@@ -84,7 +84,7 @@ impl Loader<Uuid> for LastSessionLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = repo::sessions::latest_for_leads(&self.0.db.read, self.0.tenant_id, keys)
+        let rows = repo::sessions::latest_for_leads(self.0.db.reader(), self.0.tenant_id, keys)
             .await
             .map_err(to_graphql)?;
         Ok(rows.into_iter().map(|r| (r.lead_id, r)).collect())
@@ -99,7 +99,7 @@ impl Loader<Uuid> for IdentitiesLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = repo::identities::for_leads(&self.0.db.read, self.0.tenant_id, keys)
+        let rows = repo::identities::for_leads(self.0.db.reader(), self.0.tenant_id, keys)
             .await
             .map_err(to_graphql)?;
         let mut by_lead: HashMap<Uuid, Self::Value> = HashMap::new();
@@ -118,7 +118,7 @@ impl Loader<Uuid> for SummaryLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = repo::summaries::for_sessions(&self.0.db.read, self.0.tenant_id, keys)
+        let rows = repo::summaries::for_sessions(self.0.db.reader(), self.0.tenant_id, keys)
             .await
             .map_err(to_graphql)?;
         Ok(rows.into_iter().map(|r| (r.session_id, r)).collect())

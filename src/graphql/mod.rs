@@ -11,6 +11,7 @@ pub mod types;
 use async_graphql::{Schema, SchemaBuilder};
 
 use crate::config::Settings;
+use crate::services::ingest::Ingest;
 use crate::state::AppState;
 
 pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
@@ -32,8 +33,11 @@ pub fn schema_builder(
 }
 
 /// The schema serving requests.
-pub fn build_schema(state: AppState) -> AppSchema {
-    schema_builder(&state.settings.clone()).data(state).finish()
+pub fn build_schema(state: AppState, ingest: Ingest) -> AppSchema {
+    schema_builder(&state.settings.clone())
+        .data(state)
+        .data(ingest)
+        .finish()
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.

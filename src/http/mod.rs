@@ -19,12 +19,15 @@ use tower_http::trace::TraceLayer;
 
 use crate::graphql::AppSchema;
 use crate::services::auth::Credential;
+use crate::services::ingest::Ingest;
 use crate::state::AppState;
 
 /// What handlers share.
 #[derive(Clone)]
 pub struct HttpState {
     pub app: AppState,
+    /// Records what the channel webhooks deliver.
+    pub ingest: Ingest,
     pub schema: AppSchema,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Parsed GraphQL documents, shared by all requests.

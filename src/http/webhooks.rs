@@ -19,9 +19,9 @@ use crate::auth::{Actor, Permission};
 use crate::channels::{transcript, twilio, whatsapp};
 use crate::domain::{Channel, SessionStatus};
 use crate::error::AppError;
+use crate::repo::tenants::TenantSettings;
 use crate::services::deliveries::{self, DeliveryUpdate};
-use crate::services::ingest::{self, MAX_BATCH, MessageInput, Recorded};
-use crate::services::tenants::TenantSettings;
+use crate::services::ingest::{MAX_BATCH, MessageInput, Recorded};
 use crate::services::{auth, sessions};
 
 // ---------------------------------------------------------------------------------------------
@@ -158,7 +158,7 @@ async fn record_all(
     let mut recorded = Vec::with_capacity(inputs.len());
     while !inputs.is_empty() {
         let rest = inputs.split_off(inputs.len().min(MAX_BATCH));
-        for result in ingest::record_many(&state.app, actor, inputs).await? {
+        for result in state.ingest.record_many(actor, inputs).await? {
             match result {
                 Ok(r) => recorded.push(r),
                 Err(AppError::Internal(cause)) => return Err(AppError::Internal(cause)),
@@ -304,7 +304,7 @@ async fn twilio_record(
     };
     let actor = Actor::system(settings.id);
     // A single message: `record` shares a transaction with concurrent callbacks.
-    match ingest::record(&state.app, &actor, input).await {
+    match state.ingest.record(&actor, input).await {
         Ok(_) => twiml(),
         Err(AppError::Internal(cause)) => app_error(AppError::Internal(cause)),
         // Twilio would only send the same callback again.
@@ -345,7 +345,12 @@ pub async fn transcript(
     if let Err(err) = actor.require(Permission::WriteMessages) {
         return app_error(err);
     }
-    let settings = match state.app.tenants.get(&state.app.db, actor.tenant_id).await {
+    let settings = match state
+        .app
+        .tenants
+        .get(state.app.db.reader(), actor.tenant_id)
+        .await
+    {
         Ok(settings) => settings,
         Err(err) => return app_error(err),
     };
@@ -357,7 +362,7 @@ pub async fn transcript(
         Ok(parsed) => parsed,
         Err(invalid) => return app_error(invalid.into()),
     };
-    let results = match ingest::record_many(&state.app, &actor, inputs).await {
+    let results = match state.ingest.record_many(&actor, inputs).await {
         Ok(results) => results,
         Err(err) => return app_error(err),
     };
@@ -410,7 +415,7 @@ async fn tenant_settings(
     let Ok(id) = Uuid::parse_str(raw_id) else {
         return Ok(None);
     };
-    match state.app.tenants.get(&state.app.db, id).await {
+    match state.app.tenants.get(state.app.db.reader(), id).await {
         Ok(settings) => Ok(Some(settings)),
         Err(AppError::NotFound { .. }) => Ok(None),
         Err(err) => Err(err),

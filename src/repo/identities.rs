@@ -1,6 +1,6 @@
 //! Lead identities: how channels and contact details find a lead.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Select};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Select};
 use uuid::Uuid;
 
 use super::group_keys;
@@ -37,7 +37,7 @@ pub fn by_values(
         .collect()
 }
 
-pub async fn for_leads<C: ConnectionTrait>(
+pub async fn for_leads<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     lead_ids: &[Uuid],
@@ -45,12 +45,13 @@ pub async fn for_leads<C: ConnectionTrait>(
     if lead_ids.is_empty() {
         return Ok(Vec::new());
     }
-    lead_identity::Entity::find()
-        .filter(lead_identity::Column::TenantId.eq(tenant_id))
-        .filter(lead_identity::Column::LeadId.is_in(lead_ids.iter().copied()))
-        .order_by_asc(lead_identity::Column::CreatedAt)
-        .all(conn)
-        .await
+    conn.all(
+        lead_identity::Entity::find()
+            .filter(lead_identity::Column::TenantId.eq(tenant_id))
+            .filter(lead_identity::Column::LeadId.is_in(lead_ids.iter().copied()))
+            .order_by_asc(lead_identity::Column::CreatedAt),
+    )
+    .await
 }
 
 /// Inserts identities. One that already exists (for any lead) is a unique violation: callers

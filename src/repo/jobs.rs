@@ -4,15 +4,15 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, FromQueryResult,
-    Order, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, Condition, DatabaseBackend, DbErr, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::pagination::{Cursor, Direction, PageRequest};
 use crate::db::executor::Executor;
 use crate::entities::job;
-use crate::services::pagination::{Cursor, Direction, PageRequest};
 
 /// Job states.
 pub mod status {
@@ -79,14 +79,14 @@ pub async fn enqueue_many<C: Executor>(
 
 /// Claims up to `limit` jobs for `owner` until `lease_until`: due pending jobs, and running jobs
 /// whose lease expired (their worker died). Each claim counts as an attempt.
-pub async fn claim<C: ConnectionTrait>(
+pub async fn claim<C: Executor>(
     conn: &C,
     owner: &str,
     limit: u64,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
 ) -> Result<Vec<job::Model>, DbErr> {
-    let backend = conn.get_database_backend();
+    let backend = conn.backend();
     // PostgreSQL: concurrent runners skip rows another runner is claiming. SQLite: the single
     // writer connection already serializes claims.
     let lock = if backend == DatabaseBackend::Postgres {
@@ -109,8 +109,8 @@ pub async fn claim<C: ConnectionTrait>(
              WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM jobs WHERE {candidates} LIMIT $4 {lock}) \
              RETURNING *"
         );
-        let rows = job::Entity::find()
-            .from_raw_sql(Statement::from_sql_and_values(
+        let rows = conn
+            .raw::<job::Entity>(Statement::from_sql_and_values(
                 backend,
                 sql,
                 [
@@ -120,7 +120,6 @@ pub async fn claim<C: ConnectionTrait>(
                     (remaining as i64).into(),
                 ],
             ))
-            .all(conn)
             .await?;
         claimed.extend(rows);
     }
@@ -129,7 +128,7 @@ pub async fn claim<C: ConnectionTrait>(
 
 /// Runs `UPDATE jobs SET {set}` on `job` only while `owner` holds its lease; `values` bind
 /// `$1…$n` in `set`. Returns whether the job was updated (`false`: the lease was lost).
-async fn fenced<C: ConnectionTrait>(
+async fn fenced<C: Executor>(
     conn: &C,
     job: &job::Model,
     owner: &str,
@@ -144,20 +143,16 @@ async fn fenced<C: ConnectionTrait>(
         n + 3
     );
     values.extend([job.tenant_id.into(), job.id.into(), owner.into()]);
-    let result = conn
-        .execute_raw(Statement::from_sql_and_values(
-            conn.get_database_backend(),
-            sql,
-            values,
-        ))
+    let changed = conn
+        .execute(Statement::from_sql_and_values(conn.backend(), sql, values))
         .await?;
-    Ok(result.rows_affected() == 1)
+    Ok(changed == 1)
 }
 
 /// Marks a claimed job done, only if `owner` still holds its lease. Run it inside the
 /// transaction that carries the job's effects: `false` means the lease was lost and the caller
 /// must roll back.
-pub async fn complete<C: ConnectionTrait>(
+pub async fn complete<C: Executor>(
     conn: &C,
     job: &job::Model,
     owner: &str,
@@ -175,7 +170,7 @@ pub async fn complete<C: ConnectionTrait>(
 
 /// Records a failed attempt: back to pending at `retry_at`, or dead when `dead` (attempts used
 /// up, or an error no retry can fix). Fenced by the lease like `complete`.
-pub async fn fail<C: ConnectionTrait>(
+pub async fn fail<C: Executor>(
     conn: &C,
     job: &job::Model,
     owner: &str,
@@ -208,7 +203,7 @@ pub async fn fail<C: ConnectionTrait>(
 }
 
 /// Extends the lease of a job still held by `owner`.
-pub async fn heartbeat<C: ConnectionTrait>(
+pub async fn heartbeat<C: Executor>(
     conn: &C,
     job: &job::Model,
     owner: &str,
@@ -224,12 +219,12 @@ pub async fn heartbeat<C: ConnectionTrait>(
     .await
 }
 
-pub async fn find<C: ConnectionTrait>(
+pub async fn find<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<job::Model>, DbErr> {
-    job::Entity::find_by_id((tenant_id, id)).one(conn).await
+    conn.one(job::Entity::find_by_id((tenant_id, id))).await
 }
 
 pub fn cursor_of(job: &job::Model) -> Cursor {
@@ -240,7 +235,7 @@ pub fn cursor_of(job: &job::Model) -> Cursor {
 }
 
 /// A page of a tenant's jobs, newest first (walking order), optionally by status and kind.
-pub async fn page<C: ConnectionTrait>(
+pub async fn page<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     status: Option<&str>,
@@ -264,38 +259,31 @@ pub async fn page<C: ConnectionTrait>(
         ));
     }
     let sort = if descending { Order::Desc } else { Order::Asc };
-    job::Entity::find()
-        .filter(cond)
-        .order_by(job::Column::CreatedAt, sort.clone())
-        .order_by(job::Column::Id, sort)
-        .limit(request.fetch())
-        .all(conn)
-        .await
+    conn.all(
+        job::Entity::find()
+            .filter(cond)
+            .order_by(job::Column::CreatedAt, sort.clone())
+            .order_by(job::Column::Id, sort)
+            .limit(request.fetch()),
+    )
+    .await
 }
 
 /// Queue sizes by kind and status (pending, running and dead only: done jobs are history).
-pub async fn depth<C: ConnectionTrait>(conn: &C) -> Result<Vec<(String, String, i64)>, DbErr> {
-    #[derive(FromQueryResult)]
-    struct Row {
-        kind: String,
-        status: String,
-        n: i64,
-    }
-    let rows = Row::find_by_statement(Statement::from_string(
-        conn.get_database_backend(),
+pub async fn depth<C: Executor>(conn: &C) -> Result<Vec<(String, String, i64)>, DbErr> {
+    conn.rows(Statement::from_string(
+        conn.backend(),
         "SELECT kind, status, COUNT(*) AS n FROM jobs \
          WHERE status IN ('pending', 'running', 'dead') GROUP BY kind, status",
     ))
-    .all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.kind, r.status, r.n)).collect())
+    .await
 }
 
 /// Deletes finished jobs older than `before`, at most `chunk` per statement (each a short write
 /// of its own: SQLite has one writer, and ingest waits behind whatever holds it), and returns
 /// how many it deleted. The oldest jobs come first in the table, so each chunk finds its rows
 /// near the start.
-pub async fn delete_done_before<C: ConnectionTrait>(
+pub async fn delete_done_before<C: Executor>(
     conn: &C,
     before: DateTime<Utc>,
     chunk: u64,
@@ -304,15 +292,14 @@ pub async fn delete_done_before<C: ConnectionTrait>(
     let mut deleted = 0;
     loop {
         let n = conn
-            .execute_raw(Statement::from_sql_and_values(
-                conn.get_database_backend(),
+            .execute(Statement::from_sql_and_values(
+                conn.backend(),
                 "DELETE FROM jobs WHERE (tenant_id, id) IN (\
                    SELECT tenant_id, id FROM jobs \
                    WHERE status = 'done' AND finished_at < $1 LIMIT $2)",
                 [before.into(), (chunk as i64).into()],
             ))
-            .await?
-            .rows_affected();
+            .await?;
         deleted += n;
         if n < chunk {
             return Ok(deleted);

@@ -3,16 +3,15 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, DbErr, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
+use super::pagination::{Cursor, Direction, PageRequest};
 use super::{for_update, like_escape};
 use crate::db::executor::Executor;
 use crate::domain::{Channel, IdentityKind};
 use crate::entities::{lead, lead_identity, session};
-use crate::services::pagination::{Cursor, Direction, PageRequest};
 
 pub async fn find<C: Executor>(
     conn: &C,
@@ -27,7 +26,7 @@ pub fn by_id_select(tenant_id: Uuid, id: Uuid) -> Select<lead::Entity> {
     lead::Entity::find_by_id((tenant_id, id))
 }
 
-pub async fn find_many<C: ConnectionTrait>(
+pub async fn find_many<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     ids: &[Uuid],
@@ -35,11 +34,12 @@ pub async fn find_many<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    lead::Entity::find()
-        .filter(lead::Column::TenantId.eq(tenant_id))
-        .filter(lead::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await
+    conn.all(
+        lead::Entity::find()
+            .filter(lead::Column::TenantId.eq(tenant_id))
+            .filter(lead::Column::Id.is_in(ids.iter().copied())),
+    )
+    .await
 }
 
 /// Loads leads and locks them for the rest of the transaction, in id order (so two writers
@@ -199,7 +199,7 @@ pub fn cursor_of(lead: &lead::Model, order: LeadOrder) -> Cursor {
 }
 
 /// One page of leads (one row more than asked, see `PageRequest::fetch`), in walking order.
-pub async fn page<C: ConnectionTrait>(
+pub async fn page<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     filter: &LeadFilter,
@@ -218,13 +218,14 @@ pub async fn page<C: ConnectionTrait>(
         cond = cond.add(keyset_after(column, lead::Column::Id, c, descending));
     }
     let sort = if descending { Order::Desc } else { Order::Asc };
-    lead::Entity::find()
-        .filter(cond)
-        .order_by(column, sort.clone())
-        .order_by(lead::Column::Id, sort)
-        .limit(request.fetch())
-        .all(conn)
-        .await
+    conn.all(
+        lead::Entity::find()
+            .filter(cond)
+            .order_by(column, sort.clone())
+            .order_by(lead::Column::Id, sort)
+            .limit(request.fetch()),
+    )
+    .await
 }
 
 /// `(key, id)` strictly after `cursor` in the walking order.
@@ -249,25 +250,23 @@ pub fn keyset_after<K: ColumnTrait, I: ColumnTrait>(
     }
 }
 
-pub async fn count<C: ConnectionTrait>(
+pub async fn count<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     filter: &LeadFilter,
 ) -> Result<u64, DbErr> {
-    lead::Entity::find()
-        .filter(condition(tenant_id, filter))
-        .count(conn)
+    conn.count(lead::Entity::find().filter(condition(tenant_id, filter)))
         .await
 }
 
 /// The lead that owns an identity, in one query.
-pub async fn find_by_identity<C: ConnectionTrait>(
+pub async fn find_by_identity<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     kind: IdentityKind,
     value: &str,
 ) -> Result<Option<lead::Model>, DbErr> {
-    by_identity_select(tenant_id, kind, value).one(conn).await
+    conn.one(by_identity_select(tenant_id, kind, value)).await
 }
 
 /// The query of [`find_by_identity`] (also run by the SQLite reader).

@@ -1,17 +1,17 @@
 //! Message queries.
 
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Statement,
+    ColumnTrait, Condition, DbErr, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
+    Select, Statement,
 };
 use uuid::Uuid;
 
 use super::group_keys;
 use super::leads::keyset_after;
+use super::pagination::{Cursor, Direction, PageRequest};
 use crate::db::executor::Executor;
 use crate::domain::Channel;
 use crate::entities::message;
-use crate::services::pagination::{Cursor, Direction, PageRequest};
 
 /// Messages already recorded under any of `(channel, external_id)`.
 pub async fn find_by_external_ids<C: Executor>(
@@ -27,10 +27,7 @@ pub async fn find_by_external_ids<C: Executor>(
 }
 
 /// The statements behind [`find_by_external_ids`]: one per channel (see [`group_keys`]).
-pub fn by_external_ids(
-    tenant_id: Uuid,
-    keys: &[(Channel, String)],
-) -> Vec<Select<message::Entity>> {
+fn by_external_ids(tenant_id: Uuid, keys: &[(Channel, String)]) -> Vec<Select<message::Entity>> {
     group_keys(keys)
         .into_iter()
         .map(|(channel, external_ids)| {
@@ -42,12 +39,12 @@ pub fn by_external_ids(
         .collect()
 }
 
-pub async fn find<C: ConnectionTrait>(
+pub async fn find<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<message::Model>, DbErr> {
-    message::Entity::find_by_id((tenant_id, id)).one(conn).await
+    conn.one(message::Entity::find_by_id((tenant_id, id))).await
 }
 
 pub async fn insert_many<C: Executor>(conn: &C, rows: Vec<message::Model>) -> Result<(), DbErr> {
@@ -63,54 +60,41 @@ pub async fn insert_many<C: Executor>(conn: &C, rows: Vec<message::Model>) -> Re
 }
 
 /// The last `limit` messages of a session, oldest first.
-pub async fn latest_in_session<C: ConnectionTrait>(
+pub async fn latest_in_session<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     session_id: Uuid,
     limit: u64,
 ) -> Result<Vec<message::Model>, DbErr> {
-    let statement =
-        latest_in_session_statement(conn.get_database_backend(), tenant_id, session_id, limit);
-    let mut rows = message::Entity::find()
-        .from_raw_sql(statement)
-        .all(conn)
-        .await?;
-    rows.reverse();
-    Ok(rows)
-}
-
-/// The statement of [`latest_in_session`], newest first (also run by the SQLite reader). The
-/// limit is part of the SQL, not a bound value: SQLite plans with a bound LIMIT's value and so
-/// prepares such a statement again on every run.
-pub fn latest_in_session_statement(
-    backend: DatabaseBackend,
-    tenant_id: Uuid,
-    session_id: Uuid,
-    limit: u64,
-) -> Statement {
-    Statement::from_sql_and_values(
-        backend,
+    // The limit is part of the SQL, not a bound value: SQLite plans with a bound LIMIT's value
+    // and so prepares such a statement again on every run.
+    let newest_first = Statement::from_sql_and_values(
+        conn.backend(),
         format!(
             "SELECT * FROM messages WHERE tenant_id = $1 AND session_id = $2 \
              ORDER BY occurred_at DESC, id DESC LIMIT {limit}"
         ),
         [tenant_id.into(), session_id.into()],
-    )
+    );
+    let mut rows = conn.raw::<message::Entity>(newest_first).await?;
+    rows.reverse();
+    Ok(rows)
 }
 
 /// Every message of a session, oldest first (for summaries).
-pub async fn all_in_session<C: ConnectionTrait>(
+pub async fn all_in_session<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     session_id: Uuid,
 ) -> Result<Vec<message::Model>, DbErr> {
-    message::Entity::find()
-        .filter(message::Column::TenantId.eq(tenant_id))
-        .filter(message::Column::SessionId.eq(session_id))
-        .order_by_asc(message::Column::OccurredAt)
-        .order_by_asc(message::Column::Id)
-        .all(conn)
-        .await
+    conn.all(
+        message::Entity::find()
+            .filter(message::Column::TenantId.eq(tenant_id))
+            .filter(message::Column::SessionId.eq(session_id))
+            .order_by_asc(message::Column::OccurredAt)
+            .order_by_asc(message::Column::Id),
+    )
+    .await
 }
 
 pub fn cursor_of(message: &message::Model) -> Cursor {
@@ -121,7 +105,7 @@ pub fn cursor_of(message: &message::Model) -> Cursor {
 }
 
 /// A page of a session's messages in walking order; `newest_first` picks the order.
-pub async fn page_in_session<C: ConnectionTrait>(
+pub async fn page_in_session<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     session_id: Uuid,
@@ -141,30 +125,32 @@ pub async fn page_in_session<C: ConnectionTrait>(
         ));
     }
     let sort = if descending { Order::Desc } else { Order::Asc };
-    message::Entity::find()
-        .filter(cond)
-        .order_by(message::Column::OccurredAt, sort.clone())
-        .order_by(message::Column::Id, sort)
-        .limit(request.fetch())
-        .all(conn)
-        .await
+    conn.all(
+        message::Entity::find()
+            .filter(cond)
+            .order_by(message::Column::OccurredAt, sort.clone())
+            .order_by(message::Column::Id, sort)
+            .limit(request.fetch()),
+    )
+    .await
 }
 
-pub async fn count_in_session<C: ConnectionTrait>(
+pub async fn count_in_session<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     session_id: Uuid,
 ) -> Result<u64, DbErr> {
-    message::Entity::find()
-        .filter(message::Column::TenantId.eq(tenant_id))
-        .filter(message::Column::SessionId.eq(session_id))
-        .count(conn)
-        .await
+    conn.count(
+        message::Entity::find()
+            .filter(message::Column::TenantId.eq(tenant_id))
+            .filter(message::Column::SessionId.eq(session_id)),
+    )
+    .await
 }
 
 /// Sets a message's delivery status unless it already holds one of `not_behind` (statuses the
 /// new one may not replace). Returns whether it changed.
-pub async fn set_delivery_status<C: ConnectionTrait>(
+pub async fn set_delivery_status<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     id: Uuid,
@@ -172,7 +158,7 @@ pub async fn set_delivery_status<C: ConnectionTrait>(
     not_behind: &[&str],
 ) -> Result<bool, DbErr> {
     use sea_orm::sea_query::Expr;
-    let result = message::Entity::update_many()
+    let update = message::Entity::update_many()
         .col_expr(message::Column::DeliveryStatus, Expr::value(status))
         .filter(message::Column::TenantId.eq(tenant_id))
         .filter(message::Column::Id.eq(id))
@@ -180,8 +166,6 @@ pub async fn set_delivery_status<C: ConnectionTrait>(
             Condition::any()
                 .add(message::Column::DeliveryStatus.is_null())
                 .add(message::Column::DeliveryStatus.is_not_in(not_behind.iter().copied())),
-        )
-        .exec(conn)
-        .await?;
-    Ok(result.rows_affected == 1)
+        );
+    Ok(conn.run(&update).await? == 1)
 }

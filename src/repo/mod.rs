@@ -1,15 +1,22 @@
 //! Queries over the connection. Every function takes the tenant and filters by it; none knows
 //! about GraphQL or the caller's permissions.
+//!
+//! Every function takes its connection as `C: Executor` (`crate::db::executor`): the same query
+//! then runs on SeaORM (PostgreSQL, SQLite through sqlx) and on the rusqlite connections of the
+//! two SQLite hot paths, so a query is written once whichever driver serves it.
 
 pub mod api_keys;
+pub mod events;
 pub mod identities;
 pub mod jobs;
 pub mod leads;
 pub mod messages;
 pub mod notes;
+pub mod pagination;
 pub mod profile_changes;
 pub mod sessions;
 pub mod summaries;
+pub mod tenants;
 pub mod users;
 
 use std::collections::BTreeMap;
@@ -282,10 +289,10 @@ mod tests {
         let (_dir, _path, db) = crate::db::temp_sqlite().await;
         db.migrate().await.unwrap();
         let now = chrono::Utc::now();
-        let tenant = crate::services::tenants::create(&db, "Changed", now)
+        let tenant = super::tenants::insert(db.writer(), "Changed".into(), now)
             .await
             .unwrap();
-        let other = crate::services::tenants::create(&db, "Other", now)
+        let other = super::tenants::insert(db.writer(), "Other".into(), now)
             .await
             .unwrap();
         let before = lead::Model {
@@ -296,15 +303,15 @@ mod tests {
             session_count: 1,
             ..lead::Model::new(tenant.id, uuid::Uuid::now_v7(), now, now)
         };
-        super::leads::upsert_many(&db.write, vec![before.clone()])
+        super::leads::upsert_many(db.writer(), vec![before.clone()])
             .await
             .unwrap();
-        let before = super::leads::find(&db.write, tenant.id, before.id)
+        let before = super::leads::find(db.writer(), tenant.id, before.id)
             .await
             .unwrap()
             .unwrap();
         // Someone else changes the email and the session count meanwhile.
-        db.write
+        db.writer()
             .execute_unprepared(&format!(
                 "UPDATE leads SET email = 'other@example.com', session_count = 9 \
                  WHERE id = x'{}'",
@@ -318,12 +325,12 @@ mod tests {
             message_count: 4,
             ..before.clone()
         };
-        super::leads::update_changed(&db.write, &before, &after)
+        super::leads::update_changed(db.writer(), &before, &after)
             .await
             .unwrap();
         let stored_row = async || {
             lead::Entity::find_by_id((tenant.id, before.id))
-                .one(&db.write)
+                .one(db.writer())
                 .await
                 .unwrap()
                 .unwrap()
@@ -338,7 +345,7 @@ mod tests {
         assert_eq!(stored.session_count, 9);
 
         // Equal models: nothing is written.
-        super::update_changed(&db.write, &after, &after)
+        super::update_changed(db.writer(), &after, &after)
             .await
             .unwrap();
         assert_eq!(stored_row().await, stored);
@@ -352,7 +359,7 @@ mod tests {
             message_count: 5,
             ..foreign.clone()
         };
-        let err = super::update_changed(&db.write, &foreign, &moved)
+        let err = super::update_changed(db.writer(), &foreign, &moved)
             .await
             .unwrap_err();
         assert!(matches!(err, DbErr::RecordNotUpdated), "{err:?}");

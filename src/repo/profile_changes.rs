@@ -1,8 +1,6 @@
 //! Profile history queries.
 
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::db::executor::Executor;
@@ -26,7 +24,7 @@ pub async fn insert_many<C: Executor>(
 }
 
 /// A lead's history, newest first, optionally for one key.
-pub async fn for_lead<C: ConnectionTrait>(
+pub async fn for_lead<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     lead_id: Uuid,
@@ -39,10 +37,11 @@ pub async fn for_lead<C: ConnectionTrait>(
     if let Some(key) = key {
         select = select.filter(profile_field_change::Column::FieldKey.eq(key));
     }
-    select
-        .order_by_desc(profile_field_change::Column::CreatedAt)
-        .order_by_desc(profile_field_change::Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await
+    conn.all(
+        select
+            .order_by_desc(profile_field_change::Column::CreatedAt)
+            .order_by_desc(profile_field_change::Column::Id)
+            .limit(limit),
+    )
+    .await
 }

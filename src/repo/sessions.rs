@@ -2,24 +2,23 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, DbErr, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
 use super::leads::keyset_after;
+use super::pagination::{Cursor, Direction, PageRequest};
 use super::{for_update, group_keys};
 use crate::db::executor::Executor;
 use crate::domain::{Channel, SessionStatus};
 use crate::entities::session;
-use crate::services::pagination::{Cursor, Direction, PageRequest};
 
-pub async fn find<C: ConnectionTrait>(
+pub async fn find<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<session::Model>, DbErr> {
-    session::Entity::find_by_id((tenant_id, id)).one(conn).await
+    conn.one(session::Entity::find_by_id((tenant_id, id))).await
 }
 
 pub async fn find_many<C: Executor>(
@@ -150,7 +149,7 @@ pub async fn upsert_many<C: Executor>(
 }
 
 /// The most recent session of each lead.
-pub async fn latest_for_leads<C: ConnectionTrait>(
+pub async fn latest_for_leads<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     lead_ids: &[Uuid],
@@ -158,7 +157,7 @@ pub async fn latest_for_leads<C: ConnectionTrait>(
     if lead_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let backend = conn.get_database_backend();
+    let backend = conn.backend();
     let placeholders: Vec<String> = (0..lead_ids.len()).map(|i| format!("${}", i + 2)).collect();
     // The newest session per lead, found through the (tenant_id, lead_id, started_at) index.
     let sql = format!(
@@ -172,23 +171,20 @@ pub async fn latest_for_leads<C: ConnectionTrait>(
     let mut values: Vec<sea_orm::Value> = Vec::with_capacity(lead_ids.len() + 1);
     values.push(tenant_id.into());
     values.extend(lead_ids.iter().map(|id| sea_orm::Value::from(*id)));
-    session::Entity::find()
-        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
-            backend, sql, values,
-        ))
-        .all(conn)
-        .await
+    conn.raw::<session::Entity>(sea_orm::Statement::from_sql_and_values(
+        backend, sql, values,
+    ))
+    .await
 }
 
 /// The open session of a lead on a channel, if any.
-pub async fn open_for_lead<C: ConnectionTrait>(
+pub async fn open_for_lead<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     lead_id: Uuid,
     channel: Option<Channel>,
 ) -> Result<Option<session::Model>, DbErr> {
-    open_for_lead_select(tenant_id, lead_id, channel)
-        .one(conn)
+    conn.one(open_for_lead_select(tenant_id, lead_id, channel))
         .await
 }
 
@@ -212,7 +208,7 @@ pub fn open_for_lead_select(
 }
 
 /// The most recent session of a lead (any status, optionally on one channel).
-pub async fn latest_for_lead<C: ConnectionTrait>(
+pub async fn latest_for_lead<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     lead_id: Uuid,
@@ -224,11 +220,12 @@ pub async fn latest_for_lead<C: ConnectionTrait>(
     if let Some(channel) = channel {
         select = select.filter(session::Column::Channel.eq(channel));
     }
-    select
-        .order_by_desc(session::Column::StartedAt)
-        .order_by_desc(session::Column::Id)
-        .one(conn)
-        .await
+    conn.one(
+        select
+            .order_by_desc(session::Column::StartedAt)
+            .order_by_desc(session::Column::Id),
+    )
+    .await
 }
 
 pub fn cursor_of(session: &session::Model) -> Cursor {
@@ -239,7 +236,7 @@ pub fn cursor_of(session: &session::Model) -> Cursor {
 }
 
 /// A page of a lead's sessions, newest first (walking order; see `PageRequest::fetch`).
-pub async fn page_for_lead<C: ConnectionTrait>(
+pub async fn page_for_lead<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     lead_id: Uuid,
@@ -258,29 +255,31 @@ pub async fn page_for_lead<C: ConnectionTrait>(
         ));
     }
     let sort = if descending { Order::Desc } else { Order::Asc };
-    session::Entity::find()
-        .filter(cond)
-        .order_by(session::Column::StartedAt, sort.clone())
-        .order_by(session::Column::Id, sort)
-        .limit(request.fetch())
-        .all(conn)
-        .await
+    conn.all(
+        session::Entity::find()
+            .filter(cond)
+            .order_by(session::Column::StartedAt, sort.clone())
+            .order_by(session::Column::Id, sort)
+            .limit(request.fetch()),
+    )
+    .await
 }
 
-pub async fn count_for_lead<C: ConnectionTrait>(
+pub async fn count_for_lead<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     lead_id: Uuid,
 ) -> Result<u64, DbErr> {
-    session::Entity::find()
-        .filter(session::Column::TenantId.eq(tenant_id))
-        .filter(session::Column::LeadId.eq(lead_id))
-        .count(conn)
-        .await
+    conn.count(
+        session::Entity::find()
+            .filter(session::Column::TenantId.eq(tenant_id))
+            .filter(session::Column::LeadId.eq(lead_id)),
+    )
+    .await
 }
 
 /// Loads one session and locks it for the rest of the transaction.
-pub async fn lock_one<C: ConnectionTrait>(
+pub async fn lock_one<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     id: Uuid,
@@ -288,18 +287,18 @@ pub async fn lock_one<C: ConnectionTrait>(
     let select = session::Entity::find()
         .filter(session::Column::TenantId.eq(tenant_id))
         .filter(session::Column::Id.eq(id));
-    for_update(select, conn).one(conn).await
+    conn.one(for_update(select, conn)).await
 }
 
 /// Open sessions idle since before `cutoff`, in tenants whose idle timeout is `idle_minutes`;
 /// locked, skipping any another transaction holds (ingest is writing to it: not idle).
-pub async fn lock_idle<C: ConnectionTrait>(
+pub async fn lock_idle<C: Executor>(
     conn: &C,
     idle_minutes: i32,
     cutoff: chrono::DateTime<chrono::Utc>,
     limit: u64,
 ) -> Result<Vec<session::Model>, DbErr> {
-    let backend = conn.get_database_backend();
+    let backend = conn.backend();
     let lock = if backend == sea_orm::DatabaseBackend::Postgres {
         "FOR UPDATE SKIP LOCKED"
     } else {
@@ -310,12 +309,10 @@ pub async fn lock_idle<C: ConnectionTrait>(
          AND tenant_id IN (SELECT id FROM tenants WHERE session_idle_minutes = $2) \
          ORDER BY last_message_at LIMIT $3 {lock}"
     );
-    session::Entity::find()
-        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
-            backend,
-            sql,
-            [cutoff.into(), idle_minutes.into(), (limit as i64).into()],
-        ))
-        .all(conn)
-        .await
+    conn.raw::<session::Entity>(sea_orm::Statement::from_sql_and_values(
+        backend,
+        sql,
+        [cutoff.into(), idle_minutes.into(), (limit as i64).into()],
+    ))
+    .await
 }

@@ -54,7 +54,7 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&db.write)
+    .insert(db.writer())
     .await?;
     Ok((model, key.token))
 }
@@ -77,7 +77,7 @@ pub async fn create_as_admin(
     )
     .await?;
     audit::record(
-        &state.db.write,
+        state.db.writer(),
         actor,
         "api_key.created",
         "api_key",
@@ -91,12 +91,12 @@ pub async fn create_as_admin(
 
 pub async fn list(state: &AppState, actor: &Actor) -> AppResult<Vec<api_key_entity::Model>> {
     actor.require(Permission::ManageUsers)?;
-    Ok(repo::api_keys::list(&state.db.read, actor.tenant_id).await?)
+    Ok(repo::api_keys::list(state.db.reader(), actor.tenant_id).await?)
 }
 
 pub async fn revoke(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<api_key_entity::Model> {
     actor.require(Permission::ManageUsers)?;
-    let key = repo::api_keys::find(&state.db.write, actor.tenant_id, id)
+    let key = repo::api_keys::find(state.db.writer(), actor.tenant_id, id)
         .await?
         .ok_or(AppError::not_found("API key"))?;
     if key.revoked_at.is_some() {
@@ -106,9 +106,9 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<api_
     let mut active = key.into_active_model();
     active.revoked_at = Set(Some(now));
     active.updated_at = Set(now);
-    let key = active.update(&state.db.write).await?;
+    let key = active.update(state.db.writer()).await?;
     audit::record(
-        &state.db.write,
+        state.db.writer(),
         actor,
         "api_key.revoked",
         "api_key",

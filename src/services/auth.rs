@@ -1,11 +1,6 @@
 //! Authentication: turning a presented credential into an [`Actor`], and password login.
 
-use std::num::NonZeroU32;
-use std::time::Duration;
-
 use chrono::Utc;
-use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
 use uuid::Uuid;
 
@@ -46,7 +41,7 @@ pub async fn authenticate(
 async fn authenticate_api_key(state: &AppState, token: &str) -> AppResult<Actor> {
     let invalid = || AppError::Unauthenticated("API key is not valid".into());
     let presented = api_key::parse(token.trim()).ok_or_else(invalid)?;
-    let key = repo::api_keys::find(&state.db.read, presented.tenant_id, presented.key_id)
+    let key = repo::api_keys::find(state.db.reader(), presented.tenant_id, presented.key_id)
         .await?
         .ok_or_else(invalid)?;
     if !presented.matches(&key.secret_hash) {
@@ -62,7 +57,7 @@ async fn authenticate_api_key(state: &AppState, token: &str) -> AppResult<Actor>
         .last_used_at
         .is_none_or(|at| now - at > chrono::Duration::minutes(1))
     {
-        let db = state.db.write.clone();
+        let db = state.db.writer().clone();
         tokio::spawn(async move {
             let mut active = key.into_active_model();
             active.last_used_at = Set(Some(now));
@@ -80,33 +75,6 @@ async fn authenticate_api_key(state: &AppState, token: &str) -> AppResult<Actor>
         scopes,
         expires_at: None,
     })
-}
-
-/// Login attempts per email: a burst of 10, then one every 30 seconds.
-pub struct LoginLimiter(DefaultKeyedRateLimiter<String>);
-
-impl Default for LoginLimiter {
-    fn default() -> Self {
-        let quota = Quota::with_period(Duration::from_secs(30))
-            .unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN))
-            .allow_burst(NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN));
-        Self(RateLimiter::keyed(quota))
-    }
-}
-
-impl LoginLimiter {
-    fn check(&self, key: &str) -> AppResult<()> {
-        self.0.check_key(&key.to_owned()).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            AppError::RateLimited {
-                retry_after_secs: wait.as_secs().max(1),
-            }
-        })?;
-        if self.0.len() > 100_000 {
-            self.0.retain_recent();
-        }
-        Ok(())
-    }
 }
 
 /// A successful login.
@@ -127,7 +95,7 @@ pub async fn login(
     state.login_limiter.check(email.as_str())?;
     let failed = || AppError::Unauthenticated("email or password is incorrect".into());
     let mut candidates =
-        repo::users::find_by_email_any_tenant(&state.db.read, email.as_str()).await?;
+        repo::users::find_by_email_any_tenant(state.db.reader(), email.as_str()).await?;
     if let Some(tenant_id) = tenant_id {
         candidates.retain(|u| u.tenant_id == tenant_id);
     }
@@ -159,7 +127,7 @@ pub async fn login(
         .issue(&user.id.to_string(), user.tenant_id, user.role, now, ttl)?;
     let mut active = user.clone().into_active_model();
     active.last_login_at = Set(Some(now));
-    let user = active.update(&state.db.write).await?;
+    let user = active.update(state.db.writer()).await?;
     let actor = Actor {
         tenant_id: user.tenant_id,
         principal: Principal::User { id: user.id },
@@ -168,7 +136,7 @@ pub async fn login(
         expires_at: None,
     };
     audit::record(
-        &state.db.write,
+        state.db.writer(),
         &actor,
         "auth.login",
         "staff_user",

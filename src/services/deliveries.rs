@@ -8,7 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::{Actor, Permission};
-use crate::channels::DeliveryStatus;
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::{Channel, EventType};
 use crate::entities::message;
 use crate::error::AppResult;

@@ -8,8 +8,8 @@ use crate::entities::job;
 use crate::error::{AppError, AppResult};
 use crate::repo;
 use crate::repo::jobs::status;
+use crate::repo::pagination::{Page, PageRequest};
 use crate::services::audit;
-use crate::services::pagination::{Page, PageRequest};
 use crate::state::AppState;
 
 pub async fn list(
@@ -20,7 +20,7 @@ pub async fn list(
     request: &PageRequest,
 ) -> AppResult<Page<job::Model>> {
     actor.require(Permission::ManageJobs)?;
-    let rows = repo::jobs::page(&state.db.read, actor.tenant_id, status, kind, request)
+    let rows = repo::jobs::page(state.db.reader(), actor.tenant_id, status, kind, request)
         .await?
         .into_iter()
         .map(|j| (repo::jobs::cursor_of(&j), j))
@@ -31,7 +31,7 @@ pub async fn list(
 /// Queues a dead (or finished, or waiting) job to run now with fresh attempts.
 pub async fn retry(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<job::Model> {
     actor.require(Permission::ManageJobs)?;
-    let job = repo::jobs::find(&state.db.write, actor.tenant_id, id)
+    let job = repo::jobs::find(state.db.writer(), actor.tenant_id, id)
         .await?
         .ok_or(AppError::not_found("job"))?;
     if job.status == status::RUNNING {
@@ -46,7 +46,7 @@ pub async fn retry(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<job::
     active.run_at = Set(now);
     active.finished_at = Set(None);
     active.updated_at = Set(now);
-    let job = active.update(&state.db.write).await.map_err(|err| {
+    let job = active.update(state.db.writer()).await.map_err(|err| {
         let err = AppError::from(err);
         if err.is_conflict() {
             AppError::Conflict("a copy of this job is already waiting to run".into())
@@ -55,7 +55,7 @@ pub async fn retry(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<job::
         }
     })?;
     audit::record(
-        &state.db.write,
+        state.db.writer(),
         actor,
         "job.retried",
         "job",

@@ -12,14 +12,14 @@ use crate::error::{AppError, AppResult};
 use crate::events::{NewEvent, outbox};
 use crate::repo;
 use crate::repo::leads::{LeadFilter, LeadOrder};
+use crate::repo::pagination::{Page, PageRequest};
 use crate::services::audit;
-use crate::services::pagination::{Page, PageRequest};
 use crate::services::profile::{self, StaffAction, StaffEdit};
 use crate::state::AppState;
 
 pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<lead::Model> {
     actor.require(Permission::Read)?;
-    repo::leads::find(&state.db.read, actor.tenant_id, id)
+    repo::leads::find(state.db.reader(), actor.tenant_id, id)
         .await?
         .ok_or(AppError::not_found("lead"))
 }
@@ -27,7 +27,10 @@ pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<lead::M
 /// The lead a phone number belongs to; the number is read with the tenant's default region.
 pub async fn by_phone(state: &AppState, actor: &Actor, phone: &str) -> AppResult<lead::Model> {
     actor.require(Permission::Read)?;
-    let settings = state.tenants.get(&state.db, actor.tenant_id).await?;
+    let settings = state
+        .tenants
+        .get(state.db.reader(), actor.tenant_id)
+        .await?;
     let phone = PhoneNumber::parse(phone, &settings.default_region, "phone")?;
     find_by_phone(state, actor.tenant_id, &phone)
         .await?
@@ -41,7 +44,7 @@ pub async fn find_by_phone(
     phone: &PhoneNumber,
 ) -> AppResult<Option<lead::Model>> {
     let identities = repo::identities::find_by_values(
-        &state.db.read,
+        state.db.reader(),
         tenant_id,
         &[(IdentityKind::Phone, phone.as_str().to_owned())],
     )
@@ -49,7 +52,7 @@ pub async fn find_by_phone(
     let Some(identity) = identities.first() else {
         return Ok(None);
     };
-    Ok(repo::leads::find(&state.db.read, tenant_id, identity.lead_id).await?)
+    Ok(repo::leads::find(state.db.reader(), tenant_id, identity.lead_id).await?)
 }
 
 pub async fn list(
@@ -61,7 +64,8 @@ pub async fn list(
 ) -> AppResult<Page<lead::Model>> {
     actor.require(Permission::Read)?;
     validate_filter(filter)?;
-    let rows = repo::leads::page(&state.db.read, actor.tenant_id, filter, order, request).await?;
+    let rows =
+        repo::leads::page(state.db.reader(), actor.tenant_id, filter, order, request).await?;
     let rows = rows
         .into_iter()
         .map(|l| (repo::leads::cursor_of(&l, order), l))
@@ -71,7 +75,7 @@ pub async fn list(
 
 pub async fn count(state: &AppState, actor: &Actor, filter: &LeadFilter) -> AppResult<u64> {
     actor.require(Permission::Read)?;
-    Ok(repo::leads::count(&state.db.read, actor.tenant_id, filter).await?)
+    Ok(repo::leads::count(state.db.reader(), actor.tenant_id, filter).await?)
 }
 
 fn validate_filter(filter: &LeadFilter) -> Result<(), InvalidInput> {
@@ -92,7 +96,7 @@ pub async fn identities(
     lead_id: Uuid,
 ) -> AppResult<Vec<lead_identity::Model>> {
     actor.require(Permission::Read)?;
-    Ok(repo::identities::for_leads(&state.db.read, actor.tenant_id, &[lead_id]).await?)
+    Ok(repo::identities::for_leads(state.db.reader(), actor.tenant_id, &[lead_id]).await?)
 }
 
 /// Contact details staff type for a new or existing lead.
@@ -106,7 +110,10 @@ pub struct LeadDetails {
 /// Staff create a lead; what they type becomes MANUAL profile values.
 pub async fn create(state: &AppState, actor: &Actor, input: LeadDetails) -> AppResult<lead::Model> {
     actor.require(Permission::WriteProfile)?;
-    let settings = state.tenants.get(&state.db, actor.tenant_id).await?;
+    let settings = state
+        .tenants
+        .get(state.db.reader(), actor.tenant_id)
+        .await?;
     let name = input
         .display_name
         .as_deref()

@@ -79,7 +79,7 @@ pub async fn events(
 ) -> AppResult<impl Stream<Item = AppResult<LiveItem>> + Send + use<>> {
     actor.require(Permission::Read)?;
     let tenant_id = actor.tenant_id;
-    let db = state.db.read.clone();
+    let db = state.db.reader().clone();
     if let Some(lead_id) = filter.lead_id {
         repo::leads::find(&db, tenant_id, lead_id)
             .await?
@@ -94,14 +94,14 @@ pub async fn events(
     let start = subscription.start;
     let mut too_old = None;
     if let Some(after) = after {
-        if after > start && after > hub::head_seq(&db, tenant_id).await? {
+        if after > start && after > repo::events::head_seq(&db, tenant_id).await? {
             return Err(AppError::bad_input(
                 "after",
                 "this cursor is ahead of the latest event",
             ));
         }
         if after < start
-            && let Some(first) = hub::first_seq(&db, tenant_id).await?
+            && let Some(first) = repo::events::first_seq(&db, tenant_id).await?
             && after + 1 < first
         {
             too_old = Some(first - 1);
@@ -117,7 +117,7 @@ pub async fn events(
         // Replay (after, start] from the outbox.
         let mut last = after.unwrap_or(start);
         while last < start {
-            let rows = match hub::after(&db, tenant_id, last, REPLAY_PAGE).await {
+            let rows = match repo::events::after(&db, tenant_id, last, REPLAY_PAGE).await {
                 Ok(rows) => rows,
                 Err(err) => { yield Err(AppError::from(err)); return; }
             };
@@ -172,7 +172,7 @@ pub async fn events(
             // Defensive: the hub delivers contiguously, but a gap is filled from the outbox.
             let mut batch = Vec::new();
             if seq > last + 1 {
-                let missing = match hub::after(&db, tenant_id, last, (seq - last - 1) as u64).await {
+                let missing = match repo::events::after(&db, tenant_id, last, (seq - last - 1) as u64).await {
                     Ok(rows) => hub::with_rows(&db, tenant_id, rows.into_iter().filter(|r| r.seq < seq).collect()).await,
                     Err(err) => Err(err),
                 };
@@ -218,7 +218,7 @@ async fn still_allowed(state: &AppState, actor: &Actor, checked_at: &mut Instant
         && checked_at.elapsed() > CREDENTIAL_RECHECK
     {
         *checked_at = Instant::now();
-        let key = repo::api_keys::find(&state.db.read, actor.tenant_id, id).await?;
+        let key = repo::api_keys::find(state.db.reader(), actor.tenant_id, id).await?;
         if key.is_none_or(|k| k.revoked_at.is_some()) {
             return Err(AppError::Unauthenticated("the API key was revoked".into()));
         }

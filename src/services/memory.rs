@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::auth::{Actor, Permission};
-use crate::db::direct::Statements;
+use crate::db::ReadPlan;
+use crate::db::executor::Executor;
 use crate::domain::context::{
     self, ContextDocument, ContextField, ContextMessage, ContextNote, ContextSummary, Rendered,
 };
@@ -15,6 +16,7 @@ use crate::domain::{Channel, IdentityKind, InvalidInput, Locale};
 use crate::entities::{lead, message, note, session};
 use crate::error::{AppError, AppResult};
 use crate::repo;
+use crate::repo::tenants::TenantSettings;
 use crate::services::profile::profile_of;
 use crate::state::AppState;
 
@@ -65,7 +67,10 @@ pub async fn context(
     request: ContextRequest,
 ) -> AppResult<MemoryContext> {
     actor.require(Permission::Read)?;
-    let settings = state.tenants.get(&state.db, actor.tenant_id).await?;
+    let settings = state
+        .tenants
+        .get(state.db.reader(), actor.tenant_id)
+        .await?;
     let locale = match &request.locale {
         Some(tag) => Locale::from_tag(tag).ok_or_else(|| {
             InvalidInput::new(
@@ -96,7 +101,7 @@ pub async fn context(
                 .to_owned(),
         ),
     };
-    let plan = Recall {
+    let plan = Sizes {
         tenant_id,
         channel: request.channel,
         messages: settings.context_messages.max(1) as u64,
@@ -106,14 +111,7 @@ pub async fn context(
             0
         },
     };
-    let found = match &state.db.sqlite_reader {
-        Some(reader) => {
-            reader
-                .read(move |reads| plan.run_sqlite(reads, &who))
-                .await?
-        }
-        None => plan.run(&state.db.read, &who).await?,
-    };
+    let found = state.db.run_reads(Recall { plan, who }).await?;
     let Some(Recalled {
         lead,
         session,
@@ -155,16 +153,19 @@ pub async fn context(
             .map(|s| s.id)
             .filter(|&id| lead.last_summary_session_id == Some(id));
         let summary = match reopened {
-            Some(current) => {
-                repo::summaries::latest_for_lead_except(&state.db.read, tenant_id, lead.id, current)
-                    .await?
-                    .map(|s| LastSummary {
-                        text: s.summary,
-                        channel: s.channel,
-                        at: s.updated_at,
-                        session_id: Some(s.session_id),
-                    })
-            }
+            Some(current) => repo::summaries::latest_for_lead_except(
+                state.db.reader(),
+                tenant_id,
+                lead.id,
+                current,
+            )
+            .await?
+            .map(|s| LastSummary {
+                text: s.summary,
+                channel: s.channel,
+                at: s.updated_at,
+                session_id: Some(s.session_id),
+            }),
             None => match (
                 &lead.last_summary,
                 lead.last_summary_channel,
@@ -291,9 +292,9 @@ struct Recalled {
     notes: Vec<note::Model>,
 }
 
-/// The reads of a memory context, the same statements on either path.
+/// How much of a lead a memory context reads.
 #[derive(Clone, Copy)]
-struct Recall {
+struct Sizes {
     tenant_id: Uuid,
     channel: Option<Channel>,
     /// How many of the session's last messages.
@@ -302,31 +303,37 @@ struct Recall {
     notes: u64,
 }
 
-impl Recall {
-    /// Through SeaORM: with a lead id, the lead, the conversation and the notes are read at
-    /// the same time.
-    async fn run(
-        self,
-        db: &sea_orm::DatabaseConnection,
-        who: &Who,
-    ) -> Result<Option<Recalled>, sea_orm::DbErr> {
+/// The reads of a memory context: the lead, its open conversation with its last messages, and
+/// its notes. With a lead id the three are independent, so SeaORM runs them at the same time.
+struct Recall {
+    plan: Sizes,
+    who: Who,
+}
+
+impl ReadPlan for Recall {
+    type Output = Option<Recalled>;
+
+    async fn run<C: Executor>(self, conn: &C) -> Result<Option<Recalled>, sea_orm::DbErr> {
+        let Self { plan, who } = self;
         let lead = async {
-            match who {
-                Who::Id(id) => repo::leads::find(db, self.tenant_id, *id).await,
+            match &who {
+                Who::Id(id) => repo::leads::find(conn, plan.tenant_id, *id).await,
                 Who::Phone(phone) => {
-                    repo::leads::find_by_identity(db, self.tenant_id, IdentityKind::Phone, phone)
+                    repo::leads::find_by_identity(conn, plan.tenant_id, IdentityKind::Phone, phone)
                         .await
                 }
             }
         };
         let (lead, (session, messages), notes) = match who {
-            Who::Id(id) => tokio::try_join!(lead, self.conversation(db, *id), self.notes(db, *id))?,
+            Who::Id(id) => {
+                tokio::try_join!(lead, plan.conversation(conn, id), plan.notes(conn, id))?
+            }
             Who::Phone(_) => {
                 let Some(lead) = lead.await? else {
                     return Ok(None);
                 };
                 let (conversation, notes) =
-                    tokio::try_join!(self.conversation(db, lead.id), self.notes(db, lead.id))?;
+                    tokio::try_join!(plan.conversation(conn, lead.id), plan.notes(conn, lead.id))?;
                 (Some(lead), conversation, notes)
             }
         };
@@ -337,89 +344,34 @@ impl Recall {
             notes,
         }))
     }
+}
 
-    async fn conversation(
+impl Sizes {
+    async fn conversation<C: Executor>(
         self,
-        db: &sea_orm::DatabaseConnection,
+        conn: &C,
         lead_id: Uuid,
     ) -> Result<(Option<session::Model>, Vec<message::Model>), sea_orm::DbErr> {
         let session =
-            repo::sessions::open_for_lead(db, self.tenant_id, lead_id, self.channel).await?;
+            repo::sessions::open_for_lead(conn, self.tenant_id, lead_id, self.channel).await?;
         let messages = match &session {
             Some(s) => {
-                repo::messages::latest_in_session(db, self.tenant_id, s.id, self.messages).await?
+                repo::messages::latest_in_session(conn, self.tenant_id, s.id, self.messages).await?
             }
             None => Vec::new(),
         };
         Ok((session, messages))
     }
 
-    async fn notes(
+    async fn notes<C: Executor>(
         self,
-        db: &sea_orm::DatabaseConnection,
+        conn: &C,
         lead_id: Uuid,
     ) -> Result<Vec<note::Model>, sea_orm::DbErr> {
         if self.notes == 0 {
             return Ok(Vec::new());
         }
-        repo::notes::for_context(db, self.tenant_id, lead_id, self.notes).await
-    }
-
-    /// On the SQLite reader: the same statements, one after another on one connection.
-    fn run_sqlite(
-        self,
-        reads: &Statements<'_>,
-        who: &Who,
-    ) -> Result<Option<Recalled>, sea_orm::DbErr> {
-        let tenant_id = self.tenant_id;
-        let lead = match who {
-            Who::Id(id) => reads.one(repo::leads::by_id_select(tenant_id, *id))?,
-            Who::Phone(phone) => reads.one(repo::leads::by_identity_select(
-                tenant_id,
-                IdentityKind::Phone,
-                phone,
-            ))?,
-        };
-        let Some(lead) = lead else {
-            return Ok(None);
-        };
-        let session = reads.one(repo::sessions::open_for_lead_select(
-            tenant_id,
-            lead.id,
-            self.channel,
-        ))?;
-        let messages = match &session {
-            Some(s) => {
-                let mut newest =
-                    reads.raw::<message::Entity>(&repo::messages::latest_in_session_statement(
-                        sea_orm::DatabaseBackend::Sqlite,
-                        tenant_id,
-                        s.id,
-                        self.messages,
-                    ))?;
-                newest.reverse();
-                newest
-            }
-            None => Vec::new(),
-        };
-        let notes = if self.notes == 0 {
-            Vec::new()
-        } else {
-            repo::notes::newest_first(reads.raw::<note::Entity>(
-                &repo::notes::for_context_statement(
-                    sea_orm::DatabaseBackend::Sqlite,
-                    tenant_id,
-                    lead.id,
-                    self.notes,
-                ),
-            )?)
-        };
-        Ok(Some(Recalled {
-            lead,
-            session,
-            messages,
-            notes,
-        }))
+        repo::notes::for_context(conn, self.tenant_id, lead_id, self.notes).await
     }
 }
 
@@ -428,7 +380,7 @@ fn new_customer(
     locale: Locale,
     channel: Option<Channel>,
     cs_mode: bool,
-    settings: &crate::services::tenants::TenantSettings,
+    settings: &TenantSettings,
     now: DateTime<Utc>,
 ) -> MemoryContext {
     let doc = ContextDocument {

@@ -30,11 +30,11 @@ fn validate_body(body: &str, field: &str) -> Result<String, InvalidInput> {
 /// How a note's author is shown.
 async fn author_label(state: &AppState, actor: &Actor) -> AppResult<String> {
     Ok(match &actor.principal {
-        Principal::User { id } => repo::users::find(&state.db.read, actor.tenant_id, *id)
+        Principal::User { id } => repo::users::find(state.db.reader(), actor.tenant_id, *id)
             .await?
             .map(|u| u.display_name.unwrap_or(u.email))
             .unwrap_or_else(|| "staff".into()),
-        Principal::ApiKey { id } => repo::api_keys::find(&state.db.read, actor.tenant_id, *id)
+        Principal::ApiKey { id } => repo::api_keys::find(state.db.reader(), actor.tenant_id, *id)
             .await?
             .map(|k| k.name)
             .unwrap_or_else(|| "integration".into()),
@@ -198,7 +198,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Uuid
 
 pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<note::Model> {
     actor.require(Permission::Read)?;
-    repo::notes::find(&state.db.read, actor.tenant_id, id)
+    repo::notes::find(state.db.reader(), actor.tenant_id, id)
         .await?
         .ok_or(AppError::not_found("note"))
 }
@@ -210,5 +210,5 @@ pub async fn for_lead(
     limit: u64,
 ) -> AppResult<Vec<note::Model>> {
     actor.require(Permission::Read)?;
-    Ok(repo::notes::for_lead(&state.db.read, actor.tenant_id, lead_id, Some(limit)).await?)
+    Ok(repo::notes::for_lead(state.db.reader(), actor.tenant_id, lead_id, Some(limit)).await?)
 }

@@ -266,7 +266,10 @@ pub async fn staff_edits(
     audit_action: &str,
 ) -> AppResult<lead::Model> {
     actor.require(Permission::WriteProfile)?;
-    let settings = state.tenants.get(&state.db, actor.tenant_id).await?;
+    let settings = state
+        .tenants
+        .get(state.db.reader(), actor.tenant_id)
+        .await?;
     // Validate everything before touching the database.
     let fields: HashMap<String, String> = edits
         .iter()
@@ -424,11 +427,11 @@ pub async fn history(
 ) -> AppResult<Vec<profile_field_change::Model>> {
     actor.require(Permission::Read)?;
     let key = key.map(|k| FieldKey::parse(k, "key")).transpose()?;
-    repo::leads::find(&state.db.read, actor.tenant_id, lead_id)
+    repo::leads::find(state.db.reader(), actor.tenant_id, lead_id)
         .await?
         .ok_or(AppError::not_found("lead"))?;
     Ok(repo::profile_changes::for_lead(
-        &state.db.read,
+        state.db.reader(),
         actor.tenant_id,
         lead_id,
         key.as_ref().map(FieldKey::as_str),

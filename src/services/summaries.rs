@@ -34,10 +34,10 @@ pub fn dedupe_key(session_id: Uuid) -> String {
 
 /// The job that (re)summarizes a session; deduplicated while one is still pending.
 pub fn summary_job(
-    state: &AppState,
     tenant_id: Uuid,
     session_id: Uuid,
     now: DateTime<Utc>,
+    max_attempts: i32,
 ) -> NewJob {
     NewJob {
         tenant_id,
@@ -45,7 +45,7 @@ pub fn summary_job(
         payload: json!({ "sessionId": session_id }),
         dedupe_key: Some(dedupe_key(session_id)),
         run_at: now,
-        max_attempts: state.settings.job_max_attempts,
+        max_attempts,
     }
 }
 
@@ -72,7 +72,8 @@ pub async fn summarize_session(
     session_id: Uuid,
     fence: Option<Fence<'_>>,
 ) -> AppResult<Outcome> {
-    let Some(session) = repo::sessions::find(&state.db.read, tenant_id, session_id).await? else {
+    let Some(session) = repo::sessions::find(state.db.reader(), tenant_id, session_id).await?
+    else {
         return finish_without_summary(state, fence).await;
     };
     // Open again since the job was queued (a call back from hold, a late message that shows
@@ -80,11 +81,11 @@ pub async fn summarize_session(
     if session.status == SessionStatus::Open {
         return finish_without_summary(state, fence).await;
     }
-    let messages = repo::messages::all_in_session(&state.db.read, tenant_id, session_id).await?;
+    let messages = repo::messages::all_in_session(state.db.reader(), tenant_id, session_id).await?;
     if messages.is_empty() {
         return finish_without_summary(state, fence).await;
     }
-    let settings = state.tenants.get(&state.db, tenant_id).await?;
+    let settings = state.tenants.get(state.db.reader(), tenant_id).await?;
     let transcript: Vec<TranscriptMessage> = messages
         .iter()
         .map(|m| TranscriptMessage {
@@ -127,7 +128,7 @@ pub async fn summarize_session(
 
 async fn finish_without_summary(state: &AppState, fence: Option<Fence<'_>>) -> AppResult<Outcome> {
     if let Some(fence) = fence
-        && !repo::jobs::complete(&state.db.write, fence.job, fence.owner, state.now()).await?
+        && !repo::jobs::complete(state.db.writer(), fence.job, fence.owner, state.now()).await?
     {
         return Ok(Outcome::LeaseLost);
     }
@@ -145,7 +146,7 @@ async fn store(
     let tenant_id = session.tenant_id;
     let now = state.now();
     let draft = &summarized.draft;
-    let settings = state.tenants.get(&state.db, tenant_id).await?;
+    let settings = state.tenants.get(state.db.reader(), tenant_id).await?;
 
     // Facts become AI proposals with the messages they came from.
     let by_id: HashMap<Uuid, &TranscriptMessage> = transcript.iter().map(|m| (m.id, m)).collect();
@@ -418,7 +419,7 @@ pub async fn resummarize(
     session_id: Uuid,
 ) -> AppResult<interaction_summary::Model> {
     actor.require(Permission::WriteNotes)?;
-    let session = repo::sessions::find(&state.db.read, actor.tenant_id, session_id)
+    let session = repo::sessions::find(state.db.reader(), actor.tenant_id, session_id)
         .await?
         .ok_or(AppError::not_found("session"))?;
     if session.status == SessionStatus::Open {
@@ -443,5 +444,5 @@ pub async fn for_lead(
     limit: u64,
 ) -> AppResult<Vec<interaction_summary::Model>> {
     actor.require(Permission::Read)?;
-    Ok(repo::summaries::for_lead(&state.db.read, actor.tenant_id, lead_id, limit).await?)
+    Ok(repo::summaries::for_lead(state.db.reader(), actor.tenant_id, lead_id, limit).await?)
 }

@@ -1,118 +1,19 @@
-//! Tenants and their settings: creation, the settings cache on the hot paths, and edits.
+//! Tenants and their settings: creation and edits.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
-use uuid::Uuid;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
 
 use crate::auth::{Actor, Permission};
 use crate::db::Db;
-use crate::domain::session_policy::DEFAULT_RESET_PHRASES;
 use crate::domain::{InvalidInput, Locale, phone};
 use crate::entities::tenant;
 use crate::error::{AppError, AppResult};
+use crate::repo;
+use crate::repo::tenants::TenantSettings;
 use crate::services::audit;
 use crate::state::AppState;
-
-/// The settings rules read on every message and every memory context.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TenantSettings {
-    pub id: Uuid,
-    pub name: String,
-    pub customer_service_mode: bool,
-    pub session_idle_minutes: i32,
-    pub context_messages: i32,
-    pub context_notes: i32,
-    pub context_char_budget: i32,
-    pub locale: Locale,
-    pub default_region: String,
-    pub retention_days: i32,
-    pub event_retention_days: i32,
-    pub reset_keywords: Vec<String>,
-    pub whatsapp_app_secret: Option<String>,
-    pub whatsapp_verify_token: Option<String>,
-    pub twilio_auth_token: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl TenantSettings {
-    pub fn idle_timeout(&self) -> chrono::Duration {
-        chrono::Duration::minutes(i64::from(self.session_idle_minutes))
-    }
-
-    fn from_model(model: tenant::Model) -> Self {
-        let reset_keywords = serde_json::from_value(model.reset_keywords).unwrap_or_default();
-        Self {
-            id: model.id,
-            name: model.name,
-            customer_service_mode: model.customer_service_mode,
-            session_idle_minutes: model.session_idle_minutes,
-            context_messages: model.context_messages,
-            context_notes: model.context_notes,
-            context_char_budget: model.context_char_budget,
-            locale: model.locale,
-            default_region: model.default_region,
-            retention_days: model.retention_days,
-            event_retention_days: model.event_retention_days,
-            reset_keywords,
-            whatsapp_app_secret: model.whatsapp_app_secret,
-            whatsapp_verify_token: model.whatsapp_verify_token,
-            twilio_auth_token: model.twilio_auth_token,
-            created_at: model.created_at,
-        }
-    }
-}
-
-type CacheEntries = HashMap<Uuid, (Arc<TenantSettings>, Instant)>;
-
-/// Tenant settings by id, kept for a few seconds: other replicas' edits show up within the TTL,
-/// this replica's at once.
-#[derive(Clone)]
-pub struct TenantCache {
-    entries: Arc<RwLock<CacheEntries>>,
-    ttl: Duration,
-}
-
-impl TenantCache {
-    pub fn new(ttl: Duration) -> Self {
-        Self {
-            entries: Arc::default(),
-            ttl,
-        }
-    }
-
-    /// The tenant's settings; `NOT_FOUND` when the tenant does not exist.
-    pub async fn get(&self, db: &Db, tenant_id: Uuid) -> AppResult<Arc<TenantSettings>> {
-        if let Some((settings, at)) = self.read().get(&tenant_id)
-            && at.elapsed() < self.ttl
-        {
-            return Ok(settings.clone());
-        }
-        let model = tenant::Entity::find_by_id(tenant_id)
-            .one(&db.read)
-            .await?
-            .ok_or(AppError::not_found("tenant"))?;
-        let settings = Arc::new(TenantSettings::from_model(model));
-        self.write()
-            .insert(tenant_id, (settings.clone(), Instant::now()));
-        Ok(settings)
-    }
-
-    pub fn invalidate(&self, tenant_id: Uuid) {
-        self.write().remove(&tenant_id);
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, CacheEntries> {
-        self.entries.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, CacheEntries> {
-        self.entries.write().unwrap_or_else(|p| p.into_inner())
-    }
-}
 
 /// Checks a tenant name.
 pub fn validate_name(name: &str, field: &str) -> Result<String, InvalidInput> {
@@ -132,27 +33,7 @@ pub fn validate_name(name: &str, field: &str) -> Result<String, InvalidInput> {
 /// Creates a tenant with default settings (used by the CLI and the demo).
 pub async fn create(db: &Db, name: &str, now: DateTime<Utc>) -> AppResult<tenant::Model> {
     let name = validate_name(name, "name")?;
-    let model = tenant::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        name: Set(name),
-        customer_service_mode: Set(true),
-        session_idle_minutes: Set(15),
-        context_messages: Set(12),
-        context_notes: Set(5),
-        context_char_budget: Set(6000),
-        locale: Set(Locale::En),
-        default_region: Set("US".into()),
-        retention_days: Set(365),
-        event_retention_days: Set(7),
-        reset_keywords: Set(serde_json::json!(DEFAULT_RESET_PHRASES)),
-        whatsapp_app_secret: Set(None),
-        whatsapp_verify_token: Set(None),
-        twilio_auth_token: Set(None),
-        event_seq: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
-    Ok(model.insert(&db.write).await?)
+    Ok(repo::tenants::insert(db.writer(), name, now).await?)
 }
 
 /// A settings edit; `None` leaves a setting as it is. Secrets are write-only: `Some("")`
@@ -207,8 +88,7 @@ pub async fn update_settings(
     update: SettingsUpdate,
 ) -> AppResult<Arc<TenantSettings>> {
     actor.require(Permission::ManageTenant)?;
-    let model = tenant::Entity::find_by_id(actor.tenant_id)
-        .one(&state.db.write)
+    let model = repo::tenants::find(state.db.writer(), actor.tenant_id)
         .await?
         .ok_or(AppError::not_found("tenant"))?;
     let mut active = model.into_active_model();

@@ -50,7 +50,7 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    model.insert(&db.write).await.map_err(|err| {
+    model.insert(db.writer()).await.map_err(|err| {
         let err = AppError::from(err);
         if err.is_conflict() {
             AppError::Conflict("a user with this email already exists in this workspace".into())
@@ -70,7 +70,7 @@ pub async fn create_as_admin(
     let now = state.now();
     let user = create(&state.db, actor.tenant_id, input, now).await?;
     audit::record(
-        &state.db.write,
+        state.db.writer(),
         actor,
         "staff_user.created",
         "staff_user",
@@ -84,12 +84,12 @@ pub async fn create_as_admin(
 
 pub async fn list(state: &AppState, actor: &Actor) -> AppResult<Vec<staff_user::Model>> {
     actor.require(Permission::ManageUsers)?;
-    Ok(repo::users::list(&state.db.read, actor.tenant_id).await?)
+    Ok(repo::users::list(state.db.reader(), actor.tenant_id).await?)
 }
 
 pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<staff_user::Model> {
     actor.require(Permission::Read)?;
-    repo::users::find(&state.db.read, actor.tenant_id, id)
+    repo::users::find(state.db.reader(), actor.tenant_id, id)
         .await?
         .ok_or(AppError::not_found("user"))
 }

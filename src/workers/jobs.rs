@@ -106,7 +106,7 @@ pub async fn run_once(state: &AppState, owner: &str, limit: u64) -> anyhow::Resu
 pub async fn claim(state: &AppState, owner: &str, limit: u64) -> anyhow::Result<Vec<job::Model>> {
     let now = state.now();
     let lease = lease(state);
-    Ok(repo::jobs::claim(&state.db.write, owner, limit, now, now + lease).await?)
+    Ok(repo::jobs::claim(state.db.writer(), owner, limit, now, now + lease).await?)
 }
 
 fn lease(state: &AppState) -> chrono::Duration {
@@ -178,7 +178,7 @@ async fn record_failure(
     };
     let retry_at = now + backoff(job.attempts);
     tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, dead, error = %message, "job failed");
-    match repo::jobs::fail(&state.db.write, job, owner, &message, dead, retry_at, now).await {
+    match repo::jobs::fail(state.db.writer(), job, owner, &message, dead, retry_at, now).await {
         Ok(true) if dead => JobOutcome::Dead,
         Ok(true) => JobOutcome::Retried,
         Ok(false) => JobOutcome::Lost,
@@ -205,7 +205,7 @@ fn spawn_heartbeat(state: AppState, job: job::Model, owner: String) -> tokio::ta
         loop {
             tokio::time::sleep(every).await;
             let until = state.now() + lease(&state);
-            match repo::jobs::heartbeat(&state.db.write, &job, &owner, until).await {
+            match repo::jobs::heartbeat(state.db.writer(), &job, &owner, until).await {
                 Ok(true) => {}
                 Ok(false) => return,
                 Err(err) => tracing::warn!(job = %job.id, error = %err, "lease heartbeat failed"),
@@ -264,7 +264,7 @@ pub async fn run_loop(state: AppState, shutdown: CancellationToken) {
 }
 
 async fn record_depth(state: &AppState) {
-    match repo::jobs::depth(&state.db.read).await {
+    match repo::jobs::depth(state.db.reader()).await {
         Ok(rows) => {
             for status in ["pending", "running", "dead"] {
                 metrics::gauge!("memodesk_jobs", "kind" => SUMMARIZE_SESSION, "status" => status)

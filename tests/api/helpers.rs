@@ -15,6 +15,7 @@ use memodesk::config::{Secret, Settings};
 use memodesk::domain::StaffRole;
 use memodesk::llm::SharedLanguageModel;
 use memodesk::services;
+use memodesk::services::ingest::Ingest;
 use memodesk::state::AppState;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
@@ -192,6 +193,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub state: AppState,
+    /// Records messages the way the server's resolvers do (its ingest writers).
+    pub ingest: Ingest,
     pub clock: ManualClock,
     pub db_url: String,
     shutdown: CancellationToken,
@@ -271,6 +274,7 @@ impl TestApp {
         .expect("app builds");
         let addr = app.local_addr().expect("addr");
         let state = app.state().clone();
+        let ingest = app.ingest().clone();
         let shutdown = app.shutdown_token();
         let server = tokio::spawn(async move {
             app.run_until_cancelled().await.expect("server runs");
@@ -279,6 +283,7 @@ impl TestApp {
             addr,
             client: reqwest::Client::new(),
             state,
+            ingest,
             clock,
             db_url: url,
             shutdown,
@@ -309,7 +314,7 @@ impl TestApp {
 
     /// Runs the idle sweeper once and checks that it closed `closed` sessions.
     pub async fn sweep(&self, closed: usize) {
-        let swept = memodesk::workers::sweeper::sweep(&self.state)
+        let swept = memodesk::services::sessions::close_idle(&self.state)
             .await
             .expect("sweep");
         assert_eq!(swept, closed, "sessions the sweeper closed");
@@ -497,7 +502,7 @@ pub async fn events(app: &TestApp, tenant: Uuid) -> Vec<memodesk::entities::even
     event::Entity::find()
         .filter(event::Column::TenantId.eq(tenant))
         .order_by_asc(event::Column::Seq)
-        .all(&app.state.db.read)
+        .all(app.state.db.reader())
         .await
         .unwrap()
 }
@@ -518,6 +523,17 @@ pub async fn update_settings(app: &TestApp, admin: &str, input: &str) {
         Some(admin),
         &format!("mutation {{ updateTenantSettings(input: {{ {input} }}) {{ id }} }}"),
         json!({}),
+    )
+    .await
+    .ok();
+}
+
+/// Adds a note to `lead` as `token`'s caller.
+pub async fn add_note(app: &TestApp, token: &str, lead: &str, body: &str, pinned: bool) {
+    app.gql(
+        Some(token),
+        "mutation($input: AddNoteInput!) { addNote(input: $input) { id } }",
+        json!({ "input": { "leadId": lead, "body": body, "pinned": pinned } }),
     )
     .await
     .ok();

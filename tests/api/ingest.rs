@@ -30,7 +30,7 @@ const LEAD: &str = r#"query($id: ID!) {
 async fn count_messages(app: &TestApp, tenant: uuid::Uuid) -> u64 {
     message::Entity::find()
         .filter(message::Column::TenantId.eq(tenant))
-        .count(&app.state.db.read)
+        .count(app.state.db.reader())
         .await
         .unwrap()
 }
@@ -62,7 +62,7 @@ async fn summarized_sessions(app: &TestApp, tenant: uuid::Uuid) -> Vec<String> {
     let mut sessions: Vec<String> = job::Entity::find()
         .filter(job::Column::TenantId.eq(tenant))
         .filter(job::Column::Kind.eq("summarize_session"))
-        .all(&app.state.db.read)
+        .all(app.state.db.reader())
         .await
         .unwrap()
         .into_iter()
@@ -237,7 +237,7 @@ async fn the_same_external_id_twice_returns_the_first_result_and_writes_nothing(
     input["externalId"] = json!("wamid.ABC");
     let first = record(&app, &t.agent, input.clone()).await;
     let events_before = event::Entity::find()
-        .count(&app.state.db.read)
+        .count(app.state.db.reader())
         .await
         .unwrap();
     input["content"] = json!("A different body with the same id");
@@ -248,7 +248,7 @@ async fn the_same_external_id_twice_returns_the_first_result_and_writes_nothing(
     assert_eq!(second["lead"]["messageCount"], 1);
     assert_eq!(count_messages(&app, t.id).await, 1);
     let events_after = event::Entity::find()
-        .count(&app.state.db.read)
+        .count(app.state.db.reader())
         .await
         .unwrap();
     assert_eq!(events_before, events_after, "a duplicate writes no events");
@@ -575,81 +575,6 @@ async fn a_batch_finds_known_customers_and_deliveries_across_channels_and_identi
         "found by email"
     );
     assert_eq!(count_messages(&app, t.id).await, 7);
-}
-
-/// SQLite's plan for the ingest lookups of many keys at once.
-async fn sqlite_plan<E: sea_orm::EntityTrait>(app: &TestApp, select: sea_orm::Select<E>) -> String {
-    use sea_orm::{ConnectionTrait, QueryTrait};
-    let db = &app.state.db.read;
-    let statement = select.build(db.get_database_backend());
-    let explain = sea_orm::Statement::from_sql_and_values(
-        db.get_database_backend(),
-        format!("EXPLAIN QUERY PLAN {}", statement.sql),
-        statement.values.map(|v| v.0).unwrap_or_default(),
-    );
-    let rows = db.query_all_raw(explain).await.unwrap();
-    rows.iter()
-        .map(|r| r.try_get::<String>("", "detail").unwrap())
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-#[tokio::test]
-async fn lookups_of_many_keys_search_the_unique_indexes() {
-    let app = TestApp::spawn().await;
-    if app.state.db.read.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
-        eprintln!("skipped: query plans are checked on SQLite");
-        return;
-    }
-    use memodesk::domain::{Channel, IdentityKind};
-    use memodesk::repo;
-    let tenant = uuid::Uuid::now_v7();
-    // A batch's worth of keys: an OR of three or more pairs made SQLite walk the whole tenant.
-    let keys: Vec<(Channel, String)> = (0..50)
-        .map(|i| {
-            let channel = [Channel::Whatsapp, Channel::Web, Channel::Call][i % 3];
-            (channel, format!("key-{i}"))
-        })
-        .collect();
-    let selects = repo::messages::by_external_ids(tenant, &keys);
-    assert_eq!(selects.len(), 3, "one statement per channel");
-    for select in selects {
-        let plan = sqlite_plan(&app, select).await;
-        assert!(
-            plan.contains(
-                "USING INDEX ux_messages_external_id (tenant_id=? AND channel=? AND external_id=?)"
-            ),
-            "{plan}"
-        );
-    }
-    for select in repo::sessions::by_refs(tenant, &keys) {
-        let plan = sqlite_plan(&app, select).await;
-        assert!(
-            plan.contains(
-                "USING INDEX ux_sessions_ref (tenant_id=? AND channel=? AND session_ref=?)"
-            ),
-            "{plan}"
-        );
-    }
-    let values: Vec<(IdentityKind, String)> = (0..50)
-        .map(|i| {
-            let kind = [
-                IdentityKind::Phone,
-                IdentityKind::Email,
-                IdentityKind::Whatsapp,
-            ][i % 3];
-            (kind, format!("value-{i}"))
-        })
-        .collect();
-    for select in repo::identities::by_values(tenant, &values) {
-        let plan = sqlite_plan(&app, select).await;
-        assert!(
-            plan.contains(
-                "USING INDEX ux_lead_identities_value (tenant_id=? AND kind=? AND value=?)"
-            ),
-            "{plan}"
-        );
-    }
 }
 
 #[tokio::test]
@@ -1422,134 +1347,6 @@ async fn user_ids_with_digits_are_not_taken_for_phone_numbers() {
     assert_eq!(c["lead"]["id"], b["lead"]["id"]);
 }
 
-/// Every row of `table` in the SQLite file at `path`, each column as its storage class and
-/// value, sorted (row order is not part of what is stored).
-fn stored_rows(path: &std::path::Path, table: &str) -> Vec<String> {
-    let conn =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
-    let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
-    let columns = stmt.column_count();
-    let mut rows: Vec<String> = stmt
-        .query_map([], |row| {
-            let values = (0..columns)
-                .map(|i| row.get::<_, rusqlite::types::Value>(i))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(format!("{values:?}"))
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    rows.sort();
-    rows
-}
-
-/// Copies every row of `E` from `from` to `to` through SeaORM (sqlx).
-async fn copy_rows<E>(from: &sea_orm::DatabaseConnection, to: &sea_orm::DatabaseConnection)
-where
-    E: EntityTrait,
-    E::Model: sea_orm::IntoActiveModel<E::ActiveModel>,
-    E::ActiveModel: sea_orm::ActiveModelTrait<Entity = E> + Send,
-{
-    use sea_orm::IntoActiveModel;
-    let rows = E::find().all(from).await.unwrap();
-    assert!(!rows.is_empty(), "nothing to copy");
-    E::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
-        .exec_without_returning(to)
-        .await
-        .unwrap();
-}
-
-/// On an SQLite file ingest writes through its own rusqlite connection. What it stores must be
-/// byte for byte what sqlx stores for the same models (uuids as blobs, times as RFC 3339 text,
-/// JSON as text, …): SQL comparisons and every other reader depend on it.
-#[tokio::test]
-async fn the_sqlite_writer_stores_what_sqlx_stores() {
-    use memodesk::entities::{lead, lead_identity, profile_field_change, session, tenant};
-
-    let app = TestApp::spawn().await;
-    if app.is_postgres() {
-        assert!(app.state.db.sqlite_writer.is_none());
-        return;
-    }
-    assert!(app.state.db.sqlite_writer.is_some());
-    let t = app.tenant("Acme").await;
-    // A lead with facts (profile history), identities of three kinds, an idle-closed session
-    // (a summary job), a call with a session ref, events for all of it.
-    let mut first = message(
-        "WHATSAPP",
-        "972525551234",
-        "Hi, my name is Dana, I live in Haifa",
-    );
-    first["phone"] = json!("+972 52 555 1234");
-    first["email"] = json!("dana@example.com");
-    first["displayName"] = json!("Dana");
-    first["externalId"] = json!("wamid.1");
-    record(&app, &t.agent, first).await;
-    record(
-        &app,
-        &t.agent,
-        message(
-            "WHATSAPP",
-            "972525551234",
-            "How much is it in EUR? 120 dollars?",
-        ),
-    )
-    .await;
-    app.clock.advance(Duration::minutes(20));
-    // Closes the quiet WhatsApp session: its summary job.
-    record(
-        &app,
-        &t.agent,
-        message("WHATSAPP", "972525551234", "I'm back, start over please"),
-    )
-    .await;
-    let mut call = message("CALL", "call-user", "שלום, קוראים לי דנה");
-    call["phone"] = json!("+972 52 555 1234");
-    call["sessionRef"] = json!("call-1");
-    call["occurredAt"] = json!("2026-03-01T10:20:30.123456Z");
-    record(&app, &t.agent, call).await;
-
-    let dir = tempfile::tempdir().unwrap();
-    let copy_path = dir.path().join("copy.db");
-    let copy = memodesk::db::Db::connect(
-        &format!("sqlite://{}", copy_path.display()),
-        memodesk::db::PoolOptions::default(),
-    )
-    .await
-    .unwrap();
-    copy.migrate().await.unwrap();
-    let from = &app.state.db.read;
-    copy_rows::<tenant::Entity>(from, &copy.write).await;
-    copy_rows::<lead::Entity>(from, &copy.write).await;
-    copy_rows::<lead_identity::Entity>(from, &copy.write).await;
-    copy_rows::<session::Entity>(from, &copy.write).await;
-    copy_rows::<message::Entity>(from, &copy.write).await;
-    copy_rows::<profile_field_change::Entity>(from, &copy.write).await;
-    copy_rows::<job::Entity>(from, &copy.write).await;
-    copy_rows::<event::Entity>(from, &copy.write).await;
-    copy.close().await;
-
-    let original = app
-        .db_url
-        .strip_prefix("sqlite://")
-        .map(std::path::PathBuf::from)
-        .unwrap();
-    for table in [
-        "leads",
-        "lead_identities",
-        "sessions",
-        "messages",
-        "profile_field_changes",
-        "jobs",
-        "events",
-    ] {
-        let written = stored_rows(&original, table);
-        assert!(!written.is_empty(), "{table}: nothing written");
-        assert_eq!(written, stored_rows(&copy_path, table), "{table}");
-    }
-}
-
 const RECORD_MANY: &str = r#"mutation($inputs: [RecordMessageInput!]!) { recordMessages(inputs: $inputs) {
     recorded failed
     results { index result { message { content } lead { id } } error { code field } }
@@ -1676,7 +1473,7 @@ async fn a_batch_that_isolates_a_failing_message_still_places_the_others_in_time
 async fn a_staff_edit_gets_its_turn_while_a_backlog_of_messages_waits() {
     use memodesk::auth::Actor;
     use memodesk::domain::Channel;
-    use memodesk::services::ingest::{self, MessageInput};
+    use memodesk::services::ingest::MessageInput;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     let app = TestApp::spawn().await;
@@ -1691,7 +1488,7 @@ async fn a_staff_edit_gets_its_turn_while_a_backlog_of_messages_waits() {
     let done = std::sync::Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..BACKLOG)
         .map(|i| {
-            let (state, done) = (app.state.clone(), done.clone());
+            let (ingest, done) = (app.ingest.clone(), done.clone());
             let actor = Actor::system(t.id);
             tokio::spawn(async move {
                 let input = MessageInput {
@@ -1700,7 +1497,7 @@ async fn a_staff_edit_gets_its_turn_while_a_backlog_of_messages_waits() {
                     content: format!("message {i}"),
                     ..MessageInput::default()
                 };
-                ingest::record(&state, &actor, input).await.unwrap();
+                ingest.record(&actor, input).await.unwrap();
                 done.fetch_add(1, Ordering::SeqCst);
             })
         })

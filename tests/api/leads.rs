@@ -526,7 +526,7 @@ async fn channel_active_since_and_summary_filters_narrow_the_list_and_its_count(
             .col_expr(lead::Column::SummaryUpdatedAt, Expr::value(now))
             .filter(lead::Column::TenantId.eq(t.id))
             .filter(lead::Column::Id.eq(wanda))
-            .exec(&app.state.db.write)
+            .exec(app.state.db.writer())
             .await
             .unwrap();
     }

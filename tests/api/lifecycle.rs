@@ -968,7 +968,7 @@ async fn event_retention_deletes_a_prefix_of_each_tenants_sequence() {
     use memodesk::clock::Clock;
     use memodesk::domain::EventType;
     use memodesk::events::{NewEvent, outbox};
-    use memodesk::workers::maintenance;
+    use memodesk::services::housekeeping;
 
     let app = TestApp::spawn().await;
     let acme = app.tenant("Acme").await; // the default: 7 days
@@ -1001,7 +1001,7 @@ async fn event_retention_deletes_a_prefix_of_each_tenants_sequence() {
 
     app.clock
         .advance(chrono::Duration::days(4) + chrono::Duration::hours(1));
-    let (deleted, _) = maintenance::run_once(&app.state).await.unwrap();
+    let (deleted, _) = housekeeping::run_once(&app.state).await.unwrap();
     assert_eq!(deleted, old as u64, "only Acme's events of the first day");
     let seqs = |events: Vec<memodesk::entities::event::Model>| -> Vec<i64> {
         events.iter().map(|e| e.seq).collect()
@@ -1015,11 +1015,11 @@ async fn event_retention_deletes_a_prefix_of_each_tenants_sequence() {
         gapless_events(&app, globex.id).await.len() as i64,
         globex_total
     );
-    assert_eq!(maintenance::run_once(&app.state).await.unwrap().0, 0);
+    assert_eq!(housekeeping::run_once(&app.state).await.unwrap().0, 0);
 
     // Two per statement: the chunks add up, and all of Globex's events go.
     let cutoff = app.clock.now() + chrono::Duration::seconds(1);
-    let deleted = maintenance::expire_events(&app.state, globex.id, cutoff, 2)
+    let deleted = housekeeping::expire_events(&app.state, globex.id, cutoff, 2)
         .await
         .unwrap();
     assert_eq!(deleted, globex_total as u64);

@@ -378,7 +378,7 @@ async fn resuming_with_after_delivers_exactly_what_was_missed() {
 #[tokio::test]
 async fn resuming_from_a_cursor_deleted_by_retention_gets_a_resync() {
     use memodesk::clock::Clock;
-    use memodesk::workers::maintenance;
+    use memodesk::services::housekeeping;
 
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
@@ -387,7 +387,7 @@ async fn resuming_from_a_cursor_deleted_by_retention_gets_a_resync() {
 
     // Everything written so far is past retention.
     let cutoff = app.clock.now() + ChronoDuration::seconds(1);
-    let deleted = maintenance::expire_events(&app.state, t.id, cutoff, maintenance::DELETE_CHUNK)
+    let deleted = housekeeping::expire_events(&app.state, t.id, cutoff, housekeeping::DELETE_CHUNK)
         .await
         .unwrap();
     assert!(deleted >= 2, "deleted {deleted}");

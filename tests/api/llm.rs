@@ -31,7 +31,12 @@ async fn conversation_summarized(
         ids.push(r["message"]["id"].as_str().unwrap().to_owned());
     }
     app.clock.advance(Minutes::minutes(16));
-    assert!(workers::sweeper::sweep(&app.state).await.unwrap() >= 1);
+    assert!(
+        memodesk::services::sessions::close_idle(&app.state)
+            .await
+            .unwrap()
+            >= 1
+    );
     let report = workers::jobs::run_pending(&app.state).await.unwrap();
     assert_eq!(report.done, 1, "{report:?}");
     (session, lead, ids)

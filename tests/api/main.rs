@@ -5,6 +5,7 @@ mod fake_llm;
 mod helpers;
 
 mod auth;
+mod drivers;
 mod ingest;
 mod leads;
 mod lifecycle;

@@ -3,7 +3,7 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, message, record, update_settings};
+use crate::helpers::{TestApp, add_note, message, record, update_settings};
 
 const CONTEXT: &str = r#"query($lead: ID, $phone: String, $channel: Channel, $locale: String) {
   memoryContext(leadId: $lead, phone: $phone, channel: $channel, locale: $locale) {
@@ -19,16 +19,6 @@ const CONTEXT: &str = r#"query($lead: ID, $phone: String, $channel: Channel, $lo
 
 async fn context(app: &TestApp, token: &str, vars: Value) -> Value {
     app.gql(Some(token), CONTEXT, vars).await.ok()["memoryContext"].clone()
-}
-
-async fn add_note(app: &TestApp, token: &str, lead: &str, body: &str, pinned: bool) {
-    app.gql(
-        Some(token),
-        "mutation($input: AddNoteInput!) { addNote(input: $input) { id } }",
-        json!({ "input": { "leadId": lead, "body": body, "pinned": pinned } }),
-    )
-    .await
-    .ok();
 }
 
 #[tokio::test]
@@ -224,108 +214,4 @@ async fn the_character_budget_drops_the_oldest_messages_first() {
     let text = rendered["text"].as_str().unwrap();
     assert!(text.contains("message 10:"), "the newest message stays");
     assert!(!text.contains("message 1:"), "the oldest goes first");
-}
-
-/// On an SQLite file the context is read through `rusqlite` (`db::sqlite_reader`); everywhere
-/// else through SeaORM. Both must read exactly the same rows into exactly the same models.
-#[tokio::test]
-async fn the_sqlite_reader_reads_what_seaorm_reads() {
-    use memodesk::auth::Actor;
-    use memodesk::services::memory::{self, ContextRequest};
-
-    let app = TestApp::spawn().await;
-    if app.is_postgres() {
-        assert!(app.state.db.sqlite_reader.is_none());
-        return;
-    }
-    assert!(app.state.db.sqlite_reader.is_some());
-    let t = app.tenant("Acme").await;
-    let other = app.tenant("Other").await;
-    let mut first = message("WHATSAPP", "w1", "Hi, my name is Dana, I live in Haifa");
-    first["phone"] = json!("+972 52 555 1234");
-    first["displayName"] = json!("Dana");
-    let lead = record(&app, &t.agent, first).await["lead"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for (i, text) in [
-        "How much is the premium plan in EUR? Is it 120 dollars?",
-        "Can I book a demo for next Tuesday?",
-        "שלום, אפשר לדבר עם נציג?",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let mut m = message("WHATSAPP", "w1", text);
-        m["externalId"] = json!(format!("wamid.{i}"));
-        record(&app, &t.agent, m).await;
-    }
-    add_note(&app, &t.agent, &lead, "Pinned: prefers mornings", true).await;
-    add_note(&app, &t.agent, &lead, "Asked about invoices", false).await;
-
-    let state_without_reader = {
-        let mut state = app.state.clone();
-        state.db.sqlite_reader = None;
-        state
-    };
-    let actor = Actor::system(t.id);
-    let lead_id: uuid::Uuid = lead.parse().unwrap();
-    for request in [
-        ContextRequest {
-            lead_id: Some(lead_id),
-            ..Default::default()
-        },
-        ContextRequest {
-            phone: Some("+972-52-555-1234".into()),
-            channel: Some(memodesk::domain::Channel::Whatsapp),
-            locale: Some("he".into()),
-            ..Default::default()
-        },
-        ContextRequest {
-            lead_id: Some(lead_id),
-            channel: Some(memodesk::domain::Channel::Call),
-            ..Default::default()
-        },
-    ] {
-        let fast = memory::context(&app.state, &actor, request.clone())
-            .await
-            .unwrap();
-        let orm = memory::context(&state_without_reader, &actor, request)
-            .await
-            .unwrap();
-        assert!(fast.lead.is_some());
-        assert_eq!(fast.lead, orm.lead);
-        assert_eq!(fast.session, orm.session);
-        assert_eq!(fast.messages, orm.messages);
-        assert_eq!(fast.notes, orm.notes);
-        assert_eq!(fast.profile, orm.profile);
-        assert_eq!(fast.rendered.text, orm.rendered.text);
-    }
-    let fast = memory::context(
-        &app.state,
-        &actor,
-        ContextRequest {
-            lead_id: Some(lead_id),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    assert_eq!(fast.messages.len(), 4);
-    assert_eq!(fast.notes.len(), 2);
-    assert!(fast.session.is_some());
-    assert!(fast.messages.iter().any(|m| m.intent.is_some()));
-
-    // Another tenant's lead id is a missing lead on the reader too.
-    let err = memory::context(
-        &app.state,
-        &Actor::system(other.id),
-        ContextRequest {
-            lead_id: Some(lead_id),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(err.code(), "NOT_FOUND");
 }

@@ -6,6 +6,7 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use memodesk::entities::{event, interaction_summary, job};
 use memodesk::repo;
+use memodesk::services;
 use memodesk::services::summaries::{self, Fence, Outcome};
 use memodesk::workers;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -21,7 +22,7 @@ const CONTEXT: &str = r#"query($lead: ID!) { memoryContext(leadId: $lead) {
 async fn summaries_for(app: &TestApp, tenant: Uuid) -> Vec<interaction_summary::Model> {
     interaction_summary::Entity::find()
         .filter(interaction_summary::Column::TenantId.eq(tenant))
-        .all(&app.state.db.read)
+        .all(app.state.db.reader())
         .await
         .unwrap()
 }
@@ -30,7 +31,7 @@ async fn summary_events(app: &TestApp, tenant: Uuid) -> Vec<event::Model> {
     event::Entity::find()
         .filter(event::Column::TenantId.eq(tenant))
         .filter(event::Column::EventType.eq("summary.created"))
-        .all(&app.state.db.read)
+        .all(app.state.db.reader())
         .await
         .unwrap()
 }
@@ -69,7 +70,7 @@ async fn an_idle_conversation_is_closed_summarized_and_remembered_next_time() {
     app.clock.advance(Duration::minutes(6));
     app.sweep(1).await;
     assert_eq!(
-        workers::sweeper::sweep(&app.state).await.unwrap(),
+        services::sessions::close_idle(&app.state).await.unwrap(),
         0,
         "sweeping again closes nothing"
     );
@@ -281,7 +282,7 @@ async fn a_worker_that_dies_mid_job_is_replaced_and_the_summary_is_written_once(
     .await;
     let session_id: Uuid = r["session"]["id"].as_str().unwrap().parse().unwrap();
     app.clock.advance(Duration::minutes(20));
-    workers::sweeper::sweep(&app.state).await.unwrap();
+    services::sessions::close_idle(&app.state).await.unwrap();
 
     // A worker claims the job and dies before finishing.
     let crashed = workers::jobs::claim(&app.state, "crashed-worker", 10)
@@ -322,7 +323,7 @@ async fn a_worker_that_dies_mid_job_is_replaced_and_the_summary_is_written_once(
     );
     let job = job::Entity::find()
         .filter(job::Column::TenantId.eq(t.id))
-        .one(&app.state.db.read)
+        .one(app.state.db.reader())
         .await
         .unwrap()
         .unwrap();
@@ -397,7 +398,7 @@ async fn unknown_job_kinds_die_at_once_with_a_reason() {
     let t = app.tenant("Acme").await;
     let now = app.state.now();
     repo::jobs::enqueue_many(
-        &app.state.db.write,
+        app.state.db.writer(),
         vec![repo::jobs::NewJob {
             tenant_id: t.id,
             kind: "mystery".into(),
@@ -512,8 +513,8 @@ async fn two_replicas_summarize_200_sessions_exactly_once() {
     app.clock.advance(Duration::minutes(20));
     // Both replicas sweep at once: each session closes once.
     let (a, b) = tokio::join!(
-        workers::sweeper::sweep(&app.state),
-        workers::sweeper::sweep(&replica.state)
+        services::sessions::close_idle(&app.state),
+        services::sessions::close_idle(&replica.state)
     );
     assert_eq!(a.unwrap() + b.unwrap(), 200);
 
@@ -527,7 +528,7 @@ async fn two_replicas_summarize_200_sessions_exactly_once() {
         let open = job::Entity::find()
             .filter(job::Column::TenantId.eq(t.id))
             .filter(job::Column::Status.ne("done"))
-            .count(&app.state.db.read)
+            .count(app.state.db.reader())
             .await
             .unwrap();
         if open == 0 {
@@ -575,7 +576,7 @@ async fn one_pending_summary(app: &TestApp, token: &str) {
 async fn job_status(app: &TestApp, tenant: Uuid) -> String {
     job::Entity::find()
         .filter(job::Column::TenantId.eq(tenant))
-        .one(&app.state.db.read)
+        .one(app.state.db.reader())
         .await
         .unwrap()
         .map(|j| j.status)
@@ -719,7 +720,7 @@ async fn finished_jobs_past_a_week_are_deleted_in_chunks_and_waiting_ones_stay()
     app.clock.advance(Duration::days(8));
     app.sweep(1).await;
     let count = |status: &'static str| {
-        let db = app.state.db.read.clone();
+        let db = app.state.db.reader().clone();
         async move {
             job::Entity::find()
                 .filter(job::Column::Status.eq(status))
@@ -732,7 +733,7 @@ async fn finished_jobs_past_a_week_are_deleted_in_chunks_and_waiting_ones_stay()
     assert!(waiting >= 1);
 
     let before = app.state.now() - Duration::days(7);
-    let deleted = repo::jobs::delete_done_before(&app.state.db.write, before, 2)
+    let deleted = repo::jobs::delete_done_before(app.state.db.writer(), before, 2)
         .await
         .unwrap();
     assert_eq!(deleted, done, "every finished job, two per statement");

@@ -329,7 +329,7 @@ async fn every_staff_edit_writes_an_audit_entry_and_an_event() {
     let audit = audit_entry::Entity::find()
         .filter(audit_entry::Column::TenantId.eq(t.id))
         .order_by_asc(audit_entry::Column::CreatedAt)
-        .all(&app.state.db.read)
+        .all(app.state.db.reader())
         .await
         .unwrap();
     let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
@@ -352,7 +352,7 @@ async fn every_staff_edit_writes_an_audit_entry_and_an_event() {
         .filter(event::Column::TenantId.eq(t.id))
         .filter(event::Column::EventType.eq("lead.updated"))
         .order_by_asc(event::Column::Seq)
-        .all(&app.state.db.read)
+        .all(app.state.db.reader())
         .await
         .unwrap();
     let keys: Vec<Value> = events.iter().map(|e| e.payload["keys"].clone()).collect();
@@ -507,7 +507,7 @@ async fn a_phone_another_writer_gives_another_lead_meanwhile_is_declined_not_sha
         .to_owned();
     // Another writer gives the phone to the other lead and commits while this message is
     // being recorded: after the message looked the phone up, before it wrote it.
-    let racing = app.state.db.write.begin().await.unwrap();
+    let racing = app.state.db.writer().begin().await.unwrap();
     lead_identity::ActiveModel::from(lead_identity::Model {
         tenant_id: t.id,
         id: uuid::Uuid::now_v7(),

@@ -58,7 +58,7 @@ async fn whatsapp_tenant(app: &TestApp, name: &str, secret: &str) -> TestTenant 
 async fn count_messages(app: &TestApp, tenant: Uuid) -> u64 {
     message::Entity::find()
         .filter(message::Column::TenantId.eq(tenant))
-        .count(&app.state.db.read)
+        .count(app.state.db.reader())
         .await
         .unwrap()
 }
@@ -67,7 +67,7 @@ async fn count_events(app: &TestApp, tenant: Uuid, kind: &str) -> u64 {
     event::Entity::find()
         .filter(event::Column::TenantId.eq(tenant))
         .filter(event::Column::EventType.eq(kind))
-        .count(&app.state.db.read)
+        .count(app.state.db.reader())
         .await
         .unwrap()
 }
@@ -390,7 +390,7 @@ async fn statuses_move_an_outbound_message_forward_with_an_event() {
     let event = event::Entity::find()
         .filter(event::Column::TenantId.eq(t.id))
         .filter(event::Column::EventType.eq("message.updated"))
-        .all(&app.state.db.read)
+        .all(app.state.db.reader())
         .await
         .unwrap()
         .pop()
@@ -414,7 +414,7 @@ async fn statuses_move_an_outbound_message_forward_with_an_event() {
     // A status for a message memodesk never saw is acknowledged and changes nothing.
     let events_before = event::Entity::find()
         .filter(event::Column::TenantId.eq(t.id))
-        .count(&app.state.db.read)
+        .count(app.state.db.reader())
         .await
         .unwrap();
     assert_eq!(
@@ -423,7 +423,7 @@ async fn statuses_move_an_outbound_message_forward_with_an_event() {
     );
     let events_after = event::Entity::find()
         .filter(event::Column::TenantId.eq(t.id))
-        .count(&app.state.db.read)
+        .count(app.state.db.reader())
         .await
         .unwrap();
     assert_eq!(events_before, events_after);

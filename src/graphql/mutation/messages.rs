@@ -8,7 +8,7 @@ use crate::graphql::types::memory::MemoryContext;
 use crate::graphql::types::message::Message;
 use crate::graphql::types::session::Session;
 use crate::graphql::types::summary::InteractionSummary;
-use crate::services::ingest::{self, MessageInput, Recorded};
+use crate::services::ingest::{MessageInput, Recorded};
 use crate::services::memory::{self, ContextRequest};
 
 #[derive(Default)]
@@ -185,7 +185,10 @@ impl MessageMutation {
     ) -> Result<RecordMessagePayload> {
         let state = ctx.state()?;
         let actor = ctx.actor()?;
-        let recorded = ingest::record(state, actor, input.into_service("input")?).await?;
+        let recorded = ctx
+            .ingest()?
+            .record(actor, input.into_service("input")?)
+            .await?;
         let context = if with_context {
             let request = ContextRequest {
                 lead_id: Some(recorded.lead.id),
@@ -238,7 +241,7 @@ impl MessageMutation {
             }
         }
         let (indexes, inputs): (Vec<usize>, Vec<MessageInput>) = readable.into_iter().unzip();
-        let recorded = ingest::record_many(ctx.state()?, ctx.actor()?, inputs).await?;
+        let recorded = ctx.ingest()?.record_many(ctx.actor()?, inputs).await?;
         for (index, result) in indexes.into_iter().zip(recorded) {
             outcomes[index] = Some(result.map_err(|err| reindex(err, index)));
         }

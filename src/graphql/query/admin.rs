@@ -48,7 +48,7 @@ impl AdminQuery {
                     if let Some(kind) = kind {
                         select = select.filter(job::Column::Kind.eq(kind));
                     }
-                    Ok(select.count(&db.read).await?)
+                    Ok(select.count(db.reader()).await?)
                 })
             }),
         ))

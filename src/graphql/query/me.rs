@@ -19,6 +19,11 @@ impl MeQuery {
         let actor = ctx.actor()?;
         actor.require(Permission::Read)?;
         let state = ctx.state()?;
-        Ok(Tenant(state.tenants.get(&state.db, actor.tenant_id).await?))
+        Ok(Tenant(
+            state
+                .tenants
+                .get(state.db.reader(), actor.tenant_id)
+                .await?,
+        ))
     }
 }

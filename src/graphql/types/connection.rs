@@ -6,7 +6,7 @@ use async_graphql::SimpleObject;
 use futures::future::BoxFuture;
 
 use crate::error::AppResult;
-use crate::services::pagination::Page;
+use crate::repo::pagination::Page;
 
 /// Where a page sits in the whole list.
 #[derive(SimpleObject, Clone, Debug)]
@@ -52,7 +52,7 @@ macro_rules! connection {
 
         impl $conn {
             pub fn new(
-                page: $crate::services::pagination::Page<$node>,
+                page: $crate::repo::pagination::Page<$node>,
                 total: $crate::graphql::types::connection::TotalCount,
             ) -> Self {
                 let (edges, page_info) =

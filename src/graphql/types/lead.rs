@@ -85,7 +85,7 @@ impl Lead {
             Arc::new(move || {
                 let db = db.clone();
                 Box::pin(async move {
-                    Ok(repo::sessions::count_for_lead(&db.read, tenant_id, lead_id).await?)
+                    Ok(repo::sessions::count_for_lead(db.reader(), tenant_id, lead_id).await?)
                 })
             }),
         ))

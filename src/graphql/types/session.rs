@@ -144,7 +144,10 @@ impl Session {
             Arc::new(move || {
                 let db = db.clone();
                 Box::pin(async move {
-                    Ok(repo::messages::count_in_session(&db.read, tenant_id, session_id).await?)
+                    Ok(
+                        repo::messages::count_in_session(db.reader(), tenant_id, session_id)
+                            .await?,
+                    )
                 })
             }),
         ))

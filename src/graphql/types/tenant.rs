@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use super::enums::{ApiScopeGql, RoleGql};
 use crate::auth::{Actor, Principal};
 use crate::graphql::context::to_id;
-use crate::services::tenants::{SettingsUpdate, TenantSettings as Settings};
+use crate::repo::tenants::TenantSettings as Settings;
+use crate::services::tenants::SettingsUpdate;
 
 /// A business using memodesk.
 pub struct Tenant(pub Arc<Settings>);

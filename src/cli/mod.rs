@@ -1,5 +1,7 @@
 //! The command line: `serve`, `migrate`, `schema`, and the admin commands.
 
+mod demo;
+
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -162,7 +164,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             let app = App::build(settings).await?;
             if args.demo {
-                crate::services::demo::seed_if_empty(app.state(), app.local_addr()?).await?;
+                demo::seed_if_empty(app.state(), app.ingest(), app.local_addr()?).await?;
             }
             app.run().await
         }
@@ -239,7 +241,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn ensure_tenant(state: &crate::state::AppState, tenant: Uuid) -> anyhow::Result<()> {
     state
         .tenants
-        .get(&state.db, tenant)
+        .get(state.db.reader(), tenant)
         .await
         .map_err(|_| anyhow::anyhow!("tenant {tenant} does not exist"))?;
     Ok(())

@@ -14,7 +14,8 @@ use crate::auth::Actor;
 use crate::domain::{Channel, MessageRole, StaffRole};
 use crate::entities::tenant;
 use crate::error::AppError;
-use crate::services::{self, ingest::MessageInput, notes::NewNote, tenants::SettingsUpdate};
+use crate::services::ingest::{Ingest, MessageInput};
+use crate::services::{self, notes::NewNote, tenants::SettingsUpdate};
 use crate::state::AppState;
 
 pub const ADMIN_EMAIL: &str = "admin@demo.local";
@@ -191,8 +192,12 @@ fn script() -> Vec<Conversation> {
 }
 
 /// Seeds the demo when the database holds no tenant yet, then prints how to get in.
-pub async fn seed_if_empty(state: &AppState, addr: SocketAddr) -> anyhow::Result<()> {
-    if tenant::Entity::find().count(&state.db.read).await? > 0 {
+pub async fn seed_if_empty(
+    state: &AppState,
+    ingest: &Ingest,
+    addr: SocketAddr,
+) -> anyhow::Result<()> {
+    if tenant::Entity::find().count(state.db.reader()).await? > 0 {
         println!("memodesk: the database already has data; --demo added nothing.");
         println!("memodesk: GraphiQL at http://{addr}/graphql");
         return Ok(());
@@ -250,7 +255,8 @@ pub async fn seed_if_empty(state: &AppState, addr: SocketAddr) -> anyhow::Result
                     && i + 1 == conversation.turns.len(),
             })
             .collect();
-        let results = services::ingest::record_many(state, &system, inputs)
+        let results = ingest
+            .record_many(&system, inputs)
             .await
             .map_err(describe)?;
         if let Some(Ok(first)) = results.first() {
@@ -303,7 +309,9 @@ pub async fn seed_if_empty(state: &AppState, addr: SocketAddr) -> anyhow::Result
     }
 
     // Conversations that went quiet long ago are closed and summarized before the server opens.
-    crate::workers::sweeper::sweep(state).await?;
+    services::sessions::close_idle(state)
+        .await
+        .map_err(describe)?;
     crate::workers::jobs::run_pending(state).await?;
 
     let token = state.jwt.issue(

@@ -1,0 +1,212 @@
+//! The CPU-only half of ingest: checking and normalizing an input, classifying it and
+//! extracting what it says, on the request's task rather than on the one writer.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+
+use super::MessageInput;
+use crate::domain::classify::{self, Classification};
+use crate::domain::email::EmailAddress;
+use crate::domain::extract;
+use crate::domain::phone::PhoneNumber;
+use crate::domain::session_policy;
+use crate::domain::{Channel, IdentityKind, InvalidInput, MessageRole};
+use crate::error::AppResult;
+use crate::repo::tenants::TenantSettings;
+
+/// The longest message content, in characters.
+pub const MAX_CONTENT_CHARS: usize = 8000;
+const MAX_ID_CHARS: usize = 200;
+const MAX_METADATA_BYTES: usize = 64 * 1024;
+/// How far in the future a client clock may be before `occurredAt` is refused.
+const FUTURE_SKEW: Duration = Duration::minutes(5);
+
+/// A validated, classified message ready for the transaction.
+#[derive(Debug, Clone)]
+pub(super) struct Prepared {
+    pub(super) index: usize,
+    /// How errors name this input: `input` or `inputs[3]`.
+    pub(super) prefix: String,
+    pub(super) channel: Channel,
+    pub(super) role: MessageRole,
+    pub(super) content: String,
+    pub(super) external_id: Option<String>,
+    pub(super) occurred_at: DateTime<Utc>,
+    pub(super) session_ref: Option<String>,
+    pub(super) ends_session: bool,
+    pub(super) display_name: Option<String>,
+    pub(super) phone: Option<String>,
+    pub(super) email: Option<String>,
+    /// Identities to resolve the lead by, strongest first.
+    pub(super) identities: Vec<(IdentityKind, String)>,
+    pub(super) classification: Classification,
+    pub(super) facts: Vec<extract::Fact>,
+    /// The stored message's metadata: the classifier's entities and language, and what the
+    /// channel sent under `channel`.
+    pub(super) metadata: Value,
+    /// A customer's message asking to start over (the tenant's reset phrases).
+    pub(super) asks_reset: bool,
+}
+
+/// Checks and normalizes one input, and runs the built-in classifier and extractor on it.
+pub(super) fn prepare(
+    input: MessageInput,
+    index: usize,
+    prefix: &str,
+    settings: &TenantSettings,
+    now: DateTime<Utc>,
+) -> AppResult<Prepared> {
+    let field = |name: &str| format!("{prefix}.{name}");
+    let channel = input
+        .channel
+        .ok_or_else(|| InvalidInput::new(field("channel"), "channel is required"))?;
+    let role = input.role.unwrap_or(MessageRole::Customer);
+    let content = input.content.trim().to_owned();
+    let chars = content.chars().count();
+    if chars == 0 {
+        return Err(InvalidInput::new(field("content"), "content is empty").into());
+    }
+    if chars > MAX_CONTENT_CHARS {
+        return Err(InvalidInput::new(
+            field("content"),
+            format!("content is {chars} characters long; the limit is {MAX_CONTENT_CHARS}"),
+        )
+        .into());
+    }
+    let external_user_id = optional_id(input.external_user_id, &field("externalUserId"))?;
+    let external_id = optional_id(input.external_id, &field("externalId"))?;
+    let session_ref = optional_id(input.session_ref, &field("sessionRef"))?;
+    let region = settings.default_region.as_str();
+    let mut phone = input
+        .phone
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| PhoneNumber::parse(p, region, &field("phone")))
+        .transpose()?;
+    // On phone channels the user id usually is the number (a wa_id, a caller id).
+    if phone.is_none()
+        && matches!(channel, Channel::Whatsapp | Channel::Call | Channel::Sms)
+        && let Some(id) = &external_user_id
+    {
+        phone = PhoneNumber::parse(id, region, "").ok();
+    }
+    let email = input
+        .email
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| EmailAddress::parse(e, &field("email")))
+        .transpose()?;
+    let display_name = match input.display_name.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(name) if name.chars().count() > 200 => {
+            return Err(InvalidInput::new(
+                field("displayName"),
+                "displayName is longer than 200 characters",
+            )
+            .into());
+        }
+        Some(name) => Some(name.split_whitespace().collect::<Vec<_>>().join(" ")),
+    };
+    let mut identities = Vec::new();
+    if let Some(id) = &external_user_id {
+        identities.push((IdentityKind::for_channel(channel), id.clone()));
+    }
+    if let Some(p) = &phone {
+        identities.push((IdentityKind::Phone, p.as_str().to_owned()));
+    }
+    if let Some(e) = &email {
+        identities.push((IdentityKind::Email, e.as_str().to_owned()));
+    }
+    if identities.is_empty() {
+        return Err(InvalidInput::new(
+            field("externalUserId"),
+            "identify the customer with externalUserId, phone or email",
+        )
+        .into());
+    }
+    let occurred_at = match input.occurred_at {
+        Some(at) if at > now + FUTURE_SKEW => {
+            return Err(InvalidInput::new(
+                field("occurredAt"),
+                "occurredAt is in the future; send UTC times",
+            )
+            .into());
+        }
+        Some(at) if at.timestamp() < 946_684_800 => {
+            return Err(InvalidInput::new(field("occurredAt"), "occurredAt is before 2000").into());
+        }
+        Some(at) => truncate_micros(at),
+        None => now,
+    };
+    if let Some(metadata) = &input.metadata {
+        if !metadata.is_object() {
+            return Err(
+                InvalidInput::new(field("metadata"), "metadata must be a JSON object").into(),
+            );
+        }
+        if metadata.to_string().len() > MAX_METADATA_BYTES {
+            return Err(
+                InvalidInput::new(field("metadata"), "metadata is larger than 64 KiB").into(),
+            );
+        }
+    }
+    let classification = classify::classify(&content, occurred_at.date_naive());
+    let facts = if role == MessageRole::Customer {
+        extract::extract_facts(&content, &classification, region)
+    } else {
+        Vec::new()
+    };
+    // Everything that does not need the database is worked out here, on the request's task,
+    // not on the one writer.
+    let mut metadata = json!({});
+    if !classification.entities.is_empty() {
+        metadata["entities"] =
+            serde_json::to_value(&classification.entities).map_err(anyhow::Error::from)?;
+    }
+    if let Some(language) = classification.language {
+        metadata["language"] = json!(language);
+    }
+    if let Some(raw) = input.metadata {
+        metadata["channel"] = raw;
+    }
+    let asks_reset = role == MessageRole::Customer
+        && session_policy::is_reset_phrase(&content, &settings.reset_keywords);
+    Ok(Prepared {
+        index,
+        prefix: prefix.to_owned(),
+        channel,
+        role,
+        content,
+        external_id,
+        occurred_at,
+        session_ref,
+        ends_session: input.ends_session,
+        display_name,
+        phone: phone.map(PhoneNumber::into_string),
+        email: email.map(EmailAddress::into_string),
+        identities,
+        classification,
+        facts,
+        metadata,
+        asks_reset,
+    })
+}
+
+fn optional_id(value: Option<String>, field: &str) -> Result<Option<String>, InvalidInput> {
+    let Some(value) = value else { return Ok(None) };
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.chars().count() > MAX_ID_CHARS || value.chars().any(char::is_control) {
+        return Err(InvalidInput::new(
+            field,
+            format!("must be at most {MAX_ID_CHARS} characters without control characters"),
+        ));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+fn truncate_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}
