@@ -7,12 +7,11 @@ pub mod context;
 pub mod email;
 pub mod error;
 pub mod extract;
-pub mod language;
-pub mod pattern;
 pub mod phone;
 pub mod profile;
 pub mod session_policy;
 pub mod summarize;
+pub mod text;
 pub mod vocabulary;
 
 pub use error::InvalidInput;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::classify::{Classification, Intent, classify};
 use super::extract::extract_facts;
+use super::text::hebrew::{self, without_prefixes};
 use super::vocabulary::vocabulary;
 use super::{Channel, MessageRole};
 
@@ -886,16 +887,12 @@ fn has_currency(lower: &str, terms: &[&str], scan: &Scan, currencies: &[String])
             .any(|c| terms.iter().any(|t| t.eq_ignore_ascii_case(c)))
 }
 
-fn is_hebrew_letter(c: char) -> bool {
-    ('\u{05D0}'..='\u{05EA}').contains(&c)
-}
-
 /// A letter or digit; Hebrew and ASCII are answered without Unicode table lookups.
 fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphanumeric()
     } else {
-        is_hebrew_letter(c) || c.is_alphanumeric()
+        hebrew::in_alphabet(c) || c.is_alphanumeric()
     }
 }
 
@@ -936,24 +933,6 @@ fn terms_of(lower: &str) -> Vec<&str> {
         terms.push(&lower[s..]);
     }
     terms
-}
-
-/// Hebrew writes these one-letter words (and, the, that, in, to, as, from) attached to the next.
-const HEBREW_PREFIXES: &[char] = &['ו', 'ה', 'ש', 'ב', 'ל', 'כ', 'מ'];
-
-/// `word` without one, then two, attached Hebrew prefixes ("ותודה" → "תודה").
-fn without_prefixes(word: &str) -> impl Iterator<Item = &str> {
-    let mut rest = word;
-    std::iter::from_fn(move || {
-        let mut chars = rest.chars();
-        let first = chars.next()?;
-        let tail = chars.as_str();
-        (HEBREW_PREFIXES.contains(&first) && !tail.is_empty()).then(|| {
-            rest = tail;
-            tail
-        })
-    })
-    .take(2)
 }
 
 fn is_negation(term: &str) -> bool {
@@ -1002,7 +981,7 @@ impl Phrase {
             kind,
             words,
             open_end,
-            hebrew: body.starts_with(is_hebrew_letter),
+            hebrew: body.starts_with(hebrew::is_letter),
         })
     }
 
@@ -1076,8 +1055,8 @@ impl Scan {
         let mut matched: Vec<usize> = Vec::new();
         for (i, &term) in terms.iter().enumerate() {
             matched.clear();
-            let hebrew = term.starts_with(is_hebrew_letter);
-            let forms = std::iter::once(term).chain(without_prefixes(term).filter(|_| hebrew));
+            let is_hebrew = term.starts_with(hebrew::is_letter);
+            let forms = std::iter::once(term).chain(without_prefixes(term).filter(|_| is_hebrew));
             for form in forms {
                 let exact = index.by_first.get(form).into_iter().flatten().copied();
                 let stems = index
