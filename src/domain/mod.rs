@@ -7,6 +7,7 @@ pub mod context;
 pub mod email;
 pub mod error;
 pub mod extract;
+mod locale;
 pub mod phone;
 pub mod profile;
 pub mod session_policy;
