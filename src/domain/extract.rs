@@ -200,7 +200,7 @@ impl NameCue {
     }
 }
 
-/// "אני" with ש/כ/ב… attached is "that I", "when I": not an introduction.
+/// "אני" with ש/כ/ב… attached is "that I", "when I": not an introduction; "ואני" (and I) is.
 const ANI: Rule = Rule {
     bad_prefix: &['ה', 'ב', 'ל', 'מ', 'ש', 'כ'],
     ..Rule::ANY
