@@ -1,5 +1,7 @@
-//! Hebrew letters, the points written over them, and the one-letter words Hebrew attaches to
-//! the next word: the one list of them that every reader of Hebrew text here uses.
+//! Hebrew's letters, vowel points and attached prefix letters, for every reader of Hebrew text.
+//!
+//! [`PREFIXES`] is the only list of the prefix letters: the tokenizer, the lexicon rules, the
+//! fact extractor and the summarizer all read it.
 
 /// Letters Hebrew attaches to the next word: and, the, in, to, from, that, as.
 pub(crate) const PREFIXES: [char; 7] = ['ו', 'ה', 'ב', 'ל', 'מ', 'ש', 'כ'];

@@ -2,7 +2,7 @@
 //!
 //! The classifier, the fact extractor and the summarizer read text through these; the phrase
 //! tables stay with the rules that use them, so a new language adds its words there and, when
-//! its words carry attached letters as Hebrew's do, a module like [`hebrew`] here.
+//! its words carry attached letters as Hebrew's do, a module like `hebrew` here.
 
 pub(crate) mod hebrew;
 pub mod language;
