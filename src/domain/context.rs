@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::locale::{Ago, ContextWording, wording};
 use super::profile::{KnownKey, Source};
 use super::{Channel, Locale, MessageRole, NoteKind};
 
@@ -150,18 +151,7 @@ fn fewest_to_drop(draft: &Draft, budget: usize) -> usize {
 /// Only the first word of `name` is used: people are greeted by their first name.
 pub fn suggested_opening(locale: Locale, name: Option<&str>) -> String {
     let first = name.and_then(|n| n.split_whitespace().next());
-    match (locale, first) {
-        (Locale::En, Some(first)) => {
-            format!("Hi {first}! Do you want to continue where we left off, or start fresh?")
-        }
-        (Locale::En, None) => {
-            "Hi! Do you want to continue where we left off, or start fresh?".to_owned()
-        }
-        (Locale::He, Some(first)) => {
-            format!("היי {first}! רוצה שנמשיך מאיפה שעצרנו או להתחיל מחדש?")
-        }
-        (Locale::He, None) => "היי! רוצה שנמשיך מאיפה שעצרנו או להתחיל מחדש?".to_owned(),
-    }
+    (wording(locale).context.suggested_opening)(first)
 }
 
 /// A cheap estimate of LLM tokens in `text` (no tokenizer): within ~20% for English and Hebrew.
@@ -391,7 +381,8 @@ struct Draft {
 impl Draft {
     fn build(doc: &ContextDocument) -> Self {
         let locale = doc.locale;
-        let l = Labels::of(locale);
+        let words = wording(locale);
+        let l = &words.context;
         let mut fixed = vec![header(doc, l)];
 
         let profile: Vec<String> = doc
@@ -474,7 +465,7 @@ impl Draft {
             .messages
             .iter()
             .filter(|m| !m.content.trim().is_empty())
-            .map(|m| format!("{}: {}", l.role(m.role), indented(&m.content)))
+            .map(|m| format!("{}: {}", words.role(m.role), indented(&m.content)))
             .collect();
         let message_chars = messages.iter().map(|m| m.chars().count()).collect();
 
@@ -492,7 +483,7 @@ impl Draft {
         if self.notes.is_empty() {
             return None;
         }
-        let l = Labels::of(self.locale);
+        let l = &wording(self.locale).context;
         let entries: Vec<String> = self.notes.iter().map(Entry::render).collect();
         Some(format!("{}:\n{}", l.notes, entries.join("\n")))
     }
@@ -507,7 +498,7 @@ impl Draft {
 
     /// The length in characters of [`Self::assemble`]`(skip)`, without building it.
     fn len_with(&self, skip: usize) -> usize {
-        let l = Labels::of(self.locale);
+        let l = &wording(self.locale).context;
         let mut len: usize = self.fixed.iter().map(|s| s.chars().count()).sum::<usize>()
             + SECTION_BREAK.len() * self.fixed.len().saturating_sub(1);
         if let Some(summary) = &self.summary {
@@ -521,7 +512,7 @@ impl Draft {
             let skip = skip.min(self.messages.len());
             len += SECTION_BREAK.len() + l.current_conversation.chars().count() + 1;
             if skip > 0 {
-                len += omitted_line(self.locale, skip).chars().count() + 1;
+                len += (l.omitted)(skip).chars().count() + 1;
             }
             len += self.message_chars[skip..]
                 .iter()
@@ -535,12 +526,12 @@ impl Draft {
     fn assemble(&self, skip: usize) -> String {
         let mut sections = self.leading_sections();
         if !self.messages.is_empty() {
-            let l = Labels::of(self.locale);
+            let l = &wording(self.locale).context;
             let skip = skip.min(self.messages.len());
             let mut section = format!("{}:", l.current_conversation);
             if skip > 0 {
                 section.push('\n');
-                section.push_str(&omitted_line(self.locale, skip));
+                section.push_str(&(l.omitted)(skip));
             }
             for message in &self.messages[skip..] {
                 section.push('\n');
@@ -552,7 +543,7 @@ impl Draft {
     }
 }
 
-fn header(doc: &ContextDocument, l: &Labels) -> String {
+fn header(doc: &ContextDocument, l: &ContextWording) -> String {
     let mut line = l.title.to_owned();
     let name = doc
         .customer_name
@@ -614,213 +605,27 @@ fn percent(confidence: f64) -> u32 {
     }
 }
 
-fn omitted_line(locale: Locale, n: usize) -> String {
-    match (locale, n) {
-        (Locale::En, 1) => "… 1 earlier message omitted".to_owned(),
-        (Locale::En, n) => format!("… {n} earlier messages omitted"),
-        (Locale::He, 1) => "… הושמטה הודעה קודמת אחת".to_owned(),
-        (Locale::He, n) => format!("… הושמטו {n} הודעות קודמות"),
-    }
-}
-
 /// "just now", "5 minutes ago", "2 days ago", or the date when it is more than 30 days ago.
 fn relative_time(locale: Locale, now: DateTime<Utc>, at: DateTime<Utc>) -> String {
+    let l = &wording(locale).context;
     let seconds = (now - at).num_seconds();
     // A little clock skew between replicas is "just now"; a far-future time is shown as a date.
     if seconds < -3600 || seconds / 86_400 > 30 {
-        return match locale {
-            Locale::En => format!("on {}", at.format("%Y-%m-%d")),
-            Locale::He => format!("ב-{}", at.format("%d.%m.%Y")),
-        };
+        return (l.on_date)(at);
     }
     let minutes = seconds / 60;
     let hours = minutes / 60;
     let days = hours / 24;
-    match locale {
-        Locale::En => {
-            let (n, unit) = if seconds < 60 {
-                return "just now".to_owned();
-            } else if minutes < 60 {
-                (minutes, "minute")
-            } else if hours < 24 {
-                (hours, "hour")
-            } else {
-                (days, "day")
-            };
-            let plural = if n == 1 { "" } else { "s" };
-            format!("{n} {unit}{plural} ago")
-        }
-        Locale::He => {
-            if seconds < 60 {
-                "הרגע".to_owned()
-            } else if minutes < 60 {
-                match minutes {
-                    1 => "לפני דקה".to_owned(),
-                    n => format!("לפני {n} דקות"),
-                }
-            } else if hours < 24 {
-                match hours {
-                    1 => "לפני שעה".to_owned(),
-                    2 => "לפני שעתיים".to_owned(),
-                    n => format!("לפני {n} שעות"),
-                }
-            } else {
-                match days {
-                    1 => "לפני יום".to_owned(),
-                    2 => "לפני יומיים".to_owned(),
-                    n => format!("לפני {n} ימים"),
-                }
-            }
-        }
-    }
-}
-
-/// Every fixed string the context shows, per locale.
-struct Labels {
-    title: &'static str,
-    for_customer: &'static str,
-    channel_label: &'static str,
-    profile: &'static str,
-    returning: &'static str,
-    opening: &'static str,
-    last_conversation: &'static str,
-    notes: &'static str,
-    pinned: &'static str,
-    by: &'static str,
-    current_conversation: &'static str,
-    /// Indexed like [`Channel::ALL`].
-    channels: [&'static str; 5],
-    /// Indexed like [`MessageRole::ALL`].
-    roles: [&'static str; 4],
-    /// Indexed like [`Source::ALL`].
-    sources: [&'static str; 4],
-    /// Indexed like [`KnownKey::ALL`].
-    keys: [&'static str; 10],
-    call_summary: &'static str,
-    system_note: &'static str,
-}
-
-static EN: Labels = Labels {
-    title: "Memory context",
-    for_customer: "for",
-    channel_label: "channel",
-    profile: "Customer profile",
-    returning: "Returning customer",
-    opening: "suggested opening",
-    last_conversation: "Last conversation",
-    notes: "Staff notes",
-    pinned: "[pinned]",
-    by: "by",
-    current_conversation: "Current conversation",
-    channels: ["WhatsApp", "phone call", "web chat", "SMS", "email"],
-    roles: ["Customer", "Agent", "Staff", "System"],
-    sources: ["staff", "CRM import", "channel", "AI"],
-    keys: [
-        "Name",
-        "Email",
-        "Phone",
-        "City",
-        "Preferred currency",
-        "Preferred language",
-        "Interests",
-        "Service interest",
-        "Preferences",
-        "Budget",
-    ],
-    call_summary: "Call summary",
-    system_note: "System note",
-};
-
-static HE: Labels = Labels {
-    title: "הקשר זיכרון",
-    for_customer: "עבור",
-    channel_label: "ערוץ",
-    profile: "פרופיל הלקוח",
-    returning: "לקוח חוזר",
-    opening: "פתיחה מוצעת",
-    last_conversation: "השיחה האחרונה",
-    notes: "הערות צוות",
-    pinned: "[מוצמד]",
-    by: "מאת",
-    current_conversation: "השיחה הנוכחית",
-    channels: ["וואטסאפ", "שיחת טלפון", "צ'אט באתר", "SMS", "אימייל"],
-    roles: ["לקוח", "נציג", "צוות", "מערכת"],
-    sources: ["צוות", "ייבוא מ-CRM", "ערוץ", "בינה מלאכותית"],
-    keys: [
-        "שם",
-        "אימייל",
-        "טלפון",
-        "עיר",
-        "מטבע מועדף",
-        "שפה מועדפת",
-        "תחומי עניין",
-        "שירות מבוקש",
-        "העדפות",
-        "תקציב",
-    ],
-    call_summary: "סיכום שיחה",
-    system_note: "הערת מערכת",
-};
-
-impl Labels {
-    fn of(locale: Locale) -> &'static Labels {
-        match locale {
-            Locale::En => &EN,
-            Locale::He => &HE,
-        }
-    }
-
-    fn channel(&self, channel: Channel) -> &'static str {
-        match channel {
-            Channel::Whatsapp => self.channels[0],
-            Channel::Call => self.channels[1],
-            Channel::Web => self.channels[2],
-            Channel::Sms => self.channels[3],
-            Channel::Email => self.channels[4],
-        }
-    }
-
-    fn role(&self, role: MessageRole) -> &'static str {
-        match role {
-            MessageRole::Customer => self.roles[0],
-            MessageRole::Agent => self.roles[1],
-            MessageRole::Staff => self.roles[2],
-            MessageRole::System => self.roles[3],
-        }
-    }
-
-    fn source(&self, source: Source) -> &'static str {
-        match source {
-            Source::Manual => self.sources[0],
-            Source::Import => self.sources[1],
-            Source::Channel => self.sources[2],
-            Source::Ai => self.sources[3],
-        }
-    }
-
-    fn key(&self, key: KnownKey) -> &'static str {
-        match key {
-            KnownKey::Name => self.keys[0],
-            KnownKey::Email => self.keys[1],
-            KnownKey::Phone => self.keys[2],
-            KnownKey::City => self.keys[3],
-            KnownKey::PreferredCurrency => self.keys[4],
-            KnownKey::PreferredLanguage => self.keys[5],
-            KnownKey::Interests => self.keys[6],
-            KnownKey::ServiceInterest => self.keys[7],
-            KnownKey::Preferences => self.keys[8],
-            KnownKey::Budget => self.keys[9],
-        }
-    }
-
-    /// The label a note carries before its time; plain notes carry none.
-    fn note_kind(&self, kind: NoteKind) -> Option<&'static str> {
-        match kind {
-            NoteKind::Note => None,
-            NoteKind::CallSummary => Some(self.call_summary),
-            NoteKind::System => Some(self.system_note),
-        }
-    }
+    let ago = if seconds < 60 {
+        Ago::JustNow
+    } else if minutes < 60 {
+        Ago::Minutes(minutes)
+    } else if hours < 24 {
+        Ago::Hours(hours)
+    } else {
+        Ago::Days(days)
+    };
+    (l.ago)(ago)
 }
 
 #[cfg(test)]

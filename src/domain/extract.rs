@@ -4,14 +4,14 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use super::pattern::{Pattern, compile, find_iter, is_match};
-
-use super::classify::{
-    self, Classification, Intent, Lexicon, Rule, Tokens, grouped, is_hebrew_letter, listed, phrases,
-};
+use super::classify::{self, Classification, Intent};
 use super::phone::{PhoneNumber, parse_region};
 use super::profile::KnownKey;
 use super::profile::keys::{FieldKey, normalize_value};
+use super::text::hebrew;
+use super::text::lexicon::{Lexicon, Rule, grouped, listed, phrases};
+use super::text::pattern::{Pattern, compile, find_iter, is_match};
+use super::text::tokens::Tokens;
 
 /// A fact found in one customer message, ready to become a profile proposal.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,10 +142,10 @@ fn proper_word(word: &str) -> Option<Script> {
     {
         return None;
     }
-    let hebrew = word.chars().filter(|c| is_hebrew_letter(*c)).count();
-    if hebrew == letters {
+    let hebrew_letters = word.chars().filter(|c| hebrew::is_letter(*c)).count();
+    if hebrew_letters == letters {
         Some(Script::Hebrew)
-    } else if hebrew == 0
+    } else if hebrew_letters == 0
         && word.chars().all(|c| {
             !c.is_alphabetic() || c.is_ascii_alphabetic() || ('\u{C0}'..='\u{24F}').contains(&c)
         })
@@ -200,9 +200,9 @@ impl NameCue {
     }
 }
 
-/// "אני" with ש/כ/ב… attached is "that I", "when I": not an introduction.
+/// "אני" with ש/כ/ב… attached is "that I", "when I": not an introduction; "ואני" (and I) is.
 const ANI: Rule = Rule {
-    bad_prefix: "הבלמשכ",
+    bad_prefix: &['ה', 'ב', 'ל', 'מ', 'ש', 'כ'],
     ..Rule::ANY
 };
 
@@ -346,7 +346,7 @@ fn read_name(toks: &Tokens<'_>, at: usize, cue: NameCue) -> Option<String> {
                 // After a bare "אני" a prefix letter usually means a verb or a place
                 // ("אני בבית"); inside a name a leading ו is "and" ("דנה ואני").
                 let risky_start: &[char] = match (words.is_empty(), cue) {
-                    (true, cue) if cue.loose() => &['מ', 'ה', 'ב', 'ל', 'ו', 'ש', 'כ'],
+                    (true, cue) if cue.loose() => &hebrew::PREFIXES,
                     (true, _) => &[],
                     (false, _) => &['ו'],
                 };
@@ -502,9 +502,9 @@ fn phones(toks: &Tokens<'_>, region: &str, emails: &[Range<usize>], found: &mut 
         let before = text[..m.start()].chars().next_back();
         let after = text[m.end()..].chars().next();
         if before.is_some_and(|c| {
-            c.is_alphanumeric() && !is_hebrew_letter(c) || matches!(c, '@' | '/' | '#')
+            c.is_alphanumeric() && !hebrew::is_letter(c) || matches!(c, '@' | '/' | '#')
         }) || after.is_some_and(|c| {
-            c.is_alphanumeric() && !is_hebrew_letter(c) || matches!(c, '@' | '/' | '%')
+            c.is_alphanumeric() && !hebrew::is_letter(c) || matches!(c, '@' | '/' | '%')
         }) {
             continue;
         }
@@ -819,7 +819,7 @@ enum CityCue {
 
 /// "גר" with ב/ל/מ… attached is another word ("לגור" is to live, not "lives").
 const GAR: Rule = Rule {
-    bad_prefix: "הבלמכ",
+    bad_prefix: &['ה', 'ב', 'ל', 'מ', 'כ'],
     ..Rule::ANY
 };
 
@@ -1125,7 +1125,7 @@ mod tests {
     use super::*;
     use crate::domain::classify::classify;
 
-    /// A pattern that does not compile finds nothing at run time (`domain::pattern`); here it
+    /// A pattern that does not compile finds nothing at run time (`text::pattern`); here it
     /// fails the build's tests instead.
     #[test]
     fn every_built_in_pattern_compiles() {
@@ -1657,7 +1657,7 @@ mod tests {
     proptest! {
         #[test]
         fn facts_normalize_and_never_panic(text in "\\PC{0,300}", region in "(IL|US|GB|il|XX|)") {
-            let _ = super::super::language::detect_language(&text);
+            let _ = crate::domain::text::language::detect_language(&text);
             check_facts(&text, &region)?;
         }
 

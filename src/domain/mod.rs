@@ -8,12 +8,12 @@ pub mod delivery;
 pub mod email;
 pub mod error;
 pub mod extract;
-pub mod language;
-pub mod pattern;
+mod locale;
 pub mod phone;
 pub mod profile;
 pub mod session_policy;
 pub mod summarize;
+pub mod text;
 pub mod vocabulary;
 
 pub use error::InvalidInput;

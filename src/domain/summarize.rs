@@ -11,8 +11,10 @@ use uuid::Uuid;
 
 use super::classify::{Classification, Intent, classify};
 use super::extract::extract_facts;
+use super::locale::{SummaryWording, wording};
+use super::text::hebrew::{self, without_prefixes};
 use super::vocabulary::vocabulary;
-use super::{Channel, MessageRole};
+use super::{Channel, Locale, MessageRole};
 
 vocabulary! {
     /// How the customer felt overall.
@@ -72,7 +74,10 @@ pub fn summarize(
 ) -> SummaryDraft {
     if messages.is_empty() {
         return SummaryDraft {
-            summary: format!("{}: no messages.", Words::of(Lang::En).channel(channel)),
+            summary: format!(
+                "{}: no messages.",
+                wording(Locale::En).summary.channel(channel)
+            ),
             key_points: Vec::new(),
             facts: Vec::new(),
             intents: Vec::new(),
@@ -84,12 +89,9 @@ pub fn summarize(
 
     let analyzed: Vec<Analyzed<'_>> = messages.iter().map(Analyzed::new).collect();
     let language = dominant_language(&analyzed);
-    let lang = if language == Some("he") {
-        Lang::He
-    } else {
-        Lang::En
-    };
-    let words = Words::of(lang);
+    let locale = language.and_then(Locale::from_tag).unwrap_or(Locale::En);
+    let locale_words = wording(locale);
+    let words = &locale_words.summary;
 
     let intents = customer_intents(&analyzed);
     let sentiment = sentiment(&analyzed);
@@ -106,7 +108,7 @@ pub fn summarize(
     for sentence in pick(&sentences) {
         lines.push(format!(
             "{}: {}",
-            words.role(sentence.role),
+            locale_words.role(sentence.role),
             clip(sentence.text, QUOTE_CHARS)
         ));
     }
@@ -301,6 +303,19 @@ enum Outcome {
     Resolved,
     Pending,
     Complained,
+}
+
+impl Outcome {
+    /// How `words` say it.
+    fn said(self, words: &SummaryWording) -> &'static str {
+        let [booked, resolved, pending, complained] = words.outcomes;
+        match self {
+            Outcome::Booked => booked,
+            Outcome::Resolved => resolved,
+            Outcome::Pending => pending,
+            Outcome::Complained => complained,
+        }
+    }
 }
 
 fn outcome(analyzed: &[Analyzed<'_>], intents: &[Intent]) -> Outcome {
@@ -561,7 +576,7 @@ fn try_pick<'s, 'a>(picked: &mut Vec<&'s Sentence<'a>>, s: &'s Sentence<'a>) {
 }
 
 fn opening_line(
-    words: &Words,
+    words: &SummaryWording,
     channel: Channel,
     intents: &[Intent],
     products: &[String],
@@ -592,12 +607,12 @@ fn opening_line(
 }
 
 fn outcome_line(
-    words: &Words,
+    words: &SummaryWording,
     outcome: Outcome,
     promised: bool,
     analyzed: &[Analyzed<'_>],
 ) -> String {
-    let mut line = format!("{}: {}", words.outcome_label, words.outcome(outcome));
+    let mut line = format!("{}: {}", words.outcome_label, outcome.said(words));
     if outcome == Outcome::Pending {
         let last = analyzed
             .iter()
@@ -614,7 +629,7 @@ fn outcome_line(
 }
 
 fn next_step(
-    words: &Words,
+    words: &SummaryWording,
     analyzed: &[Analyzed<'_>],
     intents: &[Intent],
     outcome: Outcome,
@@ -633,18 +648,19 @@ fn next_step(
             _ => d.text.trim().to_owned(),
         })
         .filter(|d| !d.is_empty());
+    let steps = &words.next_steps;
     let step = if outcome == Outcome::Booked {
-        Step::ConfirmBooking
+        &steps.confirm_booking
     } else if intents.contains(&Intent::Reschedule) {
-        Step::ConfirmNewDate
+        &steps.confirm_new_date
     } else if intents.contains(&Intent::Booking) {
-        Step::FollowUpBooking
+        &steps.follow_up_booking
     } else if date.is_some() {
-        Step::FollowUpDate
+        &steps.follow_up_date
     } else {
         return None;
     };
-    Some(words.next_step(step, date.as_deref()))
+    Some(step.say(date.as_deref()))
 }
 
 /// Classifications of the customer's messages when any of them mentions a date, otherwise of
@@ -664,17 +680,8 @@ fn date_sources<'s>(
         .filter_map(|a| a.classification.as_ref())
 }
 
-/// What should happen after the conversation, when nobody promised anything specific.
-#[derive(Debug, Clone, Copy)]
-enum Step {
-    ConfirmBooking,
-    ConfirmNewDate,
-    FollowUpBooking,
-    FollowUpDate,
-}
-
 fn key_points(
-    words: &Words,
+    words: &SummaryWording,
     analyzed: &[Analyzed<'_>],
     intents: &[Intent],
     products: &[String],
@@ -723,11 +730,7 @@ fn key_points(
     if !dates.is_empty() {
         points.push(format!("{}: {}", words.dates_label, dates.join(", ")));
     }
-    points.push(format!(
-        "{}: {}",
-        words.outcome_label,
-        words.outcome(outcome)
-    ));
+    points.push(format!("{}: {}", words.outcome_label, outcome.said(words)));
     if points.len() < 2 || (sentiment != Sentiment::Neutral && points.len() < 6) {
         points.push(format!(
             "{}: {}",
@@ -872,10 +875,10 @@ fn mentions_product(lower: &str, product: &str) -> bool {
     let name = product.replace('_', " ");
     let stem = name.strip_suffix('s').unwrap_or(&name);
     (stem.chars().count() >= 3 && lower.contains(stem))
-        || PRODUCTS
+        || PRODUCT_STEMS
             .iter()
-            .find(|(p, _, _)| *p == product)
-            .is_some_and(|(_, _, he_stem)| lower.contains(he_stem))
+            .find(|(p, _)| *p == product)
+            .is_some_and(|(_, he_stem)| lower.contains(he_stem))
 }
 
 fn has_currency(lower: &str, terms: &[&str], scan: &Scan, currencies: &[String]) -> bool {
@@ -886,16 +889,12 @@ fn has_currency(lower: &str, terms: &[&str], scan: &Scan, currencies: &[String])
             .any(|c| terms.iter().any(|t| t.eq_ignore_ascii_case(c)))
 }
 
-fn is_hebrew_letter(c: char) -> bool {
-    ('\u{05D0}'..='\u{05EA}').contains(&c)
-}
-
 /// A letter or digit; Hebrew and ASCII are answered without Unicode table lookups.
 fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphanumeric()
     } else {
-        is_hebrew_letter(c) || c.is_alphanumeric()
+        hebrew::in_alphabet(c) || c.is_alphanumeric()
     }
 }
 
@@ -936,24 +935,6 @@ fn terms_of(lower: &str) -> Vec<&str> {
         terms.push(&lower[s..]);
     }
     terms
-}
-
-/// Hebrew writes these one-letter words (and, the, that, in, to, as, from) attached to the next.
-const HEBREW_PREFIXES: &[char] = &['ו', 'ה', 'ש', 'ב', 'ל', 'כ', 'מ'];
-
-/// `word` without one, then two, attached Hebrew prefixes ("ותודה" → "תודה").
-fn without_prefixes(word: &str) -> impl Iterator<Item = &str> {
-    let mut rest = word;
-    std::iter::from_fn(move || {
-        let mut chars = rest.chars();
-        let first = chars.next()?;
-        let tail = chars.as_str();
-        (HEBREW_PREFIXES.contains(&first) && !tail.is_empty()).then(|| {
-            rest = tail;
-            tail
-        })
-    })
-    .take(2)
 }
 
 fn is_negation(term: &str) -> bool {
@@ -1002,7 +983,7 @@ impl Phrase {
             kind,
             words,
             open_end,
-            hebrew: body.starts_with(is_hebrew_letter),
+            hebrew: body.starts_with(hebrew::is_letter),
         })
     }
 
@@ -1076,8 +1057,8 @@ impl Scan {
         let mut matched: Vec<usize> = Vec::new();
         for (i, &term) in terms.iter().enumerate() {
             matched.clear();
-            let hebrew = term.starts_with(is_hebrew_letter);
-            let forms = std::iter::once(term).chain(without_prefixes(term).filter(|_| hebrew));
+            let is_hebrew = term.starts_with(hebrew::is_letter);
+            let forms = std::iter::once(term).chain(without_prefixes(term).filter(|_| is_hebrew));
             for form in forms {
                 let exact = index.by_first.get(form).into_iter().flatten().copied();
                 let stems = index
@@ -1478,270 +1459,29 @@ const CURRENCY_WORDS: &[&str] = &[
     "לירות",
 ];
 
-/// Canonical product (as the classifier names it), its Hebrew name, and a Hebrew stem to spot it.
-const PRODUCTS: &[(&str, &str, &str)] = &[
-    ("flights", "טיסות", "טיס"),
-    ("hotels", "מלונות", "מלון"),
-    ("car_rental", "השכרת רכב", "רכב"),
-    ("travel_insurance", "ביטוח נסיעות", "ביטוח"),
-    ("insurance", "ביטוח", "ביטוח"),
-    ("loans", "הלוואות", "הלווא"),
-    ("mortgage", "משכנתא", "משכנת"),
-    ("credit_card", "כרטיס אשראי", "אשראי"),
-    ("currency_exchange", "המרת מטבע", "מטבע"),
-    ("phones", "טלפונים", "טלפון"),
-    ("laptops", "מחשבים ניידים", "מחשב"),
-    ("tablets", "טאבלטים", "טאבלט"),
-    ("tv", "טלוויזיות", "טלוויז"),
-    ("headphones", "אוזניות", "אוזני"),
-    ("courses", "קורסים", "קורס"),
-    ("subscriptions", "מנויים", "מנוי"),
-    ("haircut", "תספורת", "תספורת"),
-    ("dental", "טיפולי שיניים", "שיניים"),
-    ("tours", "סיורים", "סיור"),
-    ("tickets", "כרטיסים", "כרטיס"),
+/// A Hebrew stem that spots a product (as the classifier names it) in a sentence.
+const PRODUCT_STEMS: &[(&str, &str)] = &[
+    ("flights", "טיס"),
+    ("hotels", "מלון"),
+    ("car_rental", "רכב"),
+    ("travel_insurance", "ביטוח"),
+    ("insurance", "ביטוח"),
+    ("loans", "הלווא"),
+    ("mortgage", "משכנת"),
+    ("credit_card", "אשראי"),
+    ("currency_exchange", "מטבע"),
+    ("phones", "טלפון"),
+    ("laptops", "מחשב"),
+    ("tablets", "טאבלט"),
+    ("tv", "טלוויז"),
+    ("headphones", "אוזני"),
+    ("courses", "קורס"),
+    ("subscriptions", "מנוי"),
+    ("haircut", "תספורת"),
+    ("dental", "שיניים"),
+    ("tours", "סיור"),
+    ("tickets", "כרטיס"),
 ];
-
-/// The summarizer's own wording for English and Hebrew conversations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lang {
-    En,
-    He,
-}
-
-struct Words {
-    lang: Lang,
-    /// Indexed like [`Channel::ALL`].
-    channels: [&'static str; 5],
-    about: &'static str,
-    with_customer: &'static str,
-    and: &'static str,
-    customer: &'static str,
-    agent: &'static str,
-    staff: &'static str,
-    outcome_label: &'static str,
-    /// Booked, resolved, pending, complained.
-    outcomes: [&'static str; 4],
-    pending_promise: &'static str,
-    pending_question: &'static str,
-    promised: &'static str,
-    /// In [`Intent`] declaration order: the opening line's phrase and the key point's word.
-    topics: [(&'static str, &'static str); 10],
-    topics_label: &'static str,
-    products_label: &'static str,
-    amounts_label: &'static str,
-    dates_label: &'static str,
-    sentiment_label: &'static str,
-    /// Positive, neutral, negative, mixed.
-    sentiments: [&'static str; 4],
-}
-
-static EN: Words = Words {
-    lang: Lang::En,
-    channels: [
-        "WhatsApp conversation",
-        "Phone call",
-        "Web chat",
-        "SMS conversation",
-        "Email conversation",
-    ],
-    about: " about ",
-    with_customer: " with the customer",
-    and: " and ",
-    customer: "Customer",
-    agent: "Agent",
-    staff: "Staff",
-    outcome_label: "Outcome",
-    outcomes: ["booked", "resolved", "pending", "complaint not resolved"],
-    pending_promise: " (the agent will follow up)",
-    pending_question: " (the customer's last question is unanswered)",
-    promised: "Agent promised",
-    topics: [
-        ("a greeting", "greeting"),
-        ("product information", "product inquiry"),
-        ("pricing", "pricing"),
-        ("currency exchange", "currency conversion"),
-        ("a booking", "booking"),
-        ("rescheduling", "rescheduling"),
-        ("a support issue", "support request"),
-        ("a complaint", "complaint"),
-        ("saying goodbye", "goodbye"),
-        ("other matters", "other"),
-    ],
-    topics_label: "Topics",
-    products_label: "Products",
-    amounts_label: "Amounts",
-    dates_label: "Dates",
-    sentiment_label: "Sentiment",
-    sentiments: ["positive", "neutral", "negative", "mixed"],
-};
-
-static HE: Words = Words {
-    lang: Lang::He,
-    channels: [
-        "שיחת וואטסאפ",
-        "שיחת טלפון",
-        "צ'אט באתר",
-        "שיחת SMS",
-        "התכתבות באימייל",
-    ],
-    about: " בנושא ",
-    with_customer: " עם הלקוח",
-    and: " ו",
-    customer: "לקוח",
-    agent: "נציג",
-    staff: "צוות",
-    outcome_label: "תוצאה",
-    outcomes: ["נקבעה הזמנה", "טופל", "ממתין", "תלונה שלא נפתרה"],
-    pending_promise: " (הנציג התחייב לחזור ללקוח)",
-    pending_question: " (השאלה האחרונה של הלקוח לא נענתה)",
-    promised: "הנציג התחייב",
-    topics: [
-        ("ברכה", "ברכה"),
-        ("מידע על מוצרים", "בירור מוצר"),
-        ("מחירים", "מחירים"),
-        ("המרת מטבע", "המרת מטבע"),
-        ("הזמנה", "הזמנה"),
-        ("שינוי מועד", "שינוי מועד"),
-        ("פנייה לתמיכה", "תמיכה"),
-        ("תלונה", "תלונה"),
-        ("פרידה", "פרידה"),
-        ("נושאים אחרים", "אחר"),
-    ],
-    topics_label: "נושאים",
-    products_label: "מוצרים",
-    amounts_label: "סכומים",
-    dates_label: "תאריכים",
-    sentiment_label: "סנטימנט",
-    sentiments: ["חיובי", "ניטרלי", "שלילי", "מעורב"],
-};
-
-impl Words {
-    fn of(lang: Lang) -> &'static Words {
-        match lang {
-            Lang::En => &EN,
-            Lang::He => &HE,
-        }
-    }
-
-    fn channel(&self, channel: Channel) -> &'static str {
-        match channel {
-            Channel::Whatsapp => self.channels[0],
-            Channel::Call => self.channels[1],
-            Channel::Web => self.channels[2],
-            Channel::Sms => self.channels[3],
-            Channel::Email => self.channels[4],
-        }
-    }
-
-    fn role(&self, role: MessageRole) -> &'static str {
-        match role {
-            MessageRole::Customer => self.customer,
-            MessageRole::Staff => self.staff,
-            MessageRole::Agent | MessageRole::System => self.agent,
-        }
-    }
-
-    fn topic_entry(&self, intent: Intent) -> (&'static str, &'static str) {
-        let index = match intent {
-            Intent::Greeting => 0,
-            Intent::ProductInquiry => 1,
-            Intent::Pricing => 2,
-            Intent::CurrencyConversion => 3,
-            Intent::Booking => 4,
-            Intent::Reschedule => 5,
-            Intent::SupportRequest => 6,
-            Intent::Complaint => 7,
-            Intent::Goodbye => 8,
-            Intent::Other => 9,
-        };
-        self.topics[index]
-    }
-
-    fn topic(&self, intent: Intent) -> &'static str {
-        self.topic_entry(intent).0
-    }
-
-    fn topic_short(&self, intent: Intent) -> &'static str {
-        self.topic_entry(intent).1
-    }
-
-    /// A product as a reader says it: "car rental", "השכרת רכב".
-    fn product(&self, product: &str) -> String {
-        let hebrew = PRODUCTS
-            .iter()
-            .find(|(p, _, _)| *p == product)
-            .map(|(_, he, _)| *he);
-        match (self.lang, hebrew) {
-            (Lang::He, Some(he)) => he.to_owned(),
-            _ => product.replace('_', " "),
-        }
-    }
-
-    fn outcome(&self, outcome: Outcome) -> &'static str {
-        match outcome {
-            Outcome::Booked => self.outcomes[0],
-            Outcome::Resolved => self.outcomes[1],
-            Outcome::Pending => self.outcomes[2],
-            Outcome::Complained => self.outcomes[3],
-        }
-    }
-
-    fn sentiment(&self, sentiment: Sentiment) -> &'static str {
-        match sentiment {
-            Sentiment::Positive => self.sentiments[0],
-            Sentiment::Neutral => self.sentiments[1],
-            Sentiment::Negative => self.sentiments[2],
-            Sentiment::Mixed => self.sentiments[3],
-        }
-    }
-
-    /// "a and b", "a, b and c" (Hebrew: "א, ב וג").
-    fn and_list(&self, items: &[&str]) -> String {
-        match items {
-            [] => String::new(),
-            [one] => (*one).to_owned(),
-            [rest @ .., last] => format!("{}{}{last}", rest.join(", "), self.and),
-        }
-    }
-
-    fn next_step(&self, step: Step, date: Option<&str>) -> String {
-        match (self.lang, step, date) {
-            (Lang::En, Step::ConfirmBooking, Some(d)) => {
-                format!("Confirm the booking for {d} with the customer.")
-            }
-            (Lang::En, Step::ConfirmBooking, None) => {
-                "Confirm the booking details with the customer.".to_owned()
-            }
-            (Lang::En, Step::ConfirmNewDate, Some(d)) => format!("Confirm the new date: {d}."),
-            (Lang::En, Step::ConfirmNewDate, None) => {
-                "Agree on a new date with the customer.".to_owned()
-            }
-            (Lang::En, Step::FollowUpBooking, Some(d)) => {
-                format!("Follow up on the booking request for {d}.")
-            }
-            (Lang::En, Step::FollowUpBooking, None) => {
-                "Follow up on the booking request.".to_owned()
-            }
-            (Lang::En, Step::FollowUpDate, d) => {
-                format!("Follow up about {}.", d.unwrap_or("the date mentioned"))
-            }
-            (Lang::He, Step::ConfirmBooking, Some(d)) => {
-                format!("לוודא מול הלקוח את ההזמנה ל-{d}.")
-            }
-            (Lang::He, Step::ConfirmBooking, None) => "לוודא מול הלקוח את פרטי ההזמנה.".to_owned(),
-            (Lang::He, Step::ConfirmNewDate, Some(d)) => format!("לאשר את המועד החדש: {d}."),
-            (Lang::He, Step::ConfirmNewDate, None) => "לתאם עם הלקוח מועד חדש.".to_owned(),
-            (Lang::He, Step::FollowUpBooking, Some(d)) => {
-                format!("לחזור ללקוח לגבי בקשת ההזמנה ל-{d}.")
-            }
-            (Lang::He, Step::FollowUpBooking, None) => "לחזור ללקוח לגבי בקשת ההזמנה.".to_owned(),
-            (Lang::He, Step::FollowUpDate, d) => {
-                format!("לחזור ללקוח לגבי {}.", d.unwrap_or("המועד שהוזכר"))
-            }
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

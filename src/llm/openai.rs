@@ -22,8 +22,8 @@ use crate::config::{ResponseFormat, Secret};
 use crate::domain::Channel;
 use crate::domain::MessageRole;
 use crate::domain::classify::Intent;
-use crate::domain::language::detect_language;
 use crate::domain::summarize::{Sentiment, SummaryDraft, SummaryFact, TranscriptMessage};
+use crate::domain::text::language::detect_language;
 
 const PROMPT_EN: &str = include_str!("prompts/summary.en.md");
 const PROMPT_HE: &str = include_str!("prompts/summary.he.md");
