@@ -234,6 +234,18 @@ pub fn cursor_of(job: &job::Model) -> Cursor {
     }
 }
 
+/// The filter of a job list: the tenant's jobs, optionally by status and kind.
+fn listed(tenant_id: Uuid, status: Option<&str>, kind: Option<&str>) -> Condition {
+    let mut cond = Condition::all().add(job::Column::TenantId.eq(tenant_id));
+    if let Some(status) = status {
+        cond = cond.add(job::Column::Status.eq(status));
+    }
+    if let Some(kind) = kind {
+        cond = cond.add(job::Column::Kind.eq(kind));
+    }
+    cond
+}
+
 /// A page of a tenant's jobs, newest first (walking order), optionally by status and kind.
 pub async fn page<C: Executor>(
     conn: &C,
@@ -243,13 +255,7 @@ pub async fn page<C: Executor>(
     request: &PageRequest,
 ) -> Result<Vec<job::Model>, DbErr> {
     let descending = request.direction == Direction::Forward;
-    let mut cond = Condition::all().add(job::Column::TenantId.eq(tenant_id));
-    if let Some(status) = status {
-        cond = cond.add(job::Column::Status.eq(status));
-    }
-    if let Some(kind) = kind {
-        cond = cond.add(job::Column::Kind.eq(kind));
-    }
+    let mut cond = listed(tenant_id, status, kind);
     if let Some(c) = request.cursor {
         cond = cond.add(super::leads::keyset_after(
             job::Column::CreatedAt,
@@ -267,6 +273,17 @@ pub async fn page<C: Executor>(
             .limit(request.fetch()),
     )
     .await
+}
+
+/// How many of a tenant's jobs [`page`] walks through with the same filter.
+pub async fn count<C: Executor>(
+    conn: &C,
+    tenant_id: Uuid,
+    status: Option<&str>,
+    kind: Option<&str>,
+) -> Result<u64, DbErr> {
+    conn.count(job::Entity::find().filter(listed(tenant_id, status, kind)))
+        .await
 }
 
 /// Queue sizes by kind and status (pending, running and dead only: done jobs are history).

@@ -28,6 +28,17 @@ pub async fn list(
     Ok(Page::from_rows(request, rows))
 }
 
+/// How many jobs [`list`] pages through with the same filter.
+pub async fn count(
+    state: &AppState,
+    actor: &Actor,
+    status: Option<&str>,
+    kind: Option<&str>,
+) -> AppResult<u64> {
+    actor.require(Permission::ManageJobs)?;
+    Ok(repo::jobs::count(state.db.reader(), actor.tenant_id, status, kind).await?)
+}
+
 /// Queues a dead (or finished, or waiting) job to run now with fresh attempts.
 pub async fn retry(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<job::Model> {
     actor.require(Permission::ManageJobs)?;

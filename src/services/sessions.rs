@@ -39,6 +39,18 @@ pub async fn for_lead(
     Ok(Page::from_rows(request, rows))
 }
 
+/// How many conversations [`for_lead`] pages through.
+pub async fn count_for_lead(state: &AppState, actor: &Actor, lead_id: Uuid) -> AppResult<u64> {
+    actor.require(Permission::Read)?;
+    Ok(repo::sessions::count_for_lead(state.db.reader(), actor.tenant_id, lead_id).await?)
+}
+
+/// How many messages [`messages`] pages through.
+pub async fn count_messages(state: &AppState, actor: &Actor, session_id: Uuid) -> AppResult<u64> {
+    actor.require(Permission::Read)?;
+    Ok(repo::messages::count_in_session(state.db.reader(), actor.tenant_id, session_id).await?)
+}
+
 pub async fn messages(
     state: &AppState,
     actor: &Actor,

@@ -2,9 +2,11 @@
 
 mod admin;
 mod auth;
+mod ingest;
 mod leads;
-mod messages;
 mod notes;
+mod profile;
+mod sessions;
 mod tenant;
 
 use async_graphql::MergedObject;
@@ -15,7 +17,9 @@ pub struct Mutation(
     auth::AuthMutation,
     tenant::TenantMutation,
     leads::LeadMutation,
+    profile::ProfileMutation,
     notes::NoteMutation,
-    messages::MessageMutation,
+    ingest::IngestMutation,
+    sessions::SessionMutation,
     admin::AdminMutation,
 );

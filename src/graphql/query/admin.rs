@@ -32,23 +32,13 @@ impl AdminQuery {
         let request = page_request(ctx, first, after.as_deref(), None, None)?;
         let status = status.map(JobStatus::as_str);
         let page = services::jobs::list(state, actor, status, kind.as_deref(), &request).await?;
-        let (db, tenant_id, kind) = (state.db.clone(), actor.tenant_id, kind.clone());
+        let (state, actor) = (state.clone(), actor.clone());
         Ok(JobConnection::new(
             page.map(Job),
             Arc::new(move || {
-                let (db, kind) = (db.clone(), kind.clone());
+                let (state, actor, kind) = (state.clone(), actor.clone(), kind.clone());
                 Box::pin(async move {
-                    use crate::entities::job;
-                    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-                    let mut select =
-                        job::Entity::find().filter(job::Column::TenantId.eq(tenant_id));
-                    if let Some(status) = status {
-                        select = select.filter(job::Column::Status.eq(status));
-                    }
-                    if let Some(kind) = kind {
-                        select = select.filter(job::Column::Kind.eq(kind));
-                    }
-                    Ok(select.count(db.reader()).await?)
+                    services::jobs::count(&state, &actor, status, kind.as_deref()).await
                 })
             }),
         ))

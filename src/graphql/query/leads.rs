@@ -3,11 +3,9 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use crate::error::AppError;
-use crate::graphql::context::{ContextExt, list_limit, page_request, parse_id, parse_time};
+use crate::graphql::context::{ContextExt, page_request, parse_id, parse_time};
 use crate::graphql::types::enums::{ChannelGql, LeadOrder};
 use crate::graphql::types::lead::{Lead, LeadConnection};
-use crate::graphql::types::note::Note;
-use crate::graphql::types::profile::ProfileFieldChange;
 use crate::repo::leads::LeadFilter as Filter;
 use crate::services;
 
@@ -89,29 +87,5 @@ impl LeadQuery {
         Ok(Lead(
             services::leads::by_phone(ctx.state()?, ctx.actor()?, &phone).await?,
         ))
-    }
-
-    /// One note.
-    async fn note(&self, ctx: &Context<'_>, id: ID) -> Result<Note> {
-        let id = parse_id(&id, "id")?;
-        Ok(Note(
-            services::notes::get(ctx.state()?, ctx.actor()?, id).await?,
-        ))
-    }
-
-    /// The history of a lead's profile (one field, or all), newest first.
-    async fn profile_history(
-        &self,
-        ctx: &Context<'_>,
-        lead_id: ID,
-        key: Option<String>,
-        #[graphql(default = 50)] first: i32,
-    ) -> Result<Vec<ProfileFieldChange>> {
-        let state = ctx.state()?;
-        let lead_id = parse_id(&lead_id, "leadId")?;
-        let limit = list_limit(ctx, first)?;
-        let rows =
-            services::profile::history(state, ctx.actor()?, lead_id, key.as_deref(), limit).await?;
-        Ok(rows.into_iter().map(ProfileFieldChange).collect())
     }
 }

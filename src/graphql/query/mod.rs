@@ -4,6 +4,8 @@ mod admin;
 mod leads;
 mod me;
 mod memory;
+mod notes;
+mod profile;
 mod sessions;
 
 use async_graphql::MergedObject;
@@ -13,6 +15,8 @@ use async_graphql::MergedObject;
 pub struct Query(
     me::MeQuery,
     leads::LeadQuery,
+    profile::ProfileQuery,
+    notes::NoteQuery,
     sessions::SessionQuery,
     memory::MemoryQuery,
     admin::AdminQuery,

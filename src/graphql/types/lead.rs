@@ -13,7 +13,6 @@ use super::session::{Session, SessionConnection};
 use super::summary::InteractionSummary;
 use crate::entities::{lead, lead_identity};
 use crate::graphql::context::{ContextExt, list_limit, page_request, to_id};
-use crate::repo;
 use crate::services;
 
 /// A customer: one lead across WhatsApp, calls, web chat, SMS and email.
@@ -79,13 +78,13 @@ impl Lead {
         let actor = ctx.actor()?;
         let request = page_request(ctx, first, after.as_deref(), last, before.as_deref())?;
         let page = services::sessions::for_lead(state, actor, self.0.id, &request).await?;
-        let (db, tenant_id, lead_id) = (state.db.clone(), actor.tenant_id, self.0.id);
+        let (state, actor, lead_id) = (state.clone(), actor.clone(), self.0.id);
         Ok(SessionConnection::new(
             page.map(Session),
             Arc::new(move || {
-                let db = db.clone();
+                let (state, actor) = (state.clone(), actor.clone());
                 Box::pin(async move {
-                    Ok(repo::sessions::count_for_lead(db.reader(), tenant_id, lead_id).await?)
+                    services::sessions::count_for_lead(&state, &actor, lead_id).await
                 })
             }),
         ))

@@ -14,7 +14,6 @@ use crate::domain::classify::Intent;
 use crate::entities::session;
 use crate::error::AppError;
 use crate::graphql::context::{ContextExt, page_request, to_id};
-use crate::repo;
 use crate::services;
 
 /// One conversation with a lead on one channel.
@@ -138,16 +137,13 @@ impl Session {
         let newest_first = order == MessageOrder::NewestFirst;
         let page =
             services::sessions::messages(state, actor, self.0.id, newest_first, &request).await?;
-        let (db, tenant_id, session_id) = (state.db.clone(), actor.tenant_id, self.0.id);
+        let (state, actor, session_id) = (state.clone(), actor.clone(), self.0.id);
         Ok(MessageConnection::new(
             page.map(Message::from),
             Arc::new(move || {
-                let db = db.clone();
+                let (state, actor) = (state.clone(), actor.clone());
                 Box::pin(async move {
-                    Ok(
-                        repo::messages::count_in_session(db.reader(), tenant_id, session_id)
-                            .await?,
-                    )
+                    services::sessions::count_messages(&state, &actor, session_id).await
                 })
             }),
         ))

@@ -1,18 +1,20 @@
-use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
+//! Recording messages: `recordMessage` (with the memory context in the same round trip) and
+//! `recordMessages`.
+
+use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject};
 
 use crate::error::AppError;
-use crate::graphql::context::{ContextExt, parse_id, parse_time};
+use crate::graphql::context::{ContextExt, parse_time};
 use crate::graphql::types::enums::{ChannelGql, MessageRoleGql};
 use crate::graphql::types::lead::Lead;
 use crate::graphql::types::memory::MemoryContext;
 use crate::graphql::types::message::Message;
 use crate::graphql::types::session::Session;
-use crate::graphql::types::summary::InteractionSummary;
 use crate::services::ingest::{MessageInput, Recorded};
 use crate::services::memory::{self, ContextRequest};
 
 #[derive(Default)]
-pub struct MessageMutation;
+pub struct IngestMutation;
 
 /// The service names fields of the batch it was given (`inputs[0]`); after unreadable inputs
 /// were taken out, put the caller's index back.
@@ -173,7 +175,7 @@ pub struct RecordMessagesPayload {
 }
 
 #[Object]
-impl MessageMutation {
+impl IngestMutation {
     /// Records one message; with `withContext: true` also returns the memory context, so a bot
     /// needs one round trip per turn.
     async fn record_message(
@@ -201,23 +203,6 @@ impl MessageMutation {
             None
         };
         Ok(RecordMessagePayload { recorded, context })
-    }
-
-    /// Ends a conversation now (e.g. the call hung up); its summary is queued. Calls close as
-    /// CALL_ENDED, other channels as MANUAL; a closed session is returned unchanged.
-    async fn close_session(&self, ctx: &Context<'_>, id: ID) -> Result<Session> {
-        let id = parse_id(&id, "id")?;
-        Ok(Session(
-            crate::services::sessions::close(ctx.state()?, ctx.actor()?, id).await?,
-        ))
-    }
-
-    /// Summarizes a closed session again, now (replacing its summary).
-    async fn summarize_session(&self, ctx: &Context<'_>, id: ID) -> Result<InteractionSummary> {
-        let id = parse_id(&id, "id")?;
-        Ok(InteractionSummary(
-            crate::services::summaries::resummarize(ctx.state()?, ctx.actor()?, id).await?,
-        ))
     }
 
     /// Records up to 500 messages in one transaction (e.g. a history import). Each message gets

@@ -1,0 +1,75 @@
+//! Staff corrections of what memodesk learned: setting, rejecting and releasing profile fields.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::graphql::context::{ContextExt, parse_id};
+use crate::graphql::types::lead::Lead;
+use crate::services;
+use crate::services::profile::StaffAction;
+
+#[derive(Default)]
+pub struct ProfileMutation;
+
+#[Object]
+impl ProfileMutation {
+    /// Sets a profile field as staff (source MANUAL). For list fields (`interests`) pass the
+    /// whole list, comma-separated: items left out are blocked.
+    async fn set_profile_field(
+        &self,
+        ctx: &Context<'_>,
+        lead_id: ID,
+        key: String,
+        value: String,
+    ) -> Result<Lead> {
+        let lead_id = parse_id(&lead_id, "leadId")?;
+        let lead = services::profile::staff_edit(
+            ctx.state()?,
+            ctx.actor()?,
+            lead_id,
+            &key,
+            StaffAction::Set(value),
+        )
+        .await?;
+        Ok(Lead(lead))
+    }
+
+    /// Rejects a profile field (or one `item` of a list field): it is emptied and the AI cannot
+    /// put it back until staff release it.
+    async fn reject_profile_field(
+        &self,
+        ctx: &Context<'_>,
+        lead_id: ID,
+        key: String,
+        item: Option<String>,
+    ) -> Result<Lead> {
+        let lead_id = parse_id(&lead_id, "leadId")?;
+        let lead = services::profile::staff_edit(
+            ctx.state()?,
+            ctx.actor()?,
+            lead_id,
+            &key,
+            StaffAction::Reject { item },
+        )
+        .await?;
+        Ok(Lead(lead))
+    }
+
+    /// Drops staff's hold on a field: the value stays, and AI proposals may replace it again.
+    async fn release_profile_field(
+        &self,
+        ctx: &Context<'_>,
+        lead_id: ID,
+        key: String,
+    ) -> Result<Lead> {
+        let lead_id = parse_id(&lead_id, "leadId")?;
+        let lead = services::profile::staff_edit(
+            ctx.state()?,
+            ctx.actor()?,
+            lead_id,
+            &key,
+            StaffAction::Release,
+        )
+        .await?;
+        Ok(Lead(lead))
+    }
+}
