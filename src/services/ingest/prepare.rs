@@ -210,3 +210,127 @@ fn optional_id(value: Option<String>, field: &str) -> Result<Option<String>, Inv
 fn truncate_micros(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Locale;
+    use crate::domain::profile::KnownKey;
+    use crate::domain::session_policy::DEFAULT_RESET_PHRASES;
+
+    fn settings() -> TenantSettings {
+        TenantSettings {
+            id: uuid::Uuid::nil(),
+            name: "Acme".into(),
+            customer_service_mode: true,
+            session_idle_minutes: 15,
+            context_messages: 12,
+            context_notes: 5,
+            context_char_budget: 6000,
+            locale: Locale::En,
+            default_region: "IL".into(),
+            retention_days: 365,
+            event_retention_days: 7,
+            reset_keywords: DEFAULT_RESET_PHRASES.iter().map(|&p| p.into()).collect(),
+            whatsapp_app_secret: None,
+            whatsapp_verify_token: None,
+            twilio_auth_token: None,
+            created_at: now(),
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-01T10:00:00.123456789Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn input(channel: Channel, user: &str, content: &str) -> MessageInput {
+        MessageInput {
+            channel: Some(channel),
+            external_user_id: Some(user.into()),
+            content: content.into(),
+            ..MessageInput::default()
+        }
+    }
+
+    fn prepared(input: MessageInput) -> AppResult<Prepared> {
+        prepare(input, 3, "inputs[3]", &settings(), now())
+    }
+
+    fn field_of(err: crate::error::AppError) -> String {
+        match err {
+            crate::error::AppError::BadInput { field, .. } => field,
+            other => panic!("expected BAD_USER_INPUT, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_whatsapp_id_is_also_the_customers_phone() {
+        let p = prepared(input(Channel::Whatsapp, "972525551234", "  hello  ")).unwrap();
+        assert_eq!(p.content, "hello");
+        assert_eq!(p.phone.as_deref(), Some("+972525551234"));
+        assert_eq!(
+            p.identities,
+            vec![
+                (IdentityKind::Whatsapp, "972525551234".to_owned()),
+                (IdentityKind::Phone, "+972525551234".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_inputs_name_their_field_with_the_batch_index() {
+        let empty = prepared(input(Channel::Web, "v1", "   ")).unwrap_err();
+        assert_eq!(field_of(empty), "inputs[3].content");
+        let nobody = MessageInput {
+            channel: Some(Channel::Web),
+            content: "hi".into(),
+            ..MessageInput::default()
+        };
+        assert_eq!(
+            field_of(prepared(nobody).unwrap_err()),
+            "inputs[3].externalUserId"
+        );
+        let future = MessageInput {
+            occurred_at: Some(now() + Duration::hours(1)),
+            ..input(Channel::Web, "v1", "hi")
+        };
+        assert_eq!(
+            field_of(prepared(future).unwrap_err()),
+            "inputs[3].occurredAt"
+        );
+        let too_long = input(Channel::Web, "v1", &"x".repeat(MAX_CONTENT_CHARS + 1));
+        assert_eq!(
+            field_of(prepared(too_long).unwrap_err()),
+            "inputs[3].content"
+        );
+    }
+
+    #[test]
+    fn times_are_kept_to_the_microsecond_and_default_to_now() {
+        let p = prepared(input(Channel::Web, "v1", "hi")).unwrap();
+        assert_eq!(p.occurred_at, now());
+        let given = MessageInput {
+            occurred_at: Some(now() - Duration::minutes(1)),
+            ..input(Channel::Web, "v1", "hi")
+        };
+        let p = prepared(given).unwrap();
+        assert_eq!(p.occurred_at.timestamp_subsec_nanos() % 1000, 0);
+    }
+
+    #[test]
+    fn only_customers_have_facts_extracted_and_ask_to_start_over() {
+        let said = "My name is Dana and I live in Haifa. Let's start over";
+        let customer = prepared(input(Channel::Web, "v1", said)).unwrap();
+        assert!(customer.facts.iter().any(|f| f.key == KnownKey::City));
+        assert!(customer.asks_reset);
+        let agent = prepared(MessageInput {
+            role: Some(MessageRole::Agent),
+            ..input(Channel::Web, "v1", said)
+        })
+        .unwrap();
+        assert!(agent.facts.is_empty());
+        assert!(!agent.asks_reset);
+    }
+}
