@@ -22,32 +22,37 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// The cursor text: the time to the nanosecond (what a row holds on SQLite; PostgreSQL
+    /// keeps microseconds) and the id that breaks ties, so the next page starts exactly after
+    /// this row, whatever other rows share its time.
     pub fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(format!(
-            "v1|{}|{}",
-            self.at.timestamp_micros(),
+            "v2|{}|{}|{}",
+            self.at.timestamp(),
+            self.at.timestamp_subsec_nanos(),
             self.id.simple()
         ))
     }
 
+    /// Reads a cursor this API returned (`v1` cursors, in microseconds, are still read).
     pub fn decode(text: &str, field: &str) -> Result<Self, InvalidInput> {
         let invalid = || InvalidInput::new(field, "not a cursor returned by this API");
         let raw = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| invalid())?;
         let raw = String::from_utf8(raw).map_err(|_| invalid())?;
-        let mut parts = raw.split('|');
-        if parts.next() != Some("v1") {
-            return Err(invalid());
-        }
-        let micros: i64 = parts
-            .next()
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(invalid)?;
-        let id = parts
-            .next()
-            .and_then(|p| Uuid::parse_str(p).ok())
-            .ok_or_else(invalid)?;
-        let at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
-        Ok(Self { at, id })
+        let parts: Vec<&str> = raw.split('|').collect();
+        let number = |text: &str| text.parse::<i64>().map_err(|_| invalid());
+        let (at, id) = match parts.as_slice() {
+            ["v2", secs, nanos, id] => {
+                let nanos = u32::try_from(number(nanos)?).map_err(|_| invalid())?;
+                (DateTime::from_timestamp(number(secs)?, nanos), id)
+            }
+            ["v1", micros, id] => (DateTime::from_timestamp_micros(number(micros)?), id),
+            _ => return Err(invalid()),
+        };
+        Ok(Self {
+            at: at.ok_or_else(invalid)?,
+            id: Uuid::parse_str(id).map_err(|_| invalid())?,
+        })
     }
 }
 
@@ -183,12 +188,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursors_round_trip() {
+    fn cursors_round_trip_to_the_nanosecond() {
         let c = Cursor {
-            at: DateTime::from_timestamp_micros(1_790_000_000_123_456).unwrap(),
+            at: DateTime::from_timestamp(1_790_000_000, 123_456_789).unwrap(),
             id: Uuid::now_v7(),
         };
         assert_eq!(Cursor::decode(&c.encode(), "after").unwrap(), c);
+        let v1 = URL_SAFE_NO_PAD.encode(format!("v1|1790000000123456|{}", c.id.simple()));
+        assert_eq!(
+            Cursor::decode(&v1, "after").unwrap().at,
+            DateTime::from_timestamp(1_790_000_000, 123_456_000).unwrap()
+        );
+        assert!(Cursor::decode(&URL_SAFE_NO_PAD.encode("v2|1|2000000000|x"), "after").is_err());
         assert_eq!(
             Cursor::decode("garbage", "after").unwrap_err().field,
             "after"

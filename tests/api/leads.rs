@@ -1151,3 +1151,104 @@ async fn update_lead_cannot_take_another_leads_phone_or_email() {
         .await;
     assert_eq!(by_phone.ok()["leadByPhone"]["id"], dana.as_str());
 }
+
+/// Every id of a list, paged `step` at a time forward (`first`/`after`) or backward
+/// (`last`/`before`) through `field` of `query`'s data.
+async fn page_through(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    vars: Value,
+    pick: impl Fn(&Value) -> Value,
+    backward: bool,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor = Value::Null;
+    for _ in 0..200 {
+        let mut v = vars.clone();
+        if backward {
+            v["last"] = json!(7);
+            v["before"] = cursor.clone();
+        } else {
+            v["first"] = json!(7);
+            v["after"] = cursor.clone();
+        }
+        let data = app.gql(Some(token), query, v).await.ok().clone();
+        let connection = pick(&data);
+        let edges = connection["edges"].as_array().unwrap();
+        let mut page: Vec<String> = edges
+            .iter()
+            .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+            .collect();
+        if backward {
+            page.reverse();
+        }
+        ids.extend(page);
+        let info = &connection["pageInfo"];
+        let (more, next) = if backward {
+            (info["hasPreviousPage"] == true, info["startCursor"].clone())
+        } else {
+            (info["hasNextPage"] == true, info["endCursor"].clone())
+        };
+        if !more {
+            return ids;
+        }
+        cursor = next;
+    }
+    panic!("paging never ended: {} ids so far", ids.len());
+}
+
+fn assert_each_once(mut ids: Vec<String>, expected: usize, what: &str) {
+    assert_eq!(ids.len(), expected, "{what}: rows seen (repeats included)");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), expected, "{what}: distinct rows seen");
+}
+
+/// 200 leads and 200 messages recorded in the same instant (to the nanosecond, as SQLite keeps
+/// it): paging through them in every order and both directions finds each exactly once, and
+/// paging ends.
+#[tokio::test]
+async fn paging_through_rows_that_share_a_time_finds_each_exactly_once() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    app.clock.advance(Duration::nanoseconds(123_456_789));
+    for batch in 0..2 {
+        let inputs: Vec<Value> = (0..100)
+            .map(|i| json!({ "channel": "WEB", "externalUserId": format!("c{batch}-{i}"), "content": "hi" }))
+            .collect();
+        record_batch(&app, &t.agent, inputs).await;
+        let same: Vec<Value> = (0..100)
+            .map(|i| json!({ "channel": "SMS", "externalUserId": "+14155552671", "content": format!("m{batch}-{i}") }))
+            .collect();
+        record_batch(&app, &t.agent, same).await;
+    }
+    let leads = |d: &Value| d["leads"].clone();
+    for order in ["LAST_ACTIVITY_DESC", "CREATED_AT_DESC", "CREATED_AT_ASC"] {
+        for backward in [false, true] {
+            let filter = json!({ "order": order, "filter": { "channel": "WEB" } });
+            let ids = page_through(&app, &t.viewer, LEADS, filter, leads, backward).await;
+            assert_each_once(ids, 200, &format!("leads {order}, backward: {backward}"));
+        }
+    }
+    let session = app
+        .gql(
+            Some(&t.viewer),
+            r#"{ leadByPhone(phone: "+14155552671") { lastSession { id } } }"#,
+            json!({}),
+        )
+        .await
+        .ok()["leadByPhone"]["lastSession"]["id"]
+        .clone();
+    const MESSAGES: &str = r#"query($id: ID!, $first: Int, $after: String, $last: Int, $before: String, $order: MessageOrder!) {
+      session(id: $id) { messages(first: $first, after: $after, last: $last, before: $before, order: $order) {
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { node { id } } } } }"#;
+    let messages = |d: &Value| d["session"]["messages"].clone();
+    for order in ["OLDEST_FIRST", "NEWEST_FIRST"] {
+        for backward in [false, true] {
+            let vars = json!({ "id": session, "order": order });
+            let ids = page_through(&app, &t.viewer, MESSAGES, vars, messages, backward).await;
+            assert_each_once(ids, 200, &format!("messages {order}, backward: {backward}"));
+        }
+    }
+}
