@@ -1,6 +1,5 @@
 //! GraphQL over HTTP: POST for everything, GET for queries (and GraphiQL in a browser).
 
-use async_graphql::http::GraphiQLSource;
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
@@ -9,7 +8,7 @@ use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Opera
 use async_graphql::{Request, Response as GqlResponse, ServerError};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use lru::LruCache;
 use serde::{Deserialize, Serialize};
 
@@ -104,14 +103,7 @@ pub async fn get_handler(
         .is_some_and(|a| a.contains("text/html"));
     if !has_query {
         if wants_html {
-            return Html(
-                GraphiQLSource::build()
-                    .endpoint("/graphql")
-                    .subscription_endpoint("/graphql/ws")
-                    .title("memodesk GraphiQL")
-                    .finish(),
-            )
-            .into_response();
+            return super::graphiql::page();
         }
         return request_error(
             &headers,

@@ -5,6 +5,7 @@ mod fake_llm;
 mod helpers;
 
 mod auth;
+mod graphiql;
 mod http_protocol;
 mod ingest;
 mod leads;
