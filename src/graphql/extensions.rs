@@ -5,15 +5,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest,
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
 };
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Response, ServerError, ServerResult, Value, Variables};
+use futures::StreamExt;
+use futures::stream::BoxStream;
 
-/// Gives every error a code. Errors async-graphql raises itself (syntax, unknown fields,
-/// wrong types, unknown enum values, exceeded limits, arguments that do not coerce) describe
-/// the request: `BAD_USER_INPUT`. Resolver errors carry their code from `AppError`; one
-/// without a code escaped that conversion, so it is reported as `INTERNAL` without its text.
+/// Gives every error a code, over HTTP and in every response of a subscription alike. Errors
+/// async-graphql raises itself (syntax, unknown fields, wrong types, unknown enum values,
+/// exceeded limits, arguments that do not coerce) describe the request: `BAD_USER_INPUT`.
+/// Resolver errors carry their code from `AppError`; one without a code escaped that
+/// conversion, so it is reported as `INTERNAL` without its text.
 pub struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
@@ -26,31 +29,48 @@ impl ExtensionFactory for ErrorCodes {
 impl Extension for ErrorCodes {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
-        for error in &mut response.errors {
-            let has_code = error
-                .extensions
-                .as_ref()
-                .is_some_and(|e| e.get("code").is_some());
-            if has_code {
-                continue;
-            }
-            let from_request = error.path.is_empty()
-                || error.message.starts_with("Failed to parse")
-                || error.message.starts_with("Invalid value for argument")
-                || error.message.starts_with("Internal error: Failed to parse");
-            let code = if from_request {
-                "BAD_USER_INPUT"
-            } else {
-                tracing::error!(error = %error.message, "resolver error without a code");
-                error.message = "internal error".into();
-                "INTERNAL"
-            };
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", Value::from(code));
-        }
+        add_codes(&mut response);
         response
+    }
+
+    /// Subscriptions (and anything else sent over the WebSocket) skip `request`.
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        Box::pin(next.run(ctx, stream).map(|mut response| {
+            add_codes(&mut response);
+            response
+        }))
+    }
+}
+
+fn add_codes(response: &mut Response) {
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        let from_request = error.path.is_empty()
+            || error.message.starts_with("Failed to parse")
+            || error.message.starts_with("Invalid value for argument")
+            || error.message.starts_with("Internal error: Failed to parse");
+        let code = if from_request {
+            "BAD_USER_INPUT"
+        } else {
+            tracing::error!(error = %error.message, "resolver error without a code");
+            error.message = "internal error".into();
+            "INTERNAL"
+        };
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", Value::from(code));
     }
 }
 
