@@ -123,6 +123,9 @@ pub struct Settings {
     /// Per-request timeout.
     #[serde(with = "humantime_serde_compat")]
     pub request_timeout: std::time::Duration,
+    /// How long a WebSocket may stay open without sending `connection_init`.
+    #[serde(with = "humantime_serde_compat")]
+    pub ws_init_timeout: std::time::Duration,
     /// Browser origins allowed to call the API (the bundled dashboard is same-origin).
     pub cors_origins: Vec<String>,
     /// The URL the outside world calls this server at (e.g. `https://memodesk.example.com`).
@@ -162,6 +165,7 @@ impl Default for Settings {
             max_page_size: 100,
             max_body_bytes: 8 * 1024 * 1024,
             request_timeout: std::time::Duration::from_secs(30),
+            ws_init_timeout: std::time::Duration::from_secs(10),
             cors_origins: Vec::new(),
             public_url: None,
             log_format: LogFormat::Text,
@@ -247,6 +251,9 @@ impl Settings {
         }
         if self.job_concurrency == 0 {
             bail!("job_concurrency must be at least 1");
+        }
+        if self.ws_init_timeout.is_zero() {
+            bail!("ws_init_timeout must be longer than zero");
         }
         if let Some(url) = &self.llm_base_url
             && !(url.starts_with("http://") || url.starts_with("https://"))

@@ -25,10 +25,10 @@ pub fn schema_builder(
         mutation::Mutation::default(),
         subscription::Subscription,
     )
-    .limit_depth(settings.graphql_max_depth)
     .limit_complexity(settings.graphql_max_complexity)
     .limit_recursive_depth(32)
     .extension(extensions::ErrorCodes)
+    .extension(extensions::DepthLimit(settings.graphql_max_depth))
     .extension(extensions::AliasLimit(settings.graphql_max_aliases))
 }
 

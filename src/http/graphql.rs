@@ -1,6 +1,6 @@
 //! GraphQL over HTTP: POST for everything, GET for queries (and GraphiQL in a browser).
 
-use async_graphql::http::GraphiQLSource;
+use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
@@ -8,9 +8,9 @@ use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Opera
 use async_graphql::{Request, Response as GqlResponse, ServerError};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use lru::LruCache;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{HttpState, credential};
 use crate::error::AppError;
@@ -24,6 +24,13 @@ pub async fn post_handler(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    if !is_json(&headers) {
+        return request_error(
+            &headers,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the request as `Content-Type: application/json`",
+        );
+    }
     // Parsed here rather than by an extractor so that a body that is not a GraphQL request
     // gets a GraphQL error with a code, not a bare 400.
     let mut request = match serde_json::from_slice::<Request>(&body) {
@@ -44,8 +51,43 @@ pub async fn post_handler(
             );
         }
     };
+    // `query` defaults to "" when absent: a body without one is malformed, not an empty document.
+    if request.query.is_empty() && !has_query_member(&body) {
+        return request_error(
+            &headers,
+            StatusCode::BAD_REQUEST,
+            "the body is not a GraphQL request: it has no `query` (send {\"query\": \"…\", \"variables\": {…}})",
+        );
+    }
     state.documents.prepare(&mut request);
     execute(&state, &headers, request).await
+}
+
+/// Whether the request body is declared as JSON, the one media type GraphQL over HTTP requires
+/// (a `charset`, if named, must be UTF-8). A POST without a content type is refused rather than
+/// guessed at, as the spec asks.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        && parts.all(|parameter| match parameter.split_once('=') {
+            Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+                value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+            }
+            _ => true,
+        })
+}
+
+/// Whether a JSON body that deserialized as a request names a `query` at all.
+fn has_query_member(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
+        .is_ok_and(|object| object.contains_key("query"))
 }
 
 pub async fn get_handler(
@@ -61,14 +103,7 @@ pub async fn get_handler(
         .is_some_and(|a| a.contains("text/html"));
     if !has_query {
         if wants_html {
-            return Html(
-                GraphiQLSource::build()
-                    .endpoint("/graphql")
-                    .subscription_endpoint("/graphql/ws")
-                    .title("memodesk GraphiQL")
-                    .finish(),
-            )
-            .into_response();
+            return super::graphiql::page();
         }
         return request_error(
             &headers,
@@ -227,29 +262,57 @@ fn wants_graphql_response(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains(GRAPHQL_RESPONSE))
 }
 
-/// Serializes a GraphQL response in the media type the client asked for. With
-/// `application/graphql-response+json`, a request that never executed (syntax, validation,
-/// limits) is a 400, as the GraphQL-over-HTTP spec asks.
+/// Serializes a GraphQL response in the media type the client asked for.
+///
+/// A request that never executed (syntax, validation, variables, limits, a malformed body) has
+/// no `data` entry at all, as the GraphQL spec asks; with `application/graphql-response+json`
+/// it is also a 400, as GraphQL over HTTP asks. Once execution began, `data` is there (null
+/// when a non-null root field failed) and the status is 200.
 fn respond(headers: &HeaderMap, response: GqlResponse) -> Response {
     let graphql_response = wants_graphql_response(headers);
-    let status =
-        if graphql_response && response.data == async_graphql::Value::Null && response.is_err() {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::OK
-        };
+    let never_executed = never_executed(&response);
+    let status = if graphql_response && never_executed {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let content_type = if graphql_response {
         GRAPHQL_RESPONSE
     } else {
         "application/json"
     };
-    match serde_json::to_vec(&response) {
+    let body = if never_executed {
+        serde_json::to_vec(&RequestErrors {
+            errors: &response.errors,
+            extensions: &response.extensions,
+        })
+    } else {
+        serde_json::to_vec(&response)
+    };
+    match body {
         Ok(body) => (status, [(header::CONTENT_TYPE, content_type)], body).into_response(),
         Err(err) => {
             tracing::error!(error = %err, "could not serialize a GraphQL response");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// Whether the response is a request error: no data and only errors that no field raised.
+/// Every error raised while executing carries the path of its field; an error before
+/// execution (parse, validation, variable coercion, limits) has none.
+fn never_executed(response: &GqlResponse) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
+/// A response without a `data` entry.
+#[derive(Serialize)]
+struct RequestErrors<'a> {
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, async_graphql::Value>,
 }
 
 /// A GraphQL-shaped error for failures before execution (bad credentials).

@@ -1,6 +1,7 @@
-//! The HTTP surface: GraphQL (POST, GET, GraphiQL), channel webhooks, health, readiness and
-//! metrics.
+//! The HTTP surface: GraphQL (POST, GET, GraphiQL and its files), channel webhooks, health,
+//! readiness and metrics.
 
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod web;
@@ -43,6 +44,7 @@ pub fn router(state: HttpState) -> Router {
             get(graphql::get_handler).post(graphql::post_handler),
         )
         .route("/graphql/ws", get(ws::handler))
+        .route("/graphiql/{name}", get(graphiql::asset))
         .route("/", get(web::index))
         .route("/app.js", get(web::app_js))
         .route("/style.css", get(web::style_css))

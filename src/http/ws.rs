@@ -3,16 +3,25 @@
 //! The credential travels in `connection_init` (`{"Authorization": "Bearer …"}` or
 //! `{"token": "…"}`, an API key works too). A missing or bad credential closes the socket with
 //! 4401, one that may not read with 4403.
+//!
+//! async-graphql's `WebSocket` speaks both protocols; this module watches the client's messages
+//! on their way to it and closes the socket where `graphql-transport-ws` says to, which it does
+//! not: no `connection_init` in time (4408), `subscribe` before `connection_init` (4401), a
+//! `subscribe` with an id already running (4409), a message that is not one of the protocol's
+//! (4400). The legacy protocol gets the first two too; it lets a new operation replace one of
+//! the same id, and keeps async-graphql's answers to malformed messages.
 
+use std::collections::HashSet;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage};
+use async_graphql::http::{ClientMessage, WebSocket, WebSocketProtocols, WsMessage};
 use async_graphql::{Data, Error};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt, future};
 use serde_json::Value;
 
@@ -22,8 +31,11 @@ use crate::graphql::loaders::Loaders;
 use crate::services::auth::{self, Credential};
 use crate::state::AppState;
 
+pub const CLOSE_INVALID_MESSAGE: u16 = 4400;
 pub const CLOSE_UNAUTHENTICATED: u16 = 4401;
 pub const CLOSE_FORBIDDEN: u16 = 4403;
+pub const CLOSE_INIT_TIMEOUT: u16 = 4408;
+pub const CLOSE_DUPLICATE_ID: u16 = 4409;
 
 pub async fn handler(
     State(state): State<HttpState>,
@@ -56,70 +68,197 @@ pub async fn handler(
         .on_upgrade(move |socket| serve(state, socket, protocol))
 }
 
+/// What the client's messages have shown so far, shared between the watch on its messages and
+/// the loop that sends async-graphql's.
+#[derive(Default)]
+struct Connection {
+    /// `connection_init` arrived (its credential may still be being checked).
+    init_received: bool,
+    /// Ids of the operations running, as the client named them.
+    running: HashSet<String>,
+    /// Why the socket closes, once known: this code goes out whatever async-graphql would send.
+    close: Option<(u16, String)>,
+}
+
+#[derive(Clone, Default)]
+struct SharedConnection(Arc<Mutex<Connection>>);
+
+impl SharedConnection {
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Lets `message` through to async-graphql, or records why the socket must close instead.
+    fn admit(
+        &self,
+        message: &serde_json::Result<ClientMessage>,
+        protocol: WebSocketProtocols,
+    ) -> bool {
+        let transport_ws = protocol == WebSocketProtocols::GraphQLWS;
+        let mut connection = self.lock();
+        let refusal = match message {
+            Ok(ClientMessage::ConnectionInit { .. }) => {
+                connection.init_received = true;
+                None
+            }
+            Ok(ClientMessage::Start { .. }) if !connection.init_received => {
+                Some((CLOSE_UNAUTHENTICATED, "Unauthorized".to_owned()))
+            }
+            Ok(ClientMessage::Start { id, .. }) => {
+                if connection.running.insert(id.clone()) || !transport_ws {
+                    None
+                } else {
+                    Some((
+                        CLOSE_DUPLICATE_ID,
+                        format!("Subscriber for {id} already exists"),
+                    ))
+                }
+            }
+            Ok(ClientMessage::Stop { id }) => {
+                connection.running.remove(id);
+                None
+            }
+            Ok(_) => None,
+            Err(_) if transport_ws => {
+                Some((CLOSE_INVALID_MESSAGE, "Invalid message received".to_owned()))
+            }
+            Err(_) => None,
+        };
+        match refusal {
+            Some(close) => {
+                connection.close.get_or_insert(close);
+                false
+            }
+            None => true,
+        }
+    }
+}
+
 async fn serve(
     state: HttpState,
     socket: axum::extract::ws::WebSocket,
     protocol: WebSocketProtocols,
 ) {
     let (mut sink, stream) = socket.split();
+    let connection = SharedConnection::default();
+    let watch = connection.clone();
+    // The client's messages, parsed once here; a message that must close the socket ends the
+    // stream, which ends async-graphql's, and the loop below sends the close.
     let input = stream
         .take_while(|message| future::ready(message.is_ok()))
         .filter_map(|message| {
             future::ready(match message {
-                Ok(Message::Text(text)) => Some(text.as_bytes().to_vec()),
-                Ok(Message::Binary(bytes)) => Some(bytes.to_vec()),
+                Ok(Message::Text(text)) => Some(ClientMessage::from_bytes(text.as_bytes())),
+                Ok(Message::Binary(bytes)) => Some(ClientMessage::from_bytes(&bytes)),
                 _ => None,
             })
-        });
-    // Why connection_init was refused, so the socket closes with the right code whatever the
-    // protocol does with the error.
-    let refusal: Arc<Mutex<Option<(u16, String)>>> = Arc::default();
+        })
+        .take_while(move |message| future::ready(watch.admit(message, protocol)));
     let app = state.app.clone();
-    let refused = refusal.clone();
-    let output = WebSocket::new(state.schema.clone(), input, protocol)
+    let refusals = connection.clone();
+    let output = WebSocket::from_message_stream(state.schema.clone(), input, protocol)
         .on_connection_init(move |payload| async move {
             match connection_init(&app, payload).await {
                 Ok(data) => Ok(data),
                 Err((code, message)) => {
-                    *refused.lock().unwrap_or_else(|p| p.into_inner()) =
-                        Some((code, message.clone()));
+                    refusals.lock().close = Some((code, message.clone()));
                     Err(Error::new(message))
                 }
             }
-        })
-        .map(|message| match message {
-            WsMessage::Text(text) => Message::Text(text.into()),
-            WsMessage::Close(code, reason) => Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })),
         });
     futures::pin_mut!(output);
-    while let Some(message) = output.next().await {
-        let refused = refusal.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let message = match (&message, refused) {
-            // graphql-transport-ws closes a refused init with 1002: say why precisely.
-            (Message::Close(_), Some((code, reason))) => Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })),
-            _ => message,
+
+    let init_deadline = tokio::time::sleep(state.app.settings.ws_init_timeout);
+    tokio::pin!(init_deadline);
+    let mut waiting_for_init = true;
+    loop {
+        let message = tokio::select! {
+            // A connection_init that arrived in time is read before the deadline is looked at.
+            biased;
+            message = output.next() => message,
+            () = &mut init_deadline, if waiting_for_init => {
+                waiting_for_init = false;
+                if connection.lock().init_received {
+                    continue;
+                }
+                let timeout = (CLOSE_INIT_TIMEOUT, "Connection initialisation timeout".to_owned());
+                close(&mut sink, timeout).await;
+                return;
+            }
         };
-        let closing = matches!(message, Message::Close(_));
-        if sink.send(message).await.is_err() || closing {
+        let message = match message {
+            Some(WsMessage::Text(text)) => text,
+            Some(WsMessage::Close(code, reason)) => {
+                // Ours (a refusal, a protocol violation) says more than async-graphql's 1002.
+                let ours = connection.lock().close.take();
+                close(&mut sink, ours.unwrap_or((code, reason))).await;
+                return;
+            }
+            None => break,
+        };
+        let message = track_completion(&connection, message);
+        if sink.send(Message::Text(message.into())).await.is_err() {
             return;
         }
     }
-    // The legacy protocol reports a refused init as a message and then stops: close with the code.
-    let refused = refusal.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    if let Some((code, reason)) = refused {
-        let _ = sink
-            .send(Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })))
-            .await;
+    // The client went away, or a message of its own ended the connection (the legacy protocol
+    // also reports a refused init as a message, then stops): close with the code, if any.
+    let ours = connection.lock().close.take();
+    if let Some(ours) = ours {
+        close(&mut sink, ours).await;
     }
+}
+
+/// Forgets an operation async-graphql reports complete (so its id may be used again), and
+/// gives the legacy protocol's `connection_error` the code the same error has over HTTP.
+fn track_completion(connection: &SharedConnection, text: String) -> String {
+    // async-graphql writes the type first: only these messages need a look inside.
+    if text.starts_with(r#"{"type":"complete""#) {
+        if let Ok(message) = serde_json::from_str::<Value>(&text)
+            && let Some(id) = message["id"].as_str()
+        {
+            connection.lock().running.remove(id);
+        }
+        return text;
+    }
+    if text.starts_with(r#"{"type":"connection_error""#) {
+        let connection = connection.lock();
+        if let Some((close_code, message)) = &connection.close {
+            let code = match *close_code {
+                CLOSE_FORBIDDEN => "FORBIDDEN",
+                _ => "UNAUTHENTICATED",
+            };
+            return serde_json::json!({
+                "type": "connection_error",
+                "payload": { "message": message, "extensions": { "code": code } },
+            })
+            .to_string();
+        }
+    }
+    text
+}
+
+/// Sends a close frame; its reason is cut to the 123 bytes a frame can carry.
+async fn close(
+    sink: &mut SplitSink<axum::extract::ws::WebSocket, Message>,
+    (code, mut reason): (u16, String),
+) {
+    if reason.len() > 123 {
+        let mut end = 120;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+        reason.push('…');
+    }
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
 }
 
 /// Authenticates `connection_init`; the error carries the close code.

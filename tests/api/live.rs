@@ -1,5 +1,6 @@
-//! Live subscriptions over real WebSockets: order, tenancy, auth close codes, resume, expiry,
-//! slow subscribers, and delivery across replicas.
+//! Live subscriptions over real WebSockets: order, tenancy, auth close codes, the protocol's
+//! other close codes, error codes, resume, expiry, slow subscribers, and delivery across
+//! replicas.
 
 use std::time::Duration;
 
@@ -528,5 +529,170 @@ async fn an_event_written_on_one_replica_reaches_subscribers_on_another() {
         started.elapsed() < Duration::from_secs(1),
         "took {:?}",
         started.elapsed()
+    );
+}
+
+/// Reads until the socket closes; its close code and reason.
+async fn closed_with(client: &mut WsClient) -> Option<(u16, String)> {
+    while let Some(message) = client.next(Duration::from_secs(5)).await {
+        if let Received::Closed(code, reason) = message {
+            return Some((code, reason));
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn a_connection_that_never_initialises_is_closed_after_the_timeout_with_4408() {
+    let app = TestApp::spawn_with(TestOptions {
+        settings: Some(|s| s.ws_init_timeout = Duration::from_millis(300)),
+        ..TestOptions::default()
+    })
+    .await;
+    let t = app.tenant("Acme").await;
+    for legacy in [false, true] {
+        let mut silent = WsClient::open(&app, legacy).await;
+        let started = std::time::Instant::now();
+        assert_eq!(
+            closed_with(&mut silent).await,
+            Some((4408, "Connection initialisation timeout".to_owned())),
+            "legacy={legacy}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+    // One that initialised in time stays open past it.
+    let mut client = WsClient::connect(&app, &t.viewer).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    client
+        .subscribe("1", EVENTS, json!({ "types": ["MESSAGE_CREATED"] }))
+        .await;
+    app.until_subscribed(1).await;
+    record(&app, &t.agent, message("WEB", "v", "still here")).await;
+    assert_eq!(client.event().await["message"]["content"], "still here");
+}
+
+#[tokio::test]
+async fn subscribing_before_connection_init_closes_the_socket_with_4401() {
+    let app = TestApp::spawn().await;
+    for legacy in [false, true] {
+        let mut client = WsClient::open(&app, legacy).await;
+        client.subscribe("1", EVENTS, json!({})).await;
+        assert_eq!(
+            closed_with(&mut client).await,
+            Some((4401, "Unauthorized".to_owned())),
+            "legacy={legacy}"
+        );
+    }
+    assert_eq!(app.state.events.subscriber_count(), 0);
+}
+
+#[tokio::test]
+async fn reusing_the_id_of_a_running_subscription_closes_the_socket_with_4409() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+
+    // An id is free again once its operation completed, whichever side completed it.
+    let mut client = WsClient::connect(&app, &t.viewer).await;
+    client
+        .subscribe("a", "subscription { noSuchField }", json!({}))
+        .await;
+    assert!(matches!(
+        client.next(Duration::from_secs(5)).await,
+        Some(Received::Errors(_))
+    ));
+    assert!(matches!(
+        client.next(Duration::from_secs(5)).await,
+        Some(Received::Complete)
+    ));
+    client.subscribe("a", EVENTS, json!({})).await;
+    app.until_subscribed(1).await;
+    client.send(json!({ "id": "a", "type": "complete" })).await;
+    client.subscribe("a", EVENTS, json!({})).await;
+    client.expect_silence(Duration::from_millis(300)).await;
+
+    // While it runs, it is not.
+    client.subscribe("a", EVENTS, json!({})).await;
+    assert_eq!(
+        closed_with(&mut client).await,
+        Some((4409, "Subscriber for a already exists".to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn a_message_outside_the_protocol_closes_the_socket_with_4400() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let mut client = WsClient::connect(&app, &t.viewer).await;
+    client.send(json!({ "type": "subscribe_me_please" })).await;
+    assert_eq!(
+        closed_with(&mut client).await.map(|(code, _)| code),
+        Some(4400)
+    );
+}
+
+#[tokio::test]
+async fn errors_over_the_socket_carry_the_same_codes_as_over_http() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let unknown_lead = uuid::Uuid::now_v7().to_string();
+    let cases = [
+        ("{ noSuchField }", json!({}), "BAD_USER_INPUT"),
+        (
+            "query($id: ID!) { lead(id: $id) { id } }",
+            json!({ "id": unknown_lead }),
+            "NOT_FOUND",
+        ),
+        (
+            r#"mutation { createApiKey(name: "k", scopes: [READ]) { token } }"#,
+            json!({}),
+            "FORBIDDEN",
+        ),
+        (
+            "{ leads(first: 100000) { totalCount } }",
+            json!({}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "subscription { conversationEvents(types: [NOPE]) { cursor } }",
+            json!({}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "subscription($id: ID) { messageAdded(leadId: $id) { id } }",
+            json!({ "id": "not-an-id" }),
+            "BAD_USER_INPUT",
+        ),
+    ];
+    let mut client = WsClient::connect(&app, &t.viewer).await;
+    for (i, (document, variables, code)) in cases.into_iter().enumerate() {
+        if !document.starts_with("subscription") {
+            let over_http = app.gql(Some(&t.viewer), document, variables.clone()).await;
+            assert_eq!(over_http.code(), Some(code), "over HTTP: {document}");
+        }
+        client.subscribe(&i.to_string(), document, variables).await;
+        match client.next(Duration::from_secs(5)).await {
+            Some(Received::Errors(errors)) => {
+                assert_eq!(
+                    errors[0]["extensions"]["code"], code,
+                    "{document}: {errors}"
+                )
+            }
+            _ => panic!("{document} did not fail over the socket"),
+        }
+        assert!(matches!(
+            client.next(Duration::from_secs(5)).await,
+            Some(Received::Complete)
+        ));
+    }
+
+    // A refused connection_init on the legacy protocol says why, with a code, before closing.
+    let mut legacy = WsClient::open(&app, true).await;
+    legacy.init(json!({ "token": "not-a-token" })).await;
+    let refusal = legacy.raw(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(refusal["type"], "connection_error", "{refusal}");
+    assert_eq!(refusal["payload"]["extensions"]["code"], "UNAUTHENTICATED");
+    assert_eq!(
+        closed_with(&mut legacy).await.map(|(code, _)| code),
+        Some(4401)
     );
 }

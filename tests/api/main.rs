@@ -6,6 +6,8 @@ mod helpers;
 
 mod auth;
 mod drivers;
+mod graphiql;
+mod http_protocol;
 mod ingest;
 mod leads;
 mod lifecycle;
