@@ -12,6 +12,7 @@ mod live;
 mod llm;
 mod memory;
 mod notes;
+mod phones;
 mod pipeline;
 mod profile;
 mod schema;
