@@ -1,10 +1,10 @@
 //! Phone numbers: read right whatever the tenant's region, kept when a channel sends one the
 //! numbering plan does not list, refused with the reason when impossible, flagged when
-//! unverified.
+//! unverified, and found by a lead search in any format the tenant's region allows.
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Gql, RECORD, TestApp, TestTenant, record};
+use crate::helpers::{Gql, RECORD, TestApp, TestTenant, record, update_settings};
 
 const LEAD: &str = r#"query($id: ID!) { lead(id: $id) {
     id primaryPhone identities { kind value } profile { key value } } }"#;
@@ -12,6 +12,9 @@ const LEAD: &str = r#"query($id: ID!) { lead(id: $id) {
 const PROFILE: &str = r#"query($id: ID!) { lead(id: $id) { profile { key value verified } } }"#;
 
 const LEAD_BY_PHONE: &str = r#"query($phone: String!) { leadByPhone(phone: $phone) { id } }"#;
+
+const SEARCH: &str = r#"query($search: String!) {
+    leads(first: 50, filter: { search: $search }) { totalCount edges { node { id } } } }"#;
 
 /// A lead as staff see it: its primary phone, identities and profile.
 struct Lead(Value);
@@ -78,6 +81,22 @@ async fn lead_by_phone(app: &TestApp, t: &TestTenant, phone: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no lead for {phone}"))
         .to_owned()
+}
+
+/// The ids a lead search finds, after checking `totalCount` agrees.
+async fn search(app: &TestApp, t: &TestTenant, text: &str) -> Vec<String> {
+    let response = app
+        .gql(Some(&t.viewer), SEARCH, json!({ "search": text }))
+        .await;
+    let leads = &response.ok()["leads"];
+    let ids: Vec<String> = leads["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(leads["totalCount"], ids.len(), "search `{text}`");
+    ids
 }
 
 #[tokio::test]
@@ -263,4 +282,76 @@ async fn a_number_that_cannot_exist_is_refused_with_the_reason() {
         "{created:?}"
     );
     assert_eq!(created.field(), Some("input.phone"));
+}
+
+#[tokio::test]
+async fn searching_leads_by_phone_finds_them_in_any_format_the_tenants_region_allows() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme Israel").await;
+    update_settings(&app, &t.admin, r#"defaultRegion: "IL""#).await;
+    let dana = lead_of(
+        &app,
+        &t,
+        json!({ "channel": "WHATSAPP", "externalUserId": "972525551234", "displayName": "Dana",
+                 "content": "שלום" }),
+    )
+    .await;
+    // Another customer whose number shares digits with Dana's.
+    let other = lead_of(
+        &app,
+        &t,
+        json!({ "channel": "WHATSAPP", "externalUserId": "972545551234", "displayName": "Yossi",
+                 "content": "שלום" }),
+    )
+    .await;
+    for written in [
+        "052-555-1234",
+        "0525551234",
+        "052 555 1234",
+        "(052) 555-1234",
+        "+972 52-555-1234",
+        "+972525551234",
+        "00972525551234",
+    ] {
+        assert_eq!(
+            search(&app, &t, written).await,
+            [dana.as_str()],
+            "`{written}`"
+        );
+    }
+    // Parts of a number still find every lead whose number holds them.
+    let mut both = vec![dana.clone(), other.clone()];
+    both.sort();
+    for part in ["5551234", "555-1234", "555 12"] {
+        let mut found = search(&app, &t, part).await;
+        found.sort();
+        assert_eq!(found, both, "`{part}`");
+    }
+    assert_eq!(search(&app, &t, "52555").await, [dana.as_str()]);
+    assert_eq!(search(&app, &t, "053-555-1234").await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_search_finds_a_lead_by_a_phone_number_that_is_not_its_primary_one() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme Israel").await;
+    update_settings(&app, &t.admin, r#"defaultRegion: "IL""#).await;
+    let dana = lead_of(
+        &app,
+        &t,
+        json!({ "channel": "WHATSAPP", "externalUserId": "972525551234", "content": "Hi" }),
+    )
+    .await;
+    // Staff set another number as her phone; she still writes from the first one.
+    app.gql(
+        Some(&t.agent),
+        r#"mutation($id: ID!) { setProfileField(leadId: $id, key: "phone", value: "03-123-4567") { id } }"#,
+        json!({ "id": dana }),
+    )
+    .await
+    .ok();
+    let lead = Lead::load(&app, &t.viewer, &dana).await;
+    assert_eq!(lead.primary_phone(), Some("+97231234567"));
+    assert_eq!(search(&app, &t, "052-555-1234").await, [dana.as_str()]);
+    assert_eq!(search(&app, &t, "03-123-4567").await, [dana.as_str()]);
 }
