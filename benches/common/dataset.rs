@@ -976,7 +976,7 @@ pub fn phone_number(rng: &mut SmallRng, index: usize) -> String {
         for _ in 0..AREAS.len() {
             let area = AREAS[rng.random_range(0..AREAS.len())];
             let candidate = format!("+1{area}{n:07}");
-            if PhoneNumber::parse(&candidate, "US", "phone").is_ok() {
+            if PhoneNumber::parse(&candidate, "US", "phone").is_ok_and(|p| p.is_verified()) {
                 return candidate;
             }
         }

@@ -129,7 +129,9 @@ pub fn caller_identity(
         let looks_like_number = caller
             .chars()
             .all(|c| c.is_ascii_digit() || " +-().".contains(c));
-        if looks_like_number && let Ok(phone) = PhoneNumber::parse(caller, default_region, "from") {
+        if looks_like_number
+            && let Ok(phone) = PhoneNumber::from_channel_id(caller, Some(default_region), "from")
+        {
             return Some(CallerIdentity {
                 phone: Some(phone.into_string()),
                 external_user_id: None,

@@ -188,7 +188,7 @@ fn wa_id_phone(wa_id: &str) -> Option<String> {
     if digits.is_empty() || digits.len() > 15 || !digits.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    PhoneNumber::parse(&format!("+{digits}"), "US", "from")
+    PhoneNumber::from_channel_id(digits, None, "from")
         .ok()
         .map(PhoneNumber::into_string)
 }

@@ -599,7 +599,11 @@ impl PhoneScan<'_, '_> {
         }
         self.budget -= 1;
         // The same parse `normalize_value` runs, so the value is already normalized.
-        let phone = PhoneNumber::parse(candidate, self.region, "phone").ok()?;
+        // Only numbers in listed ranges: in free text, a merely possible one is as likely an
+        // order or account number.
+        let phone = PhoneNumber::parse(candidate, self.region, "phone")
+            .ok()
+            .filter(PhoneNumber::is_verified)?;
         // The parser also reads bare digit runs as international numbers (WhatsApp ids): in
         // free text only near a phone word, or when the default region itself reads them.
         let bare = !candidate.starts_with(['+', '0', '(']);

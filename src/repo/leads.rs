@@ -133,6 +133,12 @@ pub enum LeadOrder {
 pub struct LeadFilter {
     /// Case-insensitive substring of the name, phone or email.
     pub search: Option<String>,
+    /// The phone number `search` reads as, in E.164 (set by the service, which knows the
+    /// tenant's region): also matches leads with that primary phone or phone identity.
+    pub search_phone: Option<String>,
+    /// The digits of a `search` written like a phone number (`555-1234`): also matched as a
+    /// substring, since stored numbers have no separators.
+    pub search_digits: Option<String>,
     /// Leads who talked on this channel.
     pub channel: Option<Channel>,
     /// Leads whose last interaction is at or after this time.
@@ -144,11 +150,31 @@ pub struct LeadFilter {
 fn condition(tenant_id: Uuid, filter: &LeadFilter) -> Condition {
     let mut cond = Condition::all().add(lead::Column::TenantId.eq(tenant_id));
     if let Some(search) = &filter.search {
-        let pattern = format!("%{}%", like_escape(&search.to_lowercase()));
-        cond = cond.add(
+        let contains = |text: &str| {
+            let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
             Expr::col((lead::Entity, lead::Column::SearchText))
-                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
-        );
+                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\'))
+        };
+        let mut matches = Condition::any().add(contains(search));
+        if let Some(digits) = &filter.search_digits {
+            matches = matches.add(contains(digits));
+        }
+        if let Some(phone) = &filter.search_phone {
+            matches = matches
+                .add(lead::Column::PrimaryPhone.eq(phone.as_str()))
+                .add(
+                    lead::Column::Id.in_subquery(
+                        sea_orm::sea_query::Query::select()
+                            .column(lead_identity::Column::LeadId)
+                            .from(lead_identity::Entity)
+                            .and_where(lead_identity::Column::TenantId.eq(tenant_id))
+                            .and_where(lead_identity::Column::Kind.eq(IdentityKind::Phone))
+                            .and_where(lead_identity::Column::Value.eq(phone.as_str()))
+                            .to_owned(),
+                    ),
+                );
+        }
+        cond = cond.add(matches);
     }
     if let Some(channel) = filter.channel {
         // Talked on the channel: a session there, or the channel's own identity.

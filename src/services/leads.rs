@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use crate::auth::{Actor, Permission};
 use crate::domain::email::EmailAddress;
-use crate::domain::phone::PhoneNumber;
+use crate::domain::phone::{self, PhoneNumber};
 use crate::domain::profile::{FieldKey, KnownKey, ManualEdit, Profile};
 use crate::domain::{Channel, EventType, IdentityKind, InvalidInput};
 use crate::entities::{lead, lead_identity};
@@ -64,6 +64,7 @@ pub async fn list(
 ) -> AppResult<Page<lead::Model>> {
     actor.require(Permission::Read)?;
     validate_filter(filter)?;
+    let filter = &with_phone_search(state, actor.tenant_id, filter).await?;
     let rows =
         repo::leads::page(state.db.reader(), actor.tenant_id, filter, order, request).await?;
     let rows = rows
@@ -75,7 +76,39 @@ pub async fn list(
 
 pub async fn count(state: &AppState, actor: &Actor, filter: &LeadFilter) -> AppResult<u64> {
     actor.require(Permission::Read)?;
-    Ok(repo::leads::count(state.db.reader(), actor.tenant_id, filter).await?)
+    let filter = with_phone_search(state, actor.tenant_id, filter).await?;
+    Ok(repo::leads::count(state.db.reader(), actor.tenant_id, &filter).await?)
+}
+
+/// A search written like a phone number also finds the leads with that number, however the
+/// search writes it: `052-555-1234` finds `+972525551234` in an `IL` tenant, and `555-1234`
+/// finds it by its digits.
+async fn with_phone_search(
+    state: &AppState,
+    tenant_id: Uuid,
+    filter: &LeadFilter,
+) -> AppResult<LeadFilter> {
+    let mut filter = filter.clone();
+    let Some(search) = filter.search.as_deref() else {
+        return Ok(filter);
+    };
+    let phone_shaped = search
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '.' | '(' | ')'));
+    if !phone_shaped {
+        return Ok(filter);
+    }
+    let digits: String = search.chars().filter(char::is_ascii_digit).collect();
+    if phone::looks_like_phone(search) {
+        let settings = state.tenants.get(state.db.reader(), tenant_id).await?;
+        filter.search_phone = PhoneNumber::parse(search, &settings.default_region, "")
+            .ok()
+            .map(PhoneNumber::into_string);
+    }
+    if !digits.is_empty() && digits != search {
+        filter.search_digits = Some(digits);
+    }
+    Ok(filter)
 }
 
 fn validate_filter(filter: &LeadFilter) -> Result<(), InvalidInput> {

@@ -15,6 +15,7 @@ mod live;
 mod llm;
 mod memory;
 mod notes;
+mod phones;
 mod pipeline;
 mod profile;
 mod schema;

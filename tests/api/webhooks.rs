@@ -129,12 +129,17 @@ fn metadata() -> Value {
 }
 
 fn text_delivery(app: &TestApp, wamid: &str, body: &str) -> Value {
+    text_from(app, "16505551234", wamid, body)
+}
+
+/// A text message from the customer with WhatsApp id `wa_id`.
+fn text_from(app: &TestApp, wa_id: &str, wamid: &str, body: &str) -> Value {
     meta_delivery(json!({
       "messaging_product": "whatsapp",
       "metadata": metadata(),
-      "contacts": [{ "profile": { "name": "Sheena Nelson" }, "wa_id": "16505551234" }],
+      "contacts": [{ "profile": { "name": "Sheena Nelson" }, "wa_id": wa_id }],
       "messages": [{
-        "from": "16505551234",
+        "from": wa_id,
         "id": wamid,
         "timestamp": app.state.now().timestamp().to_string(),
         "type": "text",
@@ -213,6 +218,81 @@ async fn a_signed_text_message_records_lead_session_and_message_once() {
         "wamid.HBgLMTY1MDUwNzY1MjAVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA="
     );
     assert_eq!(messages[0]["channelData"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_german_customer_on_whatsapp_keeps_every_digit_of_their_number() {
+    let app = TestApp::spawn().await;
+    let t = whatsapp_tenant(&app, "Acme US", APP_SECRET).await;
+    let payload = text_from(
+        &app,
+        "4915123456789",
+        "wamid.de1",
+        "Hallo, gibt es das in Blau?",
+    );
+    assert_eq!(deliver(&app, t.id, &payload).await, 200);
+
+    let leads = app.gql(Some(&t.viewer), LEADS, json!({})).await;
+    let lead = &leads.ok()["leads"]["edges"][0]["node"];
+    assert_eq!(lead["primaryPhone"], "+4915123456789", "{lead:#}");
+    assert!(
+        lead["identities"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "kind": "PHONE", "value": "+4915123456789" })),
+        "{lead:#}"
+    );
+}
+
+#[tokio::test]
+async fn a_customer_from_a_range_missing_from_the_numbering_plan_is_known_by_their_number() {
+    let app = TestApp::spawn().await;
+    let t = whatsapp_tenant(&app, "Acme", APP_SECRET).await;
+    configure(&app, &t, json!({ "twilioAuthToken": AUTH_TOKEN })).await;
+    // +972 50 1… is a real Israeli mobile range the built-in metadata does not list.
+    let payload = text_from(
+        &app,
+        "972501234567",
+        "wamid.il1",
+        "Hi, is the Rome trip still on?",
+    );
+    assert_eq!(deliver(&app, t.id, &payload).await, 200);
+    let lead = app
+        .gql(
+            Some(&t.viewer),
+            LEAD_BY_PHONE,
+            json!({ "phone": "+972 50-123-4567" }),
+        )
+        .await;
+    let lead = &lead.ok()["leadByPhone"];
+    assert_eq!(lead["primaryPhone"], "+972501234567");
+
+    // The same customer calls: the call joins the lead.
+    let mut params = call_status(&app, "ringing", 10);
+    for (name, value) in &mut params {
+        if matches!(*name, "From" | "Caller") {
+            *value = "+972501234567".to_owned();
+        }
+    }
+    let (code, body) = post_twilio(&app, t.id, "status", &params, AUTH_TOKEN).await;
+    assert_eq!(code, 200, "{body}");
+    let again = app
+        .gql(
+            Some(&t.viewer),
+            LEAD_BY_PHONE,
+            json!({ "phone": "+972501234567" }),
+        )
+        .await;
+    let again = &again.ok()["leadByPhone"];
+    assert_eq!(again["id"], lead["id"]);
+    let channels: Vec<&str> = again["sessions"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["node"]["channel"].as_str().unwrap())
+        .collect();
+    assert_eq!(channels.len(), 2, "{again:#}");
+    assert!(channels.contains(&"CALL") && channels.contains(&"WHATSAPP"));
 }
 
 #[tokio::test]

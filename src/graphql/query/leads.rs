@@ -15,7 +15,8 @@ pub struct LeadQuery;
 /// Narrows a lead list; all given conditions must hold.
 #[derive(InputObject, Clone, Debug, Default)]
 pub struct LeadFilter {
-    /// Case-insensitive part of the name, phone or email.
+    /// Case-insensitive part of the name, phone or email. A phone number in any format the
+    /// tenant's region allows (`052-555-1234` in `IL`) finds the lead with that number.
     pub search: Option<String>,
     /// Leads who talked on this channel.
     pub channel: Option<ChannelGql>,
@@ -39,6 +40,7 @@ impl LeadFilter {
                 .map(|t| parse_time(t, "filter.activeSince"))
                 .transpose()?,
             has_summary: self.has_summary,
+            ..Filter::default()
         })
     }
 }

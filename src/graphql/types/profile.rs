@@ -4,7 +4,8 @@ use async_graphql::{ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::enums::{ProfileChangeOutcomeGql, ProfileSourceGql};
-use crate::domain::profile::{self, FieldLock, Profile};
+use crate::domain::phone::PhoneNumber;
+use crate::domain::profile::{self, FieldLock, KnownKey, Profile};
 use crate::entities::profile_field_change;
 use crate::graphql::context::to_id;
 
@@ -95,6 +96,17 @@ impl ProfileField {
                 snippet: e.snippet.clone(),
             })
             .collect()
+    }
+
+    /// For the `phone` field: true when the number is in a range the built-in numbering plan
+    /// lists as assigned; false when only its length fits its country (a range newer than the
+    /// plan, or a typo worth checking with the customer). Null for other fields.
+    async fn verified(&self) -> Option<bool> {
+        if self.key != KnownKey::Phone.as_str() {
+            return None;
+        }
+        let number = PhoneNumber::from_e164(self.field.value.as_deref()?)?;
+        Some(number.is_verified())
     }
 
     /// Staff wrote this value: only staff change it (AI proposals are recorded, not applied).

@@ -88,7 +88,9 @@ pub(super) fn prepare(
         && matches!(channel, Channel::Whatsapp | Channel::Call | Channel::Sms)
         && let Some(id) = &external_user_id
     {
-        phone = PhoneNumber::parse(id, region, "").ok();
+        // A wa_id always carries its country code; a caller id may be national.
+        let caller_region = (channel != Channel::Whatsapp).then_some(region);
+        phone = PhoneNumber::from_channel_id(id, caller_region, "").ok();
     }
     let email = input
         .email
