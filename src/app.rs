@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use metrics::{describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -123,10 +124,14 @@ impl App {
         };
         let dispatcher = self.state.events.start(&self.state.db, &self.shutdown);
         tracing::info!(%addr, workers = self.state.settings.workers_enabled, "memodesk listening");
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move { token.cancelled().await })
-            .await
-            .context("server error");
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { token.cancelled().await })
+        .await
+        .context("server error");
         self.shutdown.cancel();
         while workers.join_next().await.is_some() {}
         for task in dispatcher {
@@ -205,10 +210,102 @@ pub fn metrics_handle() -> PrometheusHandle {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
             }
+            register_metrics();
             handle
         })
         .clone()
 }
+
+/// Registers every metric the README documents, zero-valued, with its help text, so a fresh
+/// server's `/metrics` already lists them (dashboards and alerts need not wait for first use).
+/// Labelled metrics get their known label values.
+fn register_metrics() {
+    describe_counter!(
+        "memodesk_messages_recorded_total",
+        "Messages recorded (duplicates of an external id not counted)"
+    );
+    metrics::counter!("memodesk_messages_recorded_total").increment(0);
+    describe_counter!(
+        "memodesk_sessions_closed_total",
+        "Conversations closed, by reason"
+    );
+    for reason in crate::domain::CloseReason::ALL {
+        metrics::counter!("memodesk_sessions_closed_total", "reason" => reason.as_str())
+            .increment(0);
+    }
+    describe_counter!(
+        "memodesk_jobs_total",
+        "Background job attempts by kind and outcome (done, retried, dead, lost)"
+    );
+    describe_histogram!("memodesk_job_seconds", "Time a job attempt took, by kind");
+    describe_gauge!(
+        "memodesk_jobs",
+        "Jobs queued, by kind and status (pending, running, dead)"
+    );
+    for kind in JOB_KINDS {
+        for outcome in ["done", "retried", "dead", "lost"] {
+            metrics::counter!("memodesk_jobs_total", "kind" => *kind, "outcome" => outcome)
+                .increment(0);
+        }
+        let _ = metrics::histogram!("memodesk_job_seconds", "kind" => *kind);
+        for status in ["pending", "running", "dead"] {
+            metrics::gauge!("memodesk_jobs", "kind" => *kind, "status" => status).set(0.0);
+        }
+    }
+    describe_histogram!(
+        "memodesk_summary_seconds",
+        "Time to summarize one conversation (LLM or built-in, storing included)"
+    );
+    let _ = metrics::histogram!("memodesk_summary_seconds");
+    describe_counter!(
+        "memodesk_summaries_written_total",
+        "Summaries stored, by provider and whether the built-in summarizer stood in"
+    );
+    metrics::counter!("memodesk_summaries_written_total", "provider" => "builtin", "fallback" => "false")
+        .increment(0);
+    describe_counter!(
+        "memodesk_summary_fallbacks_total",
+        "Summaries the built-in summarizer wrote because the LLM failed or answered badly"
+    );
+    metrics::counter!("memodesk_summary_fallbacks_total").increment(0);
+    describe_histogram!("memodesk_llm_request_seconds", "Time of one LLM request");
+    let _ = metrics::histogram!("memodesk_llm_request_seconds");
+    describe_counter!(
+        "memodesk_llm_errors_total",
+        "Failed LLM requests by kind (connect, timeout, or the HTTP status)"
+    );
+    for kind in ["connect", "timeout"] {
+        metrics::counter!("memodesk_llm_errors_total", "kind" => kind).increment(0);
+    }
+    describe_counter!(
+        "memodesk_llm_circuit_opened_total",
+        "Times the circuit breaker stopped calling a failing LLM provider"
+    );
+    metrics::counter!("memodesk_llm_circuit_opened_total").increment(0);
+    describe_gauge!(
+        "memodesk_subscribers",
+        "Live subscriptions open in this process"
+    );
+    metrics::gauge!("memodesk_subscribers").set(0.0);
+    describe_counter!(
+        "memodesk_subscribers_lagged_total",
+        "Subscribers dropped for falling too far behind (they get a RESYNC)"
+    );
+    metrics::counter!("memodesk_subscribers_lagged_total").increment(0);
+    describe_histogram!(
+        "memodesk_db_statement_seconds",
+        "Time of one database statement"
+    );
+    let _ = metrics::histogram!("memodesk_db_statement_seconds");
+    describe_counter!(
+        "memodesk_db_statement_errors_total",
+        "Database statements that failed"
+    );
+    metrics::counter!("memodesk_db_statement_errors_total").increment(0);
+}
+
+/// The kinds of background job, for metrics registered before any job ran.
+const JOB_KINDS: &[&str] = &[crate::services::summaries::SUMMARIZE_SESSION];
 
 /// The JWT key: configured, or (development only) generated once into the data directory.
 fn resolve_jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {

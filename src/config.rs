@@ -132,6 +132,10 @@ pub struct Settings {
     /// Twilio signs the URL it called; behind a proxy, set this so signatures check against
     /// it rather than against forwarded headers.
     pub public_url: Option<String>,
+    /// Behind a reverse proxy: take the client's address from the last `X-Forwarded-For`
+    /// entry (the one the proxy added) for login throttling. Off by default: a client could
+    /// otherwise pick its own address.
+    pub trust_forwarded_for: bool,
     pub log_format: LogFormat,
 }
 
@@ -168,6 +172,7 @@ impl Default for Settings {
             ws_init_timeout: std::time::Duration::from_secs(10),
             cors_origins: Vec::new(),
             public_url: None,
+            trust_forwarded_for: false,
             log_format: LogFormat::Text,
         }
     }

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261120_000001_initial;
 mod m20261122_000002_events_without_created_index;
+mod m20261206_000003_staff_deactivation;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261120_000001_initial::Migration),
             Box::new(m20261122_000002_events_without_created_index::Migration),
+            Box::new(m20261206_000003_staff_deactivation::Migration),
         ]
     }
 }

@@ -12,8 +12,9 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::auth::Actor;
 use crate::domain::{Channel, MessageRole, StaffRole};
-use crate::entities::tenant;
+use crate::entities::{staff_user, tenant};
 use crate::error::AppError;
+use crate::repo;
 use crate::services::ingest::{Ingest, MessageInput};
 use crate::services::{self, notes::NewNote, tenants::SettingsUpdate};
 use crate::state::AppState;
@@ -198,8 +199,21 @@ pub async fn seed_if_empty(
     addr: SocketAddr,
 ) -> anyhow::Result<()> {
     if tenant::Entity::find().count(state.db.reader()).await? > 0 {
+        println!();
         println!("memodesk: the database already has data; --demo added nothing.");
-        println!("memodesk: GraphiQL at http://{addr}/graphql");
+        let admins = repo::users::find_by_email_any_tenant(state.db.reader(), ADMIN_EMAIL).await?;
+        match admins.first() {
+            Some(admin) => print_how_to_get_in(state, admin, addr, None)?,
+            None => {
+                println!("  Dashboard:  http://{addr}/");
+                println!("  GraphiQL:   http://{addr}/graphql");
+                println!("  Tenants:    memodesk tenant list");
+                println!(
+                    "  A user:     memodesk user create --tenant <id> --email <e> --role admin"
+                );
+                println!();
+            }
+        }
         return Ok(());
     }
     let now = state.now();
@@ -314,17 +328,44 @@ pub async fn seed_if_empty(
         .map_err(describe)?;
     crate::workers::jobs::run_pending(state).await?;
 
+    print_how_to_get_in(state, &admin, addr, Some(&password))?;
+    Ok(())
+}
+
+/// Where the dashboard is and how to sign in: the admin, the tenant id the CLI commands take,
+/// the password when it was just generated (or how to reset it), and a fresh token.
+fn print_how_to_get_in(
+    state: &AppState,
+    admin: &staff_user::Model,
+    addr: SocketAddr,
+    password: Option<&str>,
+) -> anyhow::Result<()> {
     let token = state.jwt.issue(
         &admin.id.to_string(),
-        tenant.id,
-        StaffRole::Admin,
-        now,
+        admin.tenant_id,
+        admin.role,
+        state.now(),
         Duration::hours(12),
     )?;
+    let tenant = admin.tenant_id;
     println!();
     println!("memodesk demo is ready.");
+    println!("  Dashboard:  http://{addr}/");
     println!("  GraphiQL:   http://{addr}/graphql");
-    println!("  Log in:     {ADMIN_EMAIL} / {password}");
+    println!("  Tenant id:  {tenant}");
+    match password {
+        Some(password) => println!("  Sign in:    {} / {password}", admin.email),
+        None => {
+            println!(
+                "  Sign in:    {} (the password printed when the demo was created)",
+                admin.email
+            );
+            println!(
+                "              forgot it? memodesk user set-password --tenant {tenant} --email {}",
+                admin.email
+            );
+        }
+    }
     println!("  Token:      {token}");
     println!("              (valid 12 hours; send as Authorization: Bearer <token>)");
     println!(

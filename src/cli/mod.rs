@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 
 use crate::app::{App, AppOptions, build_state};
+use crate::auth::Actor;
 use crate::config::Settings;
 use crate::db::{Db, PoolOptions};
 use crate::domain::{ApiScope, StaffRole};
@@ -56,10 +57,11 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on [default: 127.0.0.1:8080, or MEMODESK_ADDR].
     #[arg(long, value_name = "HOST:PORT")]
     pub addr: Option<SocketAddr>,
-    /// On an empty database, create a demo tenant, an admin and sample conversations.
+    /// On an empty database, create a demo tenant, an admin and sample conversations; every
+    /// time, print where the dashboard is and how to sign in.
     #[arg(long)]
     pub demo: bool,
 }
@@ -72,25 +74,69 @@ pub enum TenantCommand {
         #[arg(long)]
         name: String,
     },
+    /// List tenants: id, name, created.
+    List,
+}
+
+/// Which staff user: the tenant and the user's login email.
+#[derive(Args, Debug)]
+pub struct UserRef {
+    /// Tenant id (`memodesk tenant list`).
+    #[arg(long)]
+    pub tenant: Uuid,
+    /// The user's login email.
+    #[arg(long)]
+    pub email: String,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
-    /// Create a staff user (password from --password or standard input).
+    /// Create a staff user (password from --password or standard input) and print its id.
     Create {
-        /// Tenant id.
-        #[arg(long)]
-        tenant: Uuid,
-        #[arg(long)]
-        email: String,
+        #[command(flatten)]
+        user: UserRef,
+        /// What the user may do: admin, agent or viewer.
         #[arg(long, value_parser = parse_role)]
         role: StaffRole,
-        /// The password; read from standard input when omitted.
+        /// The password (at least 8 characters); read from standard input when omitted.
         #[arg(long)]
         password: Option<String>,
         /// Name shown on notes.
         #[arg(long)]
         display_name: Option<String>,
+    },
+    /// List a tenant's staff users: id, email, role, active.
+    List {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: Uuid,
+    },
+    /// Set a user's password (e.g. a locked-out admin's); read from standard input when
+    /// --password is omitted.
+    SetPassword {
+        #[command(flatten)]
+        user: UserRef,
+        /// The new password (at least 8 characters).
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Give a user another role; it applies to their next request.
+    SetRole {
+        #[command(flatten)]
+        user: UserRef,
+        /// admin, agent or viewer.
+        #[arg(long, value_parser = parse_role)]
+        role: StaffRole,
+    },
+    /// Deactivate a user: no sign-in, no request, no live stream.
+    Deactivate {
+        #[command(flatten)]
+        user: UserRef,
+    },
+    /// Let a deactivated user in again.
+    Reactivate {
+        #[command(flatten)]
+        user: UserRef,
     },
 }
 
@@ -107,6 +153,21 @@ pub enum ApiKeyCommand {
         /// What the key is for.
         #[arg(long, default_value = "cli")]
         name: String,
+    },
+    /// List a tenant's API keys: id, name, scopes, last used, revoked.
+    List {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: Uuid,
+    },
+    /// Revoke an API key: its requests are refused from now on.
+    Revoke {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: Uuid,
+        /// The key's id (`memodesk api-key list`).
+        #[arg(long)]
+        id: Uuid,
     },
 }
 
@@ -174,57 +235,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Tenant(TenantCommand::Create { name }) => {
-            let state = build_state(settings, AppOptions::default()).await?;
-            let tenant = services::tenants::create(&state.db, &name, state.now())
-                .await
-                .map_err(|e| anyhow::anyhow!(e.describe()))?;
-            println!("{}", tenant.id);
-            Ok(())
-        }
-        Command::User(UserCommand::Create {
-            tenant,
-            email,
-            role,
-            password,
-            display_name,
-        }) => {
-            let password = match password {
-                Some(p) => p,
-                None => read_password()?,
-            };
-            let state = build_state(settings, AppOptions::default()).await?;
-            ensure_tenant(&state, tenant).await?;
-            let user = services::users::create(
-                &state.db,
-                tenant,
-                services::users::NewUser {
-                    email,
-                    password,
-                    role,
-                    display_name,
-                },
-                state.now(),
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!(e.describe()))?;
-            println!("{}", user.id);
-            Ok(())
-        }
-        Command::ApiKey(ApiKeyCommand::Create {
-            tenant,
-            scopes,
-            name,
-        }) => {
-            let state = build_state(settings, AppOptions::default()).await?;
-            ensure_tenant(&state, tenant).await?;
-            let (_, token) =
-                services::api_keys::create(&state.db, tenant, &name, &scopes, None, state.now())
-                    .await
-                    .map_err(|e| anyhow::anyhow!(e.describe()))?;
-            println!("{token}");
-            Ok(())
-        }
+        Command::Tenant(command) => tenant_command(settings, command).await,
+        Command::User(command) => user_command(settings, command).await,
+        Command::ApiKey(command) => api_key_command(settings, command).await,
         Command::Token(args) => {
             let state = build_state(settings, AppOptions::default()).await?;
             ensure_tenant(&state, args.tenant).await?;
@@ -236,6 +249,188 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn tenant_command(settings: Settings, command: TenantCommand) -> anyhow::Result<()> {
+    let state = build_state(settings, AppOptions::default()).await?;
+    match command {
+        TenantCommand::Create { name } => {
+            let tenant = services::tenants::create(&state.db, &name, state.now())
+                .await
+                .map_err(describe)?;
+            println!("{}", tenant.id);
+        }
+        TenantCommand::List => {
+            for tenant in services::tenants::list(&state.db).await.map_err(describe)? {
+                println!(
+                    "{}\t{}\t{}",
+                    tenant.id,
+                    tenant.name,
+                    tenant.created_at.format("%Y-%m-%d")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn user_command(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
+    let state = build_state(settings, AppOptions::default()).await?;
+    let update = |user: &UserRef, update: services::users::UserUpdate| {
+        let state = state.clone();
+        let (tenant, email) = (user.tenant, user.email.clone());
+        async move {
+            ensure_tenant(&state, tenant).await?;
+            let found = services::users::find_by_email(&state.db, tenant, &email)
+                .await
+                .map_err(describe)?;
+            services::users::update(&state, &Actor::system(tenant), found.id, update)
+                .await
+                .map_err(describe)
+        }
+    };
+    match command {
+        UserCommand::Create {
+            user,
+            role,
+            password,
+            display_name,
+        } => {
+            let password = match password {
+                Some(p) => p,
+                None => read_password()?,
+            };
+            ensure_tenant(&state, user.tenant).await?;
+            let created = services::users::create(
+                &state.db,
+                user.tenant,
+                services::users::NewUser {
+                    email: user.email,
+                    password,
+                    role,
+                    display_name,
+                },
+                state.now(),
+            )
+            .await
+            .map_err(describe)?;
+            println!("{}", created.id);
+        }
+        UserCommand::List { tenant } => {
+            ensure_tenant(&state, tenant).await?;
+            for user in services::users::list(&state, &Actor::system(tenant))
+                .await
+                .map_err(describe)?
+            {
+                let standing = if user.deactivated_at.is_some() {
+                    "deactivated"
+                } else {
+                    "active"
+                };
+                println!("{}\t{}\t{}\t{standing}", user.id, user.email, user.role);
+            }
+        }
+        UserCommand::SetPassword { user, password } => {
+            let password = match password {
+                Some(p) => p,
+                None => read_password()?,
+            };
+            ensure_tenant(&state, user.tenant).await?;
+            services::users::set_password(
+                &state.db,
+                user.tenant,
+                &user.email,
+                password,
+                state.now(),
+            )
+            .await
+            .map_err(describe)?;
+            println!("password set for {}", user.email);
+        }
+        UserCommand::SetRole { user, role } => {
+            let changes = services::users::UserUpdate {
+                role: Some(role),
+                ..Default::default()
+            };
+            let updated = update(&user, changes).await?;
+            println!("{} is now {}", updated.email, updated.role);
+        }
+        UserCommand::Deactivate { user } => {
+            let changes = services::users::UserUpdate {
+                active: Some(false),
+                ..Default::default()
+            };
+            let updated = update(&user, changes).await?;
+            println!("{} is deactivated", updated.email);
+        }
+        UserCommand::Reactivate { user } => {
+            let changes = services::users::UserUpdate {
+                active: Some(true),
+                ..Default::default()
+            };
+            let updated = update(&user, changes).await?;
+            println!("{} may sign in again", updated.email);
+        }
+    }
+    Ok(())
+}
+
+async fn api_key_command(settings: Settings, command: ApiKeyCommand) -> anyhow::Result<()> {
+    let state = build_state(settings, AppOptions::default()).await?;
+    match command {
+        ApiKeyCommand::Create {
+            tenant,
+            scopes,
+            name,
+        } => {
+            ensure_tenant(&state, tenant).await?;
+            let (_, token) =
+                services::api_keys::create(&state.db, tenant, &name, &scopes, None, state.now())
+                    .await
+                    .map_err(describe)?;
+            println!("{token}");
+        }
+        ApiKeyCommand::List { tenant } => {
+            ensure_tenant(&state, tenant).await?;
+            for key in services::api_keys::list(&state, &Actor::system(tenant))
+                .await
+                .map_err(describe)?
+            {
+                let scopes: Vec<String> =
+                    serde_json::from_value(key.scopes.clone()).unwrap_or_default();
+                let used = key.last_used_at.map_or_else(
+                    || "never used".to_owned(),
+                    |at| format!("used {}", at.format("%Y-%m-%d %H:%M")),
+                );
+                let revoked = key.revoked_at.map_or_else(String::new, |at| {
+                    format!("\trevoked {}", at.format("%Y-%m-%d"))
+                });
+                println!(
+                    "{}\t{}\t{}\t{used}{revoked}",
+                    key.id,
+                    key.name,
+                    scopes.join(",")
+                );
+            }
+        }
+        ApiKeyCommand::Revoke { tenant, id } => {
+            ensure_tenant(&state, tenant).await?;
+            let (key, revoked) =
+                services::api_keys::revoke_in(&state.db, &Actor::system(tenant), id, state.now())
+                    .await
+                    .map_err(describe)?;
+            if revoked {
+                println!("revoked {} ({})", key.id, key.name);
+            } else {
+                println!("{} ({}) was already revoked", key.id, key.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn describe(err: crate::error::AppError) -> anyhow::Error {
+    anyhow::anyhow!(err.describe())
 }
 
 async fn ensure_tenant(state: &crate::state::AppState, tenant: Uuid) -> anyhow::Result<()> {

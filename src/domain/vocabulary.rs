@@ -194,6 +194,18 @@ vocabulary! {
         NoteCreated => "note.created",
         NoteUpdated => "note.updated",
         NoteDeleted => "note.deleted",
+        /// An API key was revoked, or a staff user deactivated or given another role: that
+        /// credential's live streams end at once, on every replica. Internal: never shown to
+        /// subscribers or sent to integrations.
+        CredentialChanged => "credential.changed",
+    }
+}
+
+impl EventType {
+    /// Whether the event is memodesk's own bookkeeping rather than something that happened to
+    /// a customer (subscribers and integrations never see it).
+    pub const fn is_internal(self) -> bool {
+        matches!(self, EventType::CredentialChanged)
     }
 }
 

@@ -16,6 +16,8 @@ pub struct Model {
     pub password_hash: String,
     pub role: StaffRole,
     pub last_login_at: Option<DateTimeUtc>,
+    /// Set when an admin deactivated the user: no sign-in, no request, no subscription.
+    pub deactivated_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -10,6 +10,10 @@ use crate::repo::pagination::PageRequest;
 use crate::services::ingest::Ingest;
 use crate::state::AppState;
 
+/// The address the request came from (see `http::client_addr`), for login throttling.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
 pub trait ContextExt {
     /// The authenticated caller; `UNAUTHENTICATED` when the request carried no credential.
     fn actor(&self) -> AppResult<&Actor>;

@@ -12,8 +12,9 @@ use axum::response::{IntoResponse, Response};
 use lru::LruCache;
 use serde::{Deserialize, Serialize};
 
-use super::{HttpState, credential};
+use super::{Client, HttpState, credential};
 use crate::error::AppError;
+use crate::graphql::context::ClientAddr;
 use crate::graphql::loaders::Loaders;
 use crate::services::auth;
 
@@ -21,6 +22,7 @@ const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
 pub async fn post_handler(
     State(state): State<HttpState>,
+    client: Client,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
@@ -60,7 +62,7 @@ pub async fn post_handler(
         );
     }
     state.documents.prepare(&mut request);
-    execute(&state, &headers, request).await
+    execute(&state, &headers, client, request).await
 }
 
 /// Whether the request body is declared as JSON, the one media type GraphQL over HTTP requires
@@ -92,6 +94,7 @@ fn has_query_member(body: &[u8]) -> bool {
 
 pub async fn get_handler(
     State(state): State<HttpState>,
+    client: Client,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -127,7 +130,7 @@ pub async fn get_handler(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, &headers, request).await
+    execute(&state, &headers, client, request).await
 }
 
 /// The parameters of a GraphQL GET request, named as GraphQL over HTTP names them
@@ -241,7 +244,12 @@ impl Default for DocumentCache {
 }
 
 /// Runs `request`, whose document the caller has looked up (`DocumentCache::prepare`).
-async fn execute(state: &HttpState, headers: &HeaderMap, mut request: Request) -> Response {
+async fn execute(
+    state: &HttpState,
+    headers: &HeaderMap,
+    client: Client,
+    mut request: Request,
+) -> Response {
     let actor = match auth::authenticate(&state.app, credential(headers)).await {
         Ok(actor) => actor,
         Err(err) => return app_error(headers, err),
@@ -251,7 +259,10 @@ async fn execute(state: &HttpState, headers: &HeaderMap, mut request: Request) -
             .data(Loaders::new(&state.app.db, actor.tenant_id))
             .data(actor);
     }
-    let response = state.schema.execute(request).await;
+    let response = state
+        .schema
+        .execute(request.data(ClientAddr(client.0)))
+        .await;
     respond(headers, response)
 }
 
@@ -289,13 +300,39 @@ fn respond(headers: &HeaderMap, response: GqlResponse) -> Response {
     } else {
         serde_json::to_vec(&response)
     };
+    let retry_after = retry_after(&response.errors);
     match body {
-        Ok(body) => (status, [(header::CONTENT_TYPE, content_type)], body).into_response(),
+        Ok(body) => {
+            let mut http = (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
+            if let Some(seconds) = retry_after {
+                http.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            http
+        }
         Err(err) => {
             tracing::error!(error = %err, "could not serialize a GraphQL response");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// The longest wait any `RATE_LIMITED` error asks for, for the `Retry-After` header.
+fn retry_after(errors: &[ServerError]) -> Option<u64> {
+    errors
+        .iter()
+        .filter_map(|error| {
+            let extensions = error.extensions.as_ref()?;
+            let limited = matches!(
+                extensions.get("code"),
+                Some(async_graphql::Value::String(code)) if code == "RATE_LIMITED"
+            );
+            match extensions.get("retryAfterSeconds")? {
+                async_graphql::Value::Number(n) if limited => n.as_u64(),
+                _ => None,
+            }
+        })
+        .max()
 }
 
 /// Whether the response is a request error: no data and only errors that no field raised.

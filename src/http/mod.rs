@@ -11,7 +11,9 @@ pub mod ws;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, MatchedPath};
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::routing::{get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -95,6 +97,40 @@ pub fn router(state: HttpState) -> Router {
         );
     }
     router.with_state(state)
+}
+
+/// The address a request came from: the peer, or behind a trusted proxy
+/// (`trust_forwarded_for`) the last `X-Forwarded-For` entry. `None` when neither is known
+/// (a router called without a socket, as in some tests).
+#[derive(Debug, Clone, Copy)]
+pub struct Client(pub Option<IpAddr>);
+
+impl FromRequestParts<HttpState> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &HttpState,
+    ) -> Result<Self, Self::Rejection> {
+        if state.app.settings.trust_forwarded_for
+            && let Some(forwarded) = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+                .next_back()
+        {
+            return Ok(Client(Some(forwarded)));
+        }
+        Ok(Client(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+        ))
+    }
 }
 
 /// The credential in `Authorization: Bearer …` or `X-Api-Key`.

@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DbErr, EntityTrait, Statement};
+use sea_orm::{DbErr, EntityTrait, QueryOrder, Statement};
 use uuid::Uuid;
 
 use crate::db::executor::Executor;
@@ -16,6 +16,12 @@ use crate::error::{AppError, AppResult};
 
 pub async fn find<C: Executor>(conn: &C, tenant_id: Uuid) -> Result<Option<tenant::Model>, DbErr> {
     conn.one(tenant::Entity::find_by_id(tenant_id)).await
+}
+
+/// Every tenant, oldest first.
+pub async fn list<C: Executor>(conn: &C) -> Result<Vec<tenant::Model>, DbErr> {
+    conn.all(tenant::Entity::find().order_by_asc(tenant::Column::CreatedAt))
+        .await
 }
 
 /// The idle timeouts (minutes) tenants use, each once: the sweeper closes sessions per value.

@@ -4,6 +4,7 @@ use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::db::executor::Executor;
+use crate::domain::StaffRole;
 use crate::entities::staff_user;
 
 pub async fn find<C: Executor>(
@@ -33,6 +34,31 @@ pub async fn list<C: Executor>(conn: &C, tenant_id: Uuid) -> Result<Vec<staff_us
         staff_user::Entity::find()
             .filter(staff_user::Column::TenantId.eq(tenant_id))
             .order_by_asc(staff_user::Column::Email),
+    )
+    .await
+}
+
+/// The staff user with `email` in the tenant.
+pub async fn find_by_email<C: Executor>(
+    conn: &C,
+    tenant_id: Uuid,
+    email: &str,
+) -> Result<Option<staff_user::Model>, DbErr> {
+    conn.one(
+        staff_user::Entity::find()
+            .filter(staff_user::Column::TenantId.eq(tenant_id))
+            .filter(staff_user::Column::Email.eq(email)),
+    )
+    .await
+}
+
+/// How many active admins the tenant has.
+pub async fn active_admins<C: Executor>(conn: &C, tenant_id: Uuid) -> Result<u64, DbErr> {
+    conn.count(
+        staff_user::Entity::find()
+            .filter(staff_user::Column::TenantId.eq(tenant_id))
+            .filter(staff_user::Column::Role.eq(StaffRole::Admin))
+            .filter(staff_user::Column::DeactivatedAt.is_null()),
     )
     .await
 }

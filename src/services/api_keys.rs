@@ -10,7 +10,7 @@ use crate::domain::{ApiScope, InvalidInput};
 use crate::entities::api_key as api_key_entity;
 use crate::error::{AppError, AppResult};
 use crate::repo;
-use crate::services::audit;
+use crate::services::{audit, credentials};
 use crate::state::AppState;
 
 /// Checks a key's name and scopes.
@@ -94,21 +94,38 @@ pub async fn list(state: &AppState, actor: &Actor) -> AppResult<Vec<api_key_enti
     Ok(repo::api_keys::list(state.db.reader(), actor.tenant_id).await?)
 }
 
+/// Revokes a key (admins only): its requests are refused from now on, and its live streams
+/// end at once, on every replica.
 pub async fn revoke(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<api_key_entity::Model> {
     actor.require(Permission::ManageUsers)?;
-    let key = repo::api_keys::find(state.db.writer(), actor.tenant_id, id)
+    let (key, revoked) = revoke_in(&state.db, actor, id, state.now()).await?;
+    if revoked {
+        state.events.notify_committed(actor.tenant_id);
+    }
+    Ok(key)
+}
+
+/// Revokes a key in one transaction with its audit entry and credential event; says whether
+/// it was revoked now (`false`: it already was). The CLI calls it directly.
+pub async fn revoke_in(
+    db: &Db,
+    actor: &Actor,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<(api_key_entity::Model, bool)> {
+    let txn = db.begin_write().await?;
+    let key = repo::api_keys::find(&txn, actor.tenant_id, id)
         .await?
         .ok_or(AppError::not_found("API key"))?;
     if key.revoked_at.is_some() {
-        return Ok(key);
+        return Ok((key, false));
     }
-    let now = state.now();
     let mut active = key.into_active_model();
     active.revoked_at = Set(Some(now));
     active.updated_at = Set(now);
-    let key = active.update(state.db.writer()).await?;
+    let key = active.update(&txn).await?;
     audit::record(
-        state.db.writer(),
+        &txn,
         actor,
         "api_key.revoked",
         "api_key",
@@ -117,5 +134,13 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<api_
         now,
     )
     .await?;
-    Ok(key)
+    credentials::announce(
+        &txn,
+        actor.tenant_id,
+        credentials::Change::ApiKeyRevoked(id),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((key, true))
 }

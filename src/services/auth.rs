@@ -1,5 +1,7 @@
 //! Authentication: turning a presented credential into an [`Actor`], and password login.
 
+use std::net::IpAddr;
+
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
 use uuid::Uuid;
@@ -33,9 +35,31 @@ pub async fn authenticate(
         Credential::Bearer(token) if api_key::looks_like_api_key(token) => {
             authenticate_api_key(state, token).await.map(Some)
         }
-        Credential::Bearer(token) => state.jwt.verify(token).map(Some),
+        Credential::Bearer(token) => {
+            let actor = state.jwt.verify(token)?;
+            current_user(state, actor).await.map(Some)
+        }
         Credential::ApiKey(token) => authenticate_api_key(state, token).await.map(Some),
     }
+}
+
+/// A staff user's token as the user is now: refused once the account is deactivated or gone,
+/// and with the role the user has now (a changed role applies at once, not when the token
+/// expires).
+async fn current_user(state: &AppState, mut actor: Actor) -> AppResult<Actor> {
+    let Principal::User { id } = actor.principal else {
+        return Ok(actor);
+    };
+    let user = repo::users::find(state.db.reader(), actor.tenant_id, id)
+        .await?
+        .ok_or_else(|| AppError::Unauthenticated("this account no longer exists".into()))?;
+    if user.deactivated_at.is_some() {
+        return Err(AppError::Unauthenticated(
+            "this account was deactivated".into(),
+        ));
+    }
+    actor.role = Some(user.role);
+    Ok(actor)
 }
 
 async fn authenticate_api_key(state: &AppState, token: &str) -> AppResult<Actor> {
@@ -90,9 +114,10 @@ pub async fn login(
     email: &str,
     password_text: &str,
     tenant_id: Option<Uuid>,
+    client: Option<IpAddr>,
 ) -> AppResult<LoginResult> {
     let email = EmailAddress::parse(email, "email")?;
-    state.login_limiter.check(email.as_str())?;
+    state.login_limiter.check(email.as_str(), client)?;
     let failed = || AppError::Unauthenticated("email or password is incorrect".into());
     let mut candidates =
         repo::users::find_by_email_any_tenant(state.db.reader(), email.as_str()).await?;
@@ -109,6 +134,8 @@ pub async fn login(
             matching.push(user);
         }
     }
+    // A deactivated account's password says nothing: it cannot sign in either way.
+    matching.retain(|user| user.deactivated_at.is_none());
     let user = match matching.len() {
         0 => return Err(failed()),
         1 => matching.remove(0),

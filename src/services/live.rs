@@ -9,16 +9,18 @@ use std::time::{Duration, Instant};
 use futures::Stream;
 use uuid::Uuid;
 
-use crate::auth::{Actor, Permission, Principal};
+use crate::auth::{Actor, Permission};
 use crate::domain::EventType;
 use crate::entities::event;
 use crate::error::{AppError, AppResult};
 use crate::events::Delivered;
 use crate::events::hub;
 use crate::repo;
+use crate::services::credentials;
 use crate::state::AppState;
 
-/// How often a long-lived API-key subscription checks the key was not revoked.
+/// How often a long-lived subscription checks its credential against the database, besides
+/// the credential events that end it at once.
 const CREDENTIAL_RECHECK: Duration = Duration::from_secs(30);
 const REPLAY_PAGE: u64 = 500;
 
@@ -33,13 +35,18 @@ pub struct LiveFilter {
 
 impl LiveFilter {
     fn matches(&self, event: &event::Model) -> bool {
-        self.lead_id.is_none_or(|id| event.lead_id == Some(id))
+        let Some(event_type) = EventType::parse(&event.event_type) else {
+            return false;
+        };
+        !event_type.is_internal()
+            && self.lead_id.is_none_or(|id| event.lead_id == Some(id))
             && self
                 .session_id
                 .is_none_or(|id| event.session_id == Some(id))
-            && self.types.as_ref().is_none_or(|types| {
-                EventType::parse(&event.event_type).is_some_and(|t| types.contains(&t))
-            })
+            && self
+                .types
+                .as_ref()
+                .is_none_or(|types| types.contains(&event_type))
     }
 }
 
@@ -191,6 +198,10 @@ pub async fn events(
                 if delivered.event.tenant_id != actor.tenant_id {
                     continue;
                 }
+                if let Some(why) = credential_ended(&delivered.event, &actor) {
+                    yield Err(AppError::Unauthenticated(why));
+                    return;
+                }
                 last = delivered.event.seq;
                 if filter.matches(&delivered.event) {
                     yield Ok(LiveItem::Event(delivered));
@@ -198,6 +209,15 @@ pub async fn events(
             }
         }
     })
+}
+
+/// Why `event` ends `actor`'s streams, if it says their credential was revoked or changed.
+fn credential_ended(event: &event::Model, actor: &Actor) -> Option<String> {
+    if EventType::parse(&event.event_type) != Some(EventType::CredentialChanged) {
+        return None;
+    }
+    let change = credentials::Change::from_payload(&event.payload)?;
+    change.concerns(&actor.principal).then(|| change.why())
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
@@ -214,14 +234,10 @@ async fn still_allowed(state: &AppState, actor: &Actor, checked_at: &mut Instant
         ));
     }
     actor.require(Permission::Read)?;
-    if let Principal::ApiKey { id } = actor.principal
-        && checked_at.elapsed() > CREDENTIAL_RECHECK
-    {
+    // A backstop for changes made around the API (the credential events end streams at once).
+    if checked_at.elapsed() > CREDENTIAL_RECHECK {
         *checked_at = Instant::now();
-        let key = repo::api_keys::find(state.db.reader(), actor.tenant_id, id).await?;
-        if key.is_none_or(|k| k.revoked_at.is_some()) {
-            return Err(AppError::Unauthenticated("the API key was revoked".into()));
-        }
+        credentials::still_valid(state, actor).await?;
     }
     Ok(())
 }

@@ -36,6 +36,11 @@ pub async fn create(db: &Db, name: &str, now: DateTime<Utc>) -> AppResult<tenant
     Ok(repo::tenants::insert(db.writer(), name, now).await?)
 }
 
+/// Every tenant, oldest first (operators' `memodesk tenant list`).
+pub async fn list(db: &Db) -> AppResult<Vec<tenant::Model>> {
+    Ok(repo::tenants::list(db.reader()).await?)
+}
+
 /// A settings edit; `None` leaves a setting as it is. Secrets are write-only: `Some("")`
 /// clears one.
 #[derive(Debug, Default, Clone)]

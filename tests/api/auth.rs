@@ -244,6 +244,34 @@ async fn repeated_failed_logins_are_rate_limited() {
     assert_eq!(codes.last().unwrap().as_deref(), Some("RATE_LIMITED"));
 }
 
+/// Password spraying: one client trying a password across many accounts is slowed down too,
+/// and told when to come back.
+#[tokio::test]
+async fn one_client_guessing_across_many_accounts_is_rate_limited_with_retry_after() {
+    let app = TestApp::spawn().await;
+    let login = r#"mutation($e: String!) { login(email: $e, password: "Summer2026!") { token } }"#;
+    let mut last = None;
+    for i in 0..31 {
+        let response = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": login, "variables": { "e": format!("user{i}@acme.test") } }))
+            .send()
+            .await
+            .unwrap();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body: serde_json::Value = response.json().await.unwrap();
+        last = Some((body["errors"][0]["extensions"]["code"].clone(), retry_after));
+    }
+    let (code, retry_after) = last.unwrap();
+    assert_eq!(code, "RATE_LIMITED");
+    let seconds: u64 = retry_after.expect("a Retry-After header").parse().unwrap();
+    assert!(seconds >= 1);
+}
+
 #[tokio::test]
 async fn viewers_cannot_write_and_agents_cannot_administer() {
     let app = TestApp::spawn().await;

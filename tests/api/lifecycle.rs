@@ -137,6 +137,39 @@ async fn health_readiness_and_metrics_answer() {
     assert!(value <= app.statements(), "{line}");
 }
 
+/// Monitoring set up against the README sees every documented metric on a fresh server, before
+/// anything happened.
+#[tokio::test]
+async fn a_fresh_server_lists_every_documented_metric() {
+    let app = TestApp::spawn().await;
+    let body = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("## Metrics")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .unwrap();
+    let documented: std::collections::BTreeSet<&str> = section
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| word.starts_with("memodesk_"))
+        .collect();
+    assert!(documented.len() >= 15, "{documented:?}");
+    for metric in documented {
+        assert!(
+            body.lines().any(|line| line.starts_with(metric)),
+            "{metric} is documented but not on /metrics:\n{body}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn get_graphql_serves_graphiql_to_browsers_and_runs_queries() {
     let app = TestApp::spawn().await;

@@ -696,3 +696,213 @@ async fn errors_over_the_socket_carry_the_same_codes_as_over_http() {
         Some(4401)
     );
 }
+
+/// A staff user `email` with `role` in `t`, signed in; returns (user id, token).
+async fn signed_in_user(
+    app: &TestApp,
+    t: &crate::helpers::TestTenant,
+    email: &str,
+    role: StaffRole,
+) -> (String, String) {
+    let user = memodesk::services::users::create(
+        &app.state.db,
+        t.id,
+        memodesk::services::users::NewUser {
+            email: email.into(),
+            password: "correct horse battery".into(),
+            role,
+            display_name: None,
+        },
+        app.state.now(),
+    )
+    .await
+    .unwrap();
+    let login = app
+        .gql(
+            None,
+            r#"mutation($e: String!) { login(email: $e, password: "correct horse battery") { token } }"#,
+            json!({ "e": email }),
+        )
+        .await;
+    let token = login.ok()["login"]["token"].as_str().unwrap().to_owned();
+    (user.id.to_string(), token)
+}
+
+/// Waits for the stream to end with an error; its code and message.
+async fn ended_with(client: &mut WsClient) -> (String, String) {
+    while let Some(message) = client.next(Duration::from_secs(3)).await {
+        match message {
+            Received::Errors(errors) => {
+                return (
+                    errors[0]["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_owned(),
+                    errors[0]["message"].as_str().unwrap_or("").to_owned(),
+                );
+            }
+            Received::Closed(code, reason) => panic!("socket closed {code}: {reason}"),
+            Received::Complete => panic!("completed without an error"),
+            Received::Data(_) => continue,
+        }
+    }
+    panic!("the stream went on for 3 s");
+}
+
+const UPDATE_USER: &str = r#"mutation($id: ID!, $input: UpdateStaffUserInput!) {
+  updateStaffUser(id: $id, input: $input) { id role active } }"#;
+
+#[tokio::test]
+async fn revoking_an_api_key_ends_its_open_subscription_at_once() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let created = app
+        .gql(
+            Some(&t.admin),
+            r#"mutation { createApiKey(name: "bot", scopes: [READ]) { token apiKey { id } } }"#,
+            json!({}),
+        )
+        .await;
+    let key = created.ok()["createApiKey"].clone();
+    let mut client = WsClient::connect(&app, key["token"].as_str().unwrap()).await;
+    client.subscribe("1", EVENTS, json!({})).await;
+    app.until_subscribed(1).await;
+    app.gql(
+        Some(&t.admin),
+        r#"mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }"#,
+        json!({ "id": key["apiKey"]["id"] }),
+    )
+    .await
+    .ok();
+    let (code, message) = ended_with(&mut client).await;
+    assert_eq!(code, "UNAUTHENTICATED");
+    assert!(message.contains("revoked"), "{message}");
+}
+
+#[tokio::test]
+async fn a_deactivated_user_is_signed_out_everywhere_at_once() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let (dana, token) = signed_in_user(&app, &t, "dana@acme.test", StaffRole::Agent).await;
+    let mut client = WsClient::connect(&app, &token).await;
+    client.subscribe("1", EVENTS, json!({})).await;
+    app.until_subscribed(1).await;
+    let updated = app
+        .gql(
+            Some(&t.admin),
+            UPDATE_USER,
+            json!({ "id": dana, "input": { "active": false } }),
+        )
+        .await;
+    assert_eq!(updated.ok()["updateStaffUser"]["active"], false);
+    let (code, message) = ended_with(&mut client).await;
+    assert_eq!(code, "UNAUTHENTICATED");
+    assert!(message.contains("deactivated"), "{message}");
+    // Their token no longer works, and they cannot sign in again.
+    let me = app.gql(Some(&token), "{ me { kind } }", json!({})).await;
+    assert_eq!(me.status, 401, "{:?}", me.body);
+    let again = app
+        .gql(
+            None,
+            r#"mutation { login(email: "dana@acme.test", password: "correct horse battery") { token } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(again.code(), Some("UNAUTHENTICATED"));
+    // Reactivated, they can.
+    app.gql(
+        Some(&t.admin),
+        UPDATE_USER,
+        json!({ "id": dana, "input": { "active": true } }),
+    )
+    .await
+    .ok();
+    let me = app.gql(Some(&token), "{ me { kind } }", json!({})).await;
+    assert_eq!(me.ok()["me"]["kind"], "user");
+}
+
+#[tokio::test]
+async fn a_new_role_applies_to_the_next_request_and_ends_live_streams() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let (dana, token) = signed_in_user(&app, &t, "dana@acme.test", StaffRole::Agent).await;
+    let mut client = WsClient::connect(&app, &token).await;
+    client.subscribe("1", EVENTS, json!({})).await;
+    app.until_subscribed(1).await;
+    app.gql(
+        Some(&t.admin),
+        UPDATE_USER,
+        json!({ "id": dana, "input": { "role": "VIEWER" } }),
+    )
+    .await
+    .ok();
+    let (code, _) = ended_with(&mut client).await;
+    assert_eq!(code, "UNAUTHENTICATED");
+    // The token still says AGENT; the account now says VIEWER, and that is what counts.
+    let write = app
+        .gql(
+            Some(&token),
+            r#"mutation { recordMessage(input: { channel: WEB, externalUserId: "v", content: "hi" }) { duplicate } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(write.code(), Some("FORBIDDEN"));
+    let me = app.gql(Some(&token), "{ me { role } }", json!({})).await;
+    assert_eq!(me.ok()["me"]["role"], "VIEWER");
+}
+
+#[tokio::test]
+async fn revoking_a_key_on_one_replica_ends_its_subscription_on_another() {
+    crate::require_postgres!();
+    let app = TestApp::spawn().await;
+    let other = app.replica(TestOptions::default()).await;
+    let t = app.tenant("Acme").await;
+    let created = app
+        .gql(
+            Some(&t.admin),
+            r#"mutation { createApiKey(name: "bot", scopes: [READ]) { token apiKey { id } } }"#,
+            json!({}),
+        )
+        .await;
+    let key = created.ok()["createApiKey"].clone();
+    let mut client = WsClient::connect(&app, key["token"].as_str().unwrap()).await;
+    client.subscribe("1", EVENTS, json!({})).await;
+    app.until_subscribed(1).await;
+    other
+        .gql(
+            Some(&t.admin),
+            r#"mutation($id: ID!) { revokeApiKey(id: $id) { id } }"#,
+            json!({ "id": key["apiKey"]["id"] }),
+        )
+        .await
+        .ok();
+    let (code, _) = ended_with(&mut client).await;
+    assert_eq!(code, "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn the_last_active_admin_cannot_be_deactivated_or_demoted() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let (boss, token) = signed_in_user(&app, &t, "boss@acme.test", StaffRole::Admin).await;
+    for input in [json!({ "active": false }), json!({ "role": "AGENT" })] {
+        let refused = app
+            .gql(
+                Some(&token),
+                UPDATE_USER,
+                json!({ "id": boss, "input": input }),
+            )
+            .await;
+        assert_eq!(refused.code(), Some("CONFLICT"), "{:?}", refused.body);
+    }
+    // With a second admin, the first may step down.
+    let (_, _) = signed_in_user(&app, &t, "deputy@acme.test", StaffRole::Admin).await;
+    let ok = app
+        .gql(
+            Some(&token),
+            UPDATE_USER,
+            json!({ "id": boss, "input": { "role": "AGENT" } }),
+        )
+        .await;
+    assert_eq!(ok.ok()["updateStaffUser"]["role"], "AGENT");
+}

@@ -14,6 +14,7 @@ struct Seeded {
     session_id: String,
     note_id: String,
     api_key_id: String,
+    user_id: String,
 }
 
 /// Gives tenant A a lead with messages on two channels, a staff-held profile field, a pinned
@@ -71,20 +72,25 @@ async fn seed_tenant_a(app: &TestApp, a: &TestTenant) -> Seeded {
         .as_str()
         .unwrap()
         .to_owned();
-    app.gql(
-        Some(&a.admin),
-        r#"mutation { createStaffUser(input: {
+    let user = app
+        .gql(
+            Some(&a.admin),
+            r#"mutation { createStaffUser(input: {
             email: "dana@a.test", password: "correct horse battery", role: AGENT, displayName: "Dana A"
         }) { id } }"#,
-        json!({}),
-    )
-    .await
-    .ok();
+            json!({}),
+        )
+        .await;
+    let user_id = user.ok()["createStaffUser"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Seeded {
         lead_id,
         session_id,
         note_id,
         api_key_id,
+        user_id,
     }
 }
 
@@ -110,7 +116,7 @@ query Snapshot($lead: ID!, $session: ID!, $note: ID!) {
   profileHistory(leadId: $lead) { id key oldValue newValue source outcome actor createdAt }
   memoryContext(leadId: $lead) { isNewCustomer notes { id } rendered { text } }
   apiKeys { id name revokedAt }
-  staffUsers { id email role }
+  staffUsers { id email role active }
   leads(first: 100) { totalCount nodes { id displayName updatedAt } }
 }"#;
 
@@ -304,6 +310,12 @@ async fn writes_to_another_tenants_ids_are_not_found_and_change_nothing() {
             r#"mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }"#,
             json!({ "id": "$ID" }),
             &seeded.api_key_id,
+        ),
+        (
+            "updateStaffUser",
+            r#"mutation($id: ID!) { updateStaffUser(id: $id, input: { role: VIEWER, active: false }) { id } }"#,
+            json!({ "id": "$ID" }),
+            &seeded.user_id,
         ),
     ];
     for (label, query, variables, id) in &writes {

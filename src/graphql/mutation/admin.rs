@@ -6,7 +6,7 @@ use crate::graphql::types::admin::{ApiKey, CreatedApiKey, StaffUser};
 use crate::graphql::types::enums::{ApiScopeGql, RoleGql};
 use crate::graphql::types::job::Job;
 use crate::services;
-use crate::services::users::NewUser;
+use crate::services::users::{NewUser, UserUpdate};
 
 #[derive(Default)]
 pub struct AdminMutation;
@@ -24,8 +24,39 @@ pub struct CreateStaffUserInput {
     pub display_name: Option<String>,
 }
 
+/// A change to a staff user; fields left out stay as they are.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct UpdateStaffUserInput {
+    /// What the user may do from their next request on (their live streams end at once).
+    pub role: Option<RoleGql>,
+    /// Name shown on notes; an empty string clears it.
+    pub display_name: Option<String>,
+    /// `false` deactivates the user: no sign-in, no request, and their live streams end at
+    /// once. `true` lets them in again.
+    pub active: Option<bool>,
+}
+
 #[Object]
 impl AdminMutation {
+    /// Changes a staff user's role, name or standing (admins only). The workspace keeps at
+    /// least one active admin (CONFLICT otherwise).
+    async fn update_staff_user(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateStaffUserInput,
+    ) -> Result<StaffUser> {
+        let id = parse_id(&id, "id")?;
+        let update = UserUpdate {
+            role: input.role.map(Into::into),
+            display_name: input.display_name,
+            active: input.active,
+        };
+        Ok(StaffUser(
+            services::users::update(ctx.state()?, ctx.actor()?, id, update).await?,
+        ))
+    }
+
     /// Creates a staff user in the caller's tenant (admins only).
     async fn create_staff_user(
         &self,

@@ -1,7 +1,9 @@
+//! Signing in.
+
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::graphql::context::{ContextExt, parse_id};
+use crate::graphql::context::{ClientAddr, ContextExt, parse_id};
 use crate::graphql::types::admin::StaffUser;
 use crate::services;
 
@@ -31,7 +33,9 @@ impl AuthMutation {
         tenant_id: Option<ID>,
     ) -> Result<LoginPayload> {
         let tenant_id = tenant_id.map(|id| parse_id(&id, "tenantId")).transpose()?;
-        let result = services::auth::login(ctx.state()?, &email, &password, tenant_id).await?;
+        let client = ctx.data_opt::<ClientAddr>().and_then(|c| c.0);
+        let result =
+            services::auth::login(ctx.state()?, &email, &password, tenant_id, client).await?;
         Ok(LoginPayload {
             token: result.token,
             expires_at: result.expires_at,

@@ -44,9 +44,10 @@ pub enum EventTypeGql {
     Resync,
 }
 
-impl From<EventType> for EventTypeGql {
-    fn from(t: EventType) -> Self {
-        match t {
+impl EventTypeGql {
+    /// The type subscribers see an event as; `None` for memodesk's internal events.
+    fn public(t: EventType) -> Option<Self> {
+        Some(match t {
             EventType::MessageCreated => Self::MessageCreated,
             EventType::MessageUpdated => Self::MessageUpdated,
             EventType::SessionOpened => Self::SessionOpened,
@@ -57,16 +58,15 @@ impl From<EventType> for EventTypeGql {
             EventType::NoteCreated => Self::NoteCreated,
             EventType::NoteUpdated => Self::NoteUpdated,
             EventType::NoteDeleted => Self::NoteDeleted,
-        }
+            EventType::CredentialChanged => return None,
+        })
     }
-}
 
-impl EventTypeGql {
     fn domain(self) -> Option<EventType> {
         EventType::ALL
             .iter()
             .copied()
-            .find(|t| EventTypeGql::from(*t) == self)
+            .find(|t| EventTypeGql::public(*t) == Some(self))
     }
 }
 
@@ -89,7 +89,7 @@ impl ConversationEvent {
     async fn event_type(&self) -> EventTypeGql {
         match &self.0 {
             LiveItem::Event(e) => EventType::parse(&e.event.event_type)
-                .map(Into::into)
+                .and_then(EventTypeGql::public)
                 .unwrap_or(EventTypeGql::Resync),
             LiveItem::Resync { .. } => EventTypeGql::Resync,
         }

@@ -39,6 +39,16 @@ impl StaffUser {
         self.0.last_login_at
     }
 
+    /// Whether the user may sign in (false once an admin deactivated them).
+    async fn active(&self) -> bool {
+        self.0.deactivated_at.is_none()
+    }
+
+    /// When an admin deactivated the user.
+    async fn deactivated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.deactivated_at
+    }
+
     /// When the user was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
