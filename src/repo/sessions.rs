@@ -11,7 +11,7 @@ use super::pagination::{Cursor, Direction, PageRequest};
 use super::{for_update, group_keys};
 use crate::db::executor::Executor;
 use crate::domain::{Channel, SessionStatus};
-use crate::entities::session;
+use crate::entities::{lead, session};
 
 pub async fn find<C: Executor>(
     conn: &C,
@@ -19,6 +19,27 @@ pub async fn find<C: Executor>(
     id: Uuid,
 ) -> Result<Option<session::Model>, DbErr> {
     conn.one(session::Entity::find_by_id((tenant_id, id))).await
+}
+
+/// The conversation a lead's last summary is about, found through the lead in one indexed read
+/// (so it can run beside the lead's own read).
+pub async fn last_summarized_of_lead<C: Executor>(
+    conn: &C,
+    tenant_id: Uuid,
+    lead_id: Uuid,
+) -> Result<Option<session::Model>, DbErr> {
+    let summarized = sea_orm::sea_query::Query::select()
+        .column(lead::Column::LastSummarySessionId)
+        .from(lead::Entity)
+        .and_where(lead::Column::TenantId.eq(tenant_id))
+        .and_where(lead::Column::Id.eq(lead_id))
+        .to_owned();
+    conn.one(
+        session::Entity::find()
+            .filter(session::Column::TenantId.eq(tenant_id))
+            .filter(session::Column::Id.in_subquery(summarized)),
+    )
+    .await
 }
 
 pub async fn find_many<C: Executor>(

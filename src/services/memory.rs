@@ -11,8 +11,8 @@ use crate::domain::context::{
     self, ContextDocument, ContextField, ContextMessage, ContextNote, ContextSummary, Rendered,
 };
 use crate::domain::phone::PhoneNumber;
-use crate::domain::profile::{KnownKey, ProfileField};
-use crate::domain::{Channel, IdentityKind, InvalidInput, Locale};
+use crate::domain::profile::{KnownKey, ProfileField, Source};
+use crate::domain::{Channel, IdentityKind, InvalidInput, Locale, MessageRole, NoteKind};
 use crate::entities::{lead, message, note, session};
 use crate::error::{AppError, AppResult};
 use crate::repo;
@@ -27,7 +27,7 @@ pub struct ContextRequest {
     pub phone: Option<String>,
     /// The channel of the conversation the agent is in.
     pub channel: Option<Channel>,
-    /// A BCP 47 tag (`en`, `he-IL`); the tenant's locale when absent.
+    /// A BCP 47 tag (`en`, `he-IL`); when absent, the customer's language (see [`locale_for`]).
     pub locale: Option<String>,
 }
 
@@ -36,8 +36,11 @@ pub struct ContextRequest {
 pub struct LastSummary {
     pub text: String,
     pub channel: Channel,
+    /// When the summary was written.
     pub at: DateTime<Utc>,
     pub session_id: Option<Uuid>,
+    /// When that conversation ended (its last message); `None` when it is no longer stored.
+    pub conversation_ended_at: Option<DateTime<Utc>>,
 }
 
 /// The memory context of one customer.
@@ -71,8 +74,8 @@ pub async fn context(
         .tenants
         .get(state.db.reader(), actor.tenant_id)
         .await?;
-    let locale = match &request.locale {
-        Some(tag) => Locale::from_tag(tag).ok_or_else(|| {
+    let asked = match &request.locale {
+        Some(tag) => Some(Locale::from_tag(tag).ok_or_else(|| {
             InvalidInput::new(
                 "locale",
                 format!(
@@ -80,8 +83,8 @@ pub async fn context(
                     tag.chars().take(20).collect::<String>()
                 ),
             )
-        })?,
-        None => settings.locale,
+        })?),
+        None => None,
     };
     let tenant_id = actor.tenant_id;
     let now = state.now();
@@ -117,13 +120,14 @@ pub async fn context(
         session,
         messages,
         notes,
+        summarized,
     }) = found
     else {
         return match request.lead_id {
             Some(_) => Err(AppError::not_found("lead")),
             // A number we have never seen: a new customer.
             None => Ok(new_customer(
-                locale,
+                asked.unwrap_or(settings.locale),
                 request.channel,
                 cs_mode,
                 &settings,
@@ -153,19 +157,31 @@ pub async fn context(
             .map(|s| s.id)
             .filter(|&id| lead.last_summary_session_id == Some(id));
         let summary = match reopened {
-            Some(current) => repo::summaries::latest_for_lead_except(
-                state.db.reader(),
-                tenant_id,
-                lead.id,
-                current,
-            )
-            .await?
-            .map(|s| LastSummary {
-                text: s.summary,
-                channel: s.channel,
-                at: s.updated_at,
-                session_id: Some(s.session_id),
-            }),
+            Some(current) => {
+                let earlier = repo::summaries::latest_for_lead_except(
+                    state.db.reader(),
+                    tenant_id,
+                    lead.id,
+                    current,
+                )
+                .await?;
+                match earlier {
+                    Some(s) => {
+                        let ended =
+                            repo::sessions::find(state.db.reader(), tenant_id, s.session_id)
+                                .await?
+                                .map(|session| session.last_message_at);
+                        Some(LastSummary {
+                            text: s.summary,
+                            channel: s.channel,
+                            at: s.updated_at,
+                            session_id: Some(s.session_id),
+                            conversation_ended_at: ended,
+                        })
+                    }
+                    None => None,
+                }
+            }
             None => match (
                 &lead.last_summary,
                 lead.last_summary_channel,
@@ -176,6 +192,9 @@ pub async fn context(
                     channel,
                     at,
                     session_id: lead.last_summary_session_id,
+                    conversation_ended_at: summarized
+                        .filter(|s| Some(s.id) == lead.last_summary_session_id)
+                        .map(|s| s.last_message_at),
                 }),
                 _ => None,
             },
@@ -193,12 +212,34 @@ pub async fn context(
                 Some(KnownKey::Phone | KnownKey::Email | KnownKey::PreferredLanguage)
             )
         });
+    // A call's summary is also kept as a note: the context shows it once, as the last
+    // conversation.
+    let summarized_id = last_summary.as_ref().and_then(|s| s.session_id);
+    let notes: Vec<note::Model> = notes
+        .into_iter()
+        .filter(|n| {
+            !(n.kind == NoteKind::CallSummary
+                && n.session_id.is_some()
+                && n.session_id == summarized_id)
+        })
+        .collect();
+    // The opening is for the start of a returning conversation: once the business has
+    // answered in it (or the conversation runs past the messages read), it has been asked.
+    let answered = session.as_ref().is_some_and(|s| {
+        usize::try_from(s.message_count).unwrap_or(usize::MAX) > messages.len()
+            || messages
+                .iter()
+                .any(|m| matches!(m.role, MessageRole::Agent | MessageRole::Staff))
+    });
     let previous = match &session {
         Some(s) => s.previous_interaction_at.map(|p| (p, s.started_at)),
         None => lead.last_interaction_at.map(|p| (p, now)),
     };
-    let is_returning =
-        cs_mode && remembers && previous.is_some_and(|(before, start)| start - before > idle);
+    let is_returning = cs_mode
+        && remembers
+        && !answered
+        && previous.is_some_and(|(before, start)| start - before > idle);
+    let locale = asked.unwrap_or_else(|| locale_for(&profile, session.as_ref(), settings.locale));
     let name = profile
         .iter()
         .find(|(k, _)| k == KnownKey::Name.as_str())
@@ -224,7 +265,8 @@ pub async fn context(
         last_summary: last_summary.as_ref().map(|s| ContextSummary {
             text: s.text.clone(),
             channel: s.channel,
-            at: s.at,
+            // Dated by when the conversation happened, not when it was summarized.
+            at: s.conversation_ended_at.unwrap_or(s.at),
         }),
         notes: notes
             .iter()
@@ -264,6 +306,39 @@ pub async fn context(
     })
 }
 
+/// The language to speak when the agent did not ask for one: the customer's preferred language
+/// when we are confident of it, else the language of the conversation in progress, else any
+/// preferred language we noticed, else the tenant's locale. Unsupported languages are skipped.
+pub fn locale_for(
+    profile: &[(String, ProfileField)],
+    session: Option<&session::Model>,
+    tenant: Locale,
+) -> Locale {
+    let preferred = profile
+        .iter()
+        .find(|(k, _)| k == KnownKey::PreferredLanguage.as_str())
+        .and_then(|(_, f)| {
+            let locale = Locale::from_tag(&f.display_value()?)?;
+            Some((
+                locale,
+                f.source != Source::Ai || f.confidence >= CONFIDENT_LANGUAGE,
+            ))
+        });
+    let spoken = session
+        .and_then(|s| s.language.as_deref())
+        .and_then(Locale::from_tag);
+    match (preferred, spoken) {
+        (Some((locale, true)), _) => locale,
+        (_, Some(locale)) => locale,
+        (Some((locale, false)), None) => locale,
+        (None, None) => tenant,
+    }
+}
+
+/// An AI-inferred preferred language at least this sure (an explicit request, not a guess from
+/// the words used) decides the context's language on its own.
+const CONFIDENT_LANGUAGE: f64 = 0.7;
+
 fn budget(chars: i32) -> usize {
     usize::try_from(chars).unwrap_or(6000)
 }
@@ -290,6 +365,8 @@ struct Recalled {
     messages: Vec<message::Model>,
     /// Newest first, pinned ones included.
     notes: Vec<note::Model>,
+    /// The conversation the lead's last summary is about.
+    summarized: Option<session::Model>,
 }
 
 /// How much of a lead a memory context reads.
@@ -324,17 +401,29 @@ impl ReadPlan for Recall {
                 }
             }
         };
-        let (lead, (session, messages), notes) = match who {
-            Who::Id(id) => {
-                tokio::try_join!(lead, plan.conversation(conn, id), plan.notes(conn, id))?
-            }
+        let (lead, (session, messages), notes, summarized) = match who {
+            Who::Id(id) => tokio::try_join!(
+                lead,
+                plan.conversation(conn, id),
+                plan.notes(conn, id),
+                repo::sessions::last_summarized_of_lead(conn, plan.tenant_id, id),
+            )?,
             Who::Phone(_) => {
                 let Some(lead) = lead.await? else {
                     return Ok(None);
                 };
-                let (conversation, notes) =
-                    tokio::try_join!(plan.conversation(conn, lead.id), plan.notes(conn, lead.id))?;
-                (Some(lead), conversation, notes)
+                let summarized = async {
+                    match lead.last_summary_session_id {
+                        Some(id) => repo::sessions::find(conn, plan.tenant_id, id).await,
+                        None => Ok(None),
+                    }
+                };
+                let (conversation, notes, summarized) = tokio::try_join!(
+                    plan.conversation(conn, lead.id),
+                    plan.notes(conn, lead.id),
+                    summarized,
+                )?;
+                (Some(lead), conversation, notes, summarized)
             }
         };
         Ok(lead.map(|lead| Recalled {
@@ -342,6 +431,7 @@ impl ReadPlan for Recall {
             session,
             messages,
             notes,
+            summarized,
         }))
     }
 }

@@ -12,9 +12,9 @@ use uuid::Uuid;
 
 use crate::auth::{Actor, Permission};
 use crate::domain::profile::keys::normalize_value;
-use crate::domain::profile::{Evidence, FieldKey, Proposal, Source};
+use crate::domain::profile::{Evidence, FieldKey, KnownKey, Proposal, Source};
 use crate::domain::summarize::TranscriptMessage;
-use crate::domain::{Channel, EventType, NoteKind, SessionStatus};
+use crate::domain::{Channel, CloseReason, EventType, MessageRole, NoteKind, SessionStatus};
 use crate::entities::{interaction_summary, job, note, session};
 use crate::error::{AppError, AppResult};
 use crate::events::{NewEvent, outbox};
@@ -23,6 +23,10 @@ use crate::repo;
 use crate::repo::jobs::NewJob;
 use crate::services::profile;
 use crate::state::AppState;
+
+/// A conversation closed by a request to start over, with at most this many customer messages
+/// and no facts, does not replace the lead's last summary.
+const STARTING_OVER_MESSAGES: usize = 2;
 
 /// The job that summarizes a closed session.
 pub const SUMMARIZE_SESSION: &str = "summarize_session";
@@ -218,14 +222,29 @@ async fn store(
         }),
     )];
 
-    // The lead shows the summary of its most recent conversation.
-    let newer_than_current = match lead.last_summary_session_id {
-        None => true,
-        Some(current) if current == session.id => true,
-        Some(current) => repo::sessions::find(&txn, tenant_id, current)
-            .await?
-            .is_none_or(|s| s.last_message_at <= session.last_message_at),
-    };
+    // The lead shows the summary of its most recent conversation, unless that conversation
+    // only asked to start over ("hi" … "let's start from the beginning"): it taught us nothing,
+    // and the conversation before it is still what happened last time.
+    let only_started_over = session.close_reason == Some(CloseReason::Reset)
+        // What language they speak is no news about what they wanted.
+        && draft
+            .facts
+            .iter()
+            .all(|f| f.key == KnownKey::PreferredLanguage.as_str())
+        && transcript
+            .iter()
+            .filter(|m| m.role == MessageRole::Customer)
+            .count()
+            <= STARTING_OVER_MESSAGES
+        && lead.last_summary_session_id.is_some_and(|id| id != session.id);
+    let newer_than_current = !only_started_over
+        && match lead.last_summary_session_id {
+            None => true,
+            Some(current) if current == session.id => true,
+            Some(current) => repo::sessions::find(&txn, tenant_id, current)
+                .await?
+                .is_none_or(|s| s.last_message_at <= session.last_message_at),
+        };
     let mut lead_dirty = false;
     if newer_than_current {
         lead.last_summary = Some(draft.summary.clone());

@@ -14,6 +14,7 @@ mod lifecycle;
 mod live;
 mod llm;
 mod memory;
+mod memory_flows;
 mod notes;
 mod phones;
 mod pipeline;

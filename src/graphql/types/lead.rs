@@ -136,6 +136,8 @@ impl Lead {
                 channel: channel.into(),
                 at,
                 session_id: self.0.last_summary_session_id.map(to_id),
+                ended: None,
+                session: self.0.last_summary_session_id,
             }),
             _ => None,
         }
@@ -180,14 +182,37 @@ pub struct LastSummary {
     pub text: String,
     /// Where that conversation happened.
     pub channel: ChannelGql,
-    /// When the summary was written.
+    /// When the summary was written (see `conversationEndedAt` for when the conversation
+    /// happened).
     pub at: DateTime<Utc>,
     /// The summarized session.
     pub session_id: Option<ID>,
+    /// Filled in when already known; otherwise read on request.
+    #[graphql(skip)]
+    pub ended: Option<DateTime<Utc>>,
+    #[graphql(skip)]
+    pub session: Option<uuid::Uuid>,
 }
 
 #[ComplexObject]
 impl LastSummary {
+    /// When the summarized conversation ended (its last message): the time to quote when
+    /// saying "last time". Null when that conversation is no longer stored.
+    async fn conversation_ended_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        if self.ended.is_some() {
+            return Ok(self.ended);
+        }
+        let Some(id) = self.session else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .loaders()?
+            .sessions
+            .load_one(id)
+            .await?
+            .map(|s| s.last_message_at))
+    }
+
     /// How long ago, in whole minutes, the summary was written.
     async fn age_minutes(&self, ctx: &Context<'_>) -> Result<i64> {
         Ok((ctx.state()?.now() - self.at).num_minutes())

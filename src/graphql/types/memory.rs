@@ -42,6 +42,8 @@ impl MemoryContext {
             channel: s.channel.into(),
             at: s.at,
             session_id: s.session_id.map(to_id),
+            ended: s.conversation_ended_at,
+            session: s.session_id,
         })
     }
 
