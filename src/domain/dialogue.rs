@@ -12,8 +12,8 @@ use chrono::NaiveDate;
 
 use super::classify::Classification;
 use super::extract::{
-    self, CORRECTION_CONFIDENCE, Fact, NameCue, Script, clause_end, corrects, fact, proper_word,
-    read_name,
+    self, CORRECTION_CONFIDENCE, Fact, NameCue, Script, clause_end, clause_start, corrects, fact,
+    proper_word, read_name, read_name_span,
 };
 use super::profile::KnownKey;
 use super::text::lexicon::{Lexicon, Rule, grouped, listed};
@@ -324,38 +324,41 @@ const ANSWER_OPENERS: &str = "\
     hi hey hello hiya yes yeah yep yup sure ok okay of course its it is im i am this is my name \
     names name is um uh oh so well כן בטח היי שלום אוקיי זה אני שמי קוראים לי השם שלי";
 
-/// The words an answer starts with after its openers.
-fn skip_openers(toks: &Tokens<'_>) -> usize {
-    let mut i = 0;
-    while i < toks.len() && i < 5 && listed(ANSWER_OPENERS, toks.word(i)) {
-        i += 1;
+/// How many opener words follow word `from`.
+fn skip_openers(toks: &Tokens<'_>, from: usize) -> usize {
+    let mut n = 0;
+    while from + n < toks.len() && n < 5 && listed(ANSWER_OPENERS, toks.word(from + n)) {
+        n += 1;
     }
-    // "my name is" reads three opener words; "of course" two.
-    i
+    n
 }
 
-/// The message as the answer to "what's your name?": a name that fills its first clause
-/// ("Crystal Minh", "tyler brooks. 646 555 0193", "רון שפירא 050-5558821", "Hi it's Sanya").
+/// The message as the answer to "what's your name?": a name that fills a clause ("Crystal
+/// Minh", "tyler brooks. 646 555 0193", "רון שפירא 050-5558821", "Her mom, Jennifer Marsh",
+/// "Tom. Tom Barrera."); the fullest one wins.
 fn name_answer(toks: &Tokens<'_>) -> Option<Fact> {
-    let at = skip_openers(toks);
-    let value = read_name(toks, at, NameCue::Explicit)?;
-    let words = value.split([' ', '-']).count();
-    let last = at + words - 1;
-    let next = toks.list.get(last + 1);
-    let glued = matches!(toks.gap_after(last), "." | "@" | "_") && next.is_some();
-    let ends = (clause_end(toks, last) && !glued)
-        || next.is_some_and(|t| t.numeric)
-        || toks.word(last + 1) == "here";
-    if !ends {
-        return None;
+    let mut best: Option<(String, usize, usize)> = None;
+    for start in (0..toks.len()).filter(|&i| i == 0 || clause_start(toks, i)) {
+        let at = start + skip_openers(toks, start);
+        let Some((value, last)) = read_name_span(toks, at, NameCue::Explicit) else {
+            continue;
+        };
+        if !ends_answer(toks, last) {
+            continue;
+        }
+        let words = value.split([' ', '-']).count();
+        // A lone lowercase word is as likely a reply ("thanks", "tomorrow") as a name.
+        let lone_lower = words == 1
+            && proper_word(toks.orig(at)) == Some(Script::Latin)
+            && !toks.orig(last).starts_with(char::is_uppercase);
+        if lone_lower {
+            continue;
+        }
+        if best.as_ref().is_none_or(|(_, n, _)| words >= *n) {
+            best = Some((value, words, at));
+        }
     }
-    // A lone lowercase word is as likely a reply ("thanks", "tomorrow") as a name.
-    let lone_lower = words == 1
-        && proper_word(toks.orig(at)) == Some(Script::Latin)
-        && !toks.orig(at).starts_with(char::is_uppercase);
-    if lone_lower {
-        return None;
-    }
+    let (value, _, at) = best?;
     let confidence = if corrects(toks, at) {
         CORRECTION_CONFIDENCE
     } else {
@@ -364,10 +367,29 @@ fn name_answer(toks: &Tokens<'_>) -> Option<Fact> {
     Some(fact(KnownKey::Name, value, confidence))
 }
 
+/// Whether a value ending at word `last` ends its clause: punctuation, a dash, a number or an
+/// email address after it, or "here".
+fn ends_answer(toks: &Tokens<'_>, last: usize) -> bool {
+    let gap = toks.gap_after(last);
+    let next = toks.list.get(last + 1);
+    let glued = matches!(gap, "." | "@" | "_") && next.is_some();
+    let rest_is_email = next.is_some_and(|t| {
+        toks.text[t.orig.start..]
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| w.contains('@'))
+    });
+    (clause_end(toks, last) && !glued)
+        || matches!(gap.trim(), "-" | "–" | "—")
+        || next.is_some_and(|t| t.numeric)
+        || rest_is_email
+        || toks.word(last + 1) == "here"
+}
+
 /// The message as the answer to "which city?": a known city, or capitalized words, at its start
 /// ("Austin", "in Queens", "בחיפה").
 fn city_answer(toks: &Tokens<'_>) -> Option<Fact> {
-    let at = skip_openers(toks);
+    let at = skip_openers(toks, 0);
     if at >= toks.len() {
         return None;
     }

@@ -369,7 +369,7 @@ pub(super) const HE_NAME_STOP: &str = "\
     חייב חייבת אמור אמורה הולך הולכת בא באה מגיע מגיעה נמצא נמצאת פנוי פנויה זמין זמינה גרוש \
     גרושה עצמאי עצמאית בעל בעלת אחד אחת הכי די קצת נורא סתם ממתין ממתינה מחכה אוהב אוהבת חדש \
     חדשה ותיק ותיקה אישה גבר ילד ילדה מורה רופא רופאה עורך עורכת נציג נציגה מנהל מנהלת בעלים \
-    מעדיף מעדיפה מבין מבינה מסכים מסכימה לבד עצמי בחופש במילואים בעבודה בבית בדרך הלקוח הלקוחה \
+    אה אמ אממ הבת הבן אגב מעדיף מעדיפה מבין מבינה מסכים מסכימה לבד עצמי בחופש במילואים בעבודה בבית בדרך הלקוח הלקוחה \
     אותו אותה שלי שלך ביי בוקר ערב אתמול היום מחר הולכים רוצות תקוע תקועה חולה בהריון מפחד \
     מפחדת כועס כועסת עייף עייפה מוכן מוכנה בטוח בטוחה יקר יקרה זול זולה מדי מעולה מצוין מצוינת \
     נהדר נהדרת נכון חשוב חשובה דחוף דחופה מוזר מוזרה ברור בדיוק אפשרי מסובך הכל הכול כל רציני \
@@ -397,11 +397,20 @@ pub(super) fn hebrew_verb_like(word: &str) -> bool {
 
 /// The name a cue at words `..at` introduces, as written (Latin words title-cased).
 pub(super) fn read_name(toks: &Tokens<'_>, at: usize, cue: NameCue) -> Option<String> {
+    read_name_span(toks, at, cue).map(|(name, _)| name)
+}
+
+/// [`read_name`], and the index of the name's last word.
+pub(super) fn read_name_span(
+    toks: &Tokens<'_>,
+    at: usize,
+    cue: NameCue,
+) -> Option<(String, usize)> {
     let gap = toks.gap_before(at);
     if at >= toks.len()
         || !gap
             .chars()
-            .all(|c| c.is_whitespace() || matches!(c, ':' | '-' | '"'))
+            .all(|c| c.is_whitespace() || matches!(c, ':' | '-' | '"' | '–' | '—'))
     {
         return None;
     }
@@ -455,10 +464,14 @@ pub(super) fn read_name(toks: &Tokens<'_>, at: usize, cue: NameCue) -> Option<St
                     (false, _) => &['ו'],
                 };
                 let allowed = listed(HE_NAME_ALLOW, word) || !word.starts_with(risky_start);
-                allowed
+                // Surnames often start like a participle (מזרחי, מימון, לוי); after a first
+                // name given on cue they are read as written. "בן" inside a name is "Ben".
+                let surname = !words.is_empty() && !cue.loose();
+                let ben = surname && word == "בן" && proper_word(toks.orig(k + 1)).is_some();
+                ben || (allowed
                     && !listed(HE_NAME_STOP, word)
-                    && !hebrew_verb_like(word)
-                    && CITIES.longest_at(toks, k).is_none()
+                    && (surname || !hebrew_verb_like(word))
+                    && CITIES.longest_at(toks, k).is_none())
             }
         };
         if !acceptable {
@@ -501,7 +514,7 @@ pub(super) fn read_name(toks: &Tokens<'_>, at: usize, cue: NameCue) -> Option<St
             Script::Hebrew => name.push_str(toks.orig(i)),
         }
     }
-    Some(name)
+    Some((name, *words.last()?))
 }
 
 /// The most explicit self-introduction in the message.
@@ -570,10 +583,12 @@ pub(super) fn corrects(toks: &Tokens<'_>, at: usize) -> bool {
 /// "Carlos Mendez here": a capitalized name at a clause start, then "here".
 fn name_here(toks: &Tokens<'_>) -> Option<Fact> {
     let here = (1..toks.len()).find(|&i| toks.word(i) == "here")?;
-    let start = (here.saturating_sub(3)..here).find(|&i| clause_start(toks, i))?;
-    let value = read_name(toks, start, NameCue::ThisIs)?;
-    let words = value.split([' ', '-']).count();
-    (start + words == here).then(|| fact(KnownKey::Name, value, NameCue::ThisIs.confidence()))
+    (here.saturating_sub(3)..here)
+        .filter(|&i| clause_start(toks, i))
+        .find_map(|start| {
+            let (value, last) = read_name_span(toks, start, NameCue::ThisIs)?;
+            (last + 1 == here).then(|| fact(KnownKey::Name, value, NameCue::ThisIs.confidence()))
+        })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ const BUDGET_WORDS: &str = "\
 /// Words after a sum that say how often it is paid.
 const MONTH_WORDS: &str = "month monthly pcm mo בחודש לחודש חודשי";
 const TOTAL_WORDS: &str = "\
-    total whole trip week holiday vacation honeymoon person pp two overall buy buying \
+    total whole trip week holiday vacation honeymoon person pp two overall buy buying each \
     purchase mortgage approved לשנינו לזוג לאדם לטיול לחופשה סהכ לקנות קנייה משכנתא";
 
 fn region_currency(region: &str) -> &'static str {
@@ -101,11 +101,22 @@ fn sums(toks: &Tokens<'_>) -> Vec<Sum> {
     let mut out = Vec::new();
     for caps in super::text::pattern::captures_iter(&AMOUNT, text) {
         let Some(number) = caps.get(2) else { continue };
-        let whole = caps.get(0).map_or(number.range(), |m| m.range());
-        // Part of a phone number, a time, a date or a word ("2br", "10am", "1/5").
-        let before = text[..number.start()].chars().next_back();
-        let after = text[whole.end..].chars().next();
-        if before.is_some_and(|c| c.is_alphanumeric() || matches!(c, '/' | ':' | '-' | '.'))
+        let end = (2..=4)
+            .filter_map(|g| caps.get(g))
+            .map(|m| m.end())
+            .max()
+            .unwrap_or(number.end());
+        // Part of a phone number, a time, a date or a word ("2br", "10am", "1/5"); a range
+        // ("8-10k") and a Hebrew prefix ("ל-9000") may come before.
+        let mut back = text[..number.start()].chars().rev();
+        let before = back.next();
+        let range_or_prefix = before == Some('-')
+            && back
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || super::text::hebrew::is_letter(c));
+        let after = text[end..].chars().next();
+        if (!range_or_prefix
+            && before.is_some_and(|c| c.is_alphanumeric() || matches!(c, '/' | ':' | '-' | '.')))
             || after.is_some_and(|c| c.is_alphanumeric() || matches!(c, '/' | ':' | '%'))
         {
             continue;
@@ -128,7 +139,7 @@ fn sums(toks: &Tokens<'_>) -> Vec<Sum> {
             caps.get(4).map(|m| m.as_str()),
         );
         let at = toks.index_at(number.start());
-        let end = toks.index_at(whole.end.saturating_sub(1)) + 1;
+        let end = toks.index_at(end.saturating_sub(1)) + 1;
         // A count of things ("2 bedrooms", "3 חדרים", "two adults") is not a sum.
         let next = toks.word(end);
         if scale.is_none()
@@ -162,6 +173,7 @@ fn budget(toks: &Tokens<'_>, region: &str, w: &mut Wishes) {
     }
     let cued = |s: &Sum| {
         toks.any_before(s.at, 4, BUDGET_WORDS)
+            || (s.end..s.end + 2).any(|i| listed("max tops maximum מקסימום", toks.word(i)))
             || (s.end..s.end + 3).any(|i| listed(MONTH_WORDS, toks.word(i)))
             || (toks.word(s.end) == "a" && toks.word(s.end + 1) == "month")
     };
