@@ -1,5 +1,7 @@
 //! The built-in fact extractor: profile facts a customer states about themselves (name, email,
-//! phone, city, preferred currency, interests, preferred language). English and Hebrew; no LLM.
+//! phone, city, preferred currency, interests, preferred language, and with [`super::wishes`]
+//! what they are looking for). English and Hebrew; no LLM. [`super::dialogue`] reads a message
+//! as the answer to the agent's last question.
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -13,19 +15,76 @@ use super::text::lexicon::{Lexicon, Rule, grouped, listed, phrases};
 use super::text::pattern::{Pattern, compile, find_iter, is_match};
 use super::text::tokens::Tokens;
 
+/// The profile key a fact is for: a well-known key, or one of the keys the extractor adds for
+/// what a customer is looking for (they are tenant-style keys: no fixed label in the context).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FactKey {
+    Known(KnownKey),
+    /// Bedrooms wanted (a studio is 0).
+    Bedrooms,
+    /// Israeli room count (the living room counts): `3`, `2.5`.
+    Rooms,
+    /// Animal kinds in English, sorted and comma-separated, or `none`.
+    Pets,
+    /// `YYYY-MM-DD` or `YYYY-MM`.
+    MoveIn,
+    /// The listing the customer asks about, as they wrote it.
+    PropertyOfInterest,
+}
+
+impl FactKey {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FactKey::Known(key) => key.as_str(),
+            FactKey::Bedrooms => "bedrooms",
+            FactKey::Rooms => "rooms",
+            FactKey::Pets => "pets",
+            FactKey::MoveIn => "move_in",
+            FactKey::PropertyOfInterest => "property_of_interest",
+        }
+    }
+
+    pub fn known(self) -> Option<KnownKey> {
+        match self {
+            FactKey::Known(key) => Some(key),
+            _ => None,
+        }
+    }
+
+    pub fn field_key(self) -> FieldKey {
+        match self {
+            FactKey::Known(key) => FieldKey::known(key),
+            other => FieldKey::builtin(other.as_str()),
+        }
+    }
+}
+
+impl From<KnownKey> for FactKey {
+    fn from(key: KnownKey) -> Self {
+        FactKey::Known(key)
+    }
+}
+
+impl PartialEq<KnownKey> for FactKey {
+    fn eq(&self, other: &KnownKey) -> bool {
+        *self == FactKey::Known(*other)
+    }
+}
+
 /// A fact found in one customer message, ready to become a profile proposal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fact {
-    pub key: KnownKey,
+    pub key: FactKey,
     /// Normalized as `profile::keys::normalize_value` would (E.164 phones, lowercase emails,
-    /// ISO currency codes). For `interests`: one item.
+    /// ISO currency codes). For list keys (`interests`, `preferences`): one item.
     pub value: String,
     /// In `0.0..=1.0`: explicit statements ("my name is Dana") score high, inferences low.
     pub confidence: f64,
 }
 
-/// Facts in a customer message. `classification` is the classifier's verdict on the same text;
-/// `default_region` (ISO 3166) parses national phone numbers.
+/// Facts in a customer message read on its own (no question before it). `classification` is
+/// the classifier's verdict on the same text; `default_region` (ISO 3166) parses national
+/// phone numbers. See [`super::dialogue::read`] for a message read as an answer.
 ///
 /// At most one name and one city (the most explicit statement wins); every value is passed
 /// through `normalize_value`, and a value that does not pass is dropped rather than guessed at.
@@ -34,21 +93,50 @@ pub fn extract_facts(
     classification: &Classification,
     default_region: &str,
 ) -> Vec<Fact> {
-    let toks = Tokens::new(text);
-    let mut found = Vec::new();
-    found.extend(name(&toks));
-    let emails = emails(text, &mut found);
-    phones(&toks, default_region, &emails, &mut found);
-    found.extend(city(&toks));
-    found.extend(preferred_currency(&toks, classification));
-    interests(&toks, classification, &mut found);
-    found.extend(preferred_language(&toks, classification));
-    finish(found, default_region)
+    super::dialogue::read(text, classification, default_region, None)
+        .facts(super::dialogue::Asked::NOTHING)
 }
 
-fn fact(key: KnownKey, value: impl Into<String>, confidence: f64) -> Fact {
+/// What a message states on its own: the facts, and phone numbers written without a phone cue
+/// (they become facts only when the agent asked for a number).
+pub(super) fn stated(
+    toks: &Tokens<'_>,
+    classification: &Classification,
+    default_region: &str,
+) -> (Vec<Fact>, Vec<Fact>) {
+    let text = toks.text;
+    let mut found = Vec::new();
+    found.extend(name(toks));
+    let emails = emails(text, &mut found);
+    let mut uncued = Vec::new();
+    phones(
+        toks,
+        default_region,
+        &emails,
+        &mut found,
+        &mut uncued,
+        false,
+    );
+    found.extend(city(toks));
+    found.extend(preferred_currency(toks, classification));
+    interests(toks, classification, &mut found);
+    found.extend(preferred_language(toks, classification));
+    (found, uncued)
+}
+
+/// Phone numbers in a message that answers "what's your number?": any number that parses as
+/// possible for `region`, cue or not.
+pub(super) fn answered_phones(toks: &Tokens<'_>, region: &str) -> Vec<Fact> {
+    let (mut found, mut uncued) = (Vec::new(), Vec::new());
+    let spans = emails(toks.text, &mut Vec::new());
+    phones(toks, region, &spans, &mut found, &mut uncued, true);
+    found.extend(uncued);
+    found
+}
+
+pub(super) fn fact(key: impl Into<FactKey>, value: impl Into<String>, confidence: f64) -> Fact {
     Fact {
-        key,
+        key: key.into(),
         value: value.into(),
         confidence,
     }
@@ -56,14 +144,14 @@ fn fact(key: KnownKey, value: impl Into<String>, confidence: f64) -> Fact {
 
 /// Normalizes every value, drops what does not normalize, and merges repeats (keeping the
 /// higher confidence).
-fn finish(found: Vec<Fact>, region: &str) -> Vec<Fact> {
+pub(super) fn finish(found: Vec<Fact>, region: &str) -> Vec<Fact> {
     let mut out: Vec<Fact> = Vec::new();
     for raw in found {
         // Phones come out of the very parser `normalize_value` uses; parsing is costly.
         let value = if raw.key == KnownKey::Phone {
             raw.value
         } else {
-            match normalize_value(&FieldKey::known(raw.key), &raw.value, region, "value") {
+            match normalize_value(&raw.key.field_key(), &raw.value, region, "value") {
                 Ok(value) => value,
                 Err(_) => continue,
             }
@@ -81,11 +169,11 @@ fn finish(found: Vec<Fact>, region: &str) -> Vec<Fact> {
 }
 
 /// Greeting words that may open an introduction ("Hi, this is Dana", "היי זה יוסי").
-const GREETINGS: &str = "\
+pub(super) const GREETINGS: &str = "\
     hi hello hey there morning evening afternoon shalom שלום היי הי הלו אהלן טוב טובים";
 
 /// Whether word `i` opens a clause: first word, after punctuation, or right after a greeting.
-fn clause_start(toks: &Tokens<'_>, i: usize) -> bool {
+pub(super) fn clause_start(toks: &Tokens<'_>, i: usize) -> bool {
     i == 0
         || toks
             .gap_before(i)
@@ -94,19 +182,19 @@ fn clause_start(toks: &Tokens<'_>, i: usize) -> bool {
 }
 
 /// Whether a clause ends right after word `i` (punctuation, a line break or the end).
-fn clause_end(toks: &Tokens<'_>, i: usize) -> bool {
+pub(super) fn clause_end(toks: &Tokens<'_>, i: usize) -> bool {
     i + 1 >= toks.len()
         || toks
             .gap_after(i)
             .contains([',', '.', '!', '?', ';', ':', '\n', '(', ')'])
 }
 
-fn is_capitalized(word: &str) -> bool {
+pub(super) fn is_capitalized(word: &str) -> bool {
     word.chars().next().is_some_and(char::is_uppercase)
 }
 
 /// "dana" and "DANA" become "Dana"; "McDonald" stays as written.
-fn title_case(word: &str) -> String {
+pub(super) fn title_case(word: &str) -> String {
     let has_lower = word.chars().any(char::is_lowercase);
     let has_upper = word.chars().any(char::is_uppercase);
     if has_lower && has_upper && is_capitalized(word) {
@@ -126,14 +214,14 @@ fn title_case(word: &str) -> String {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Script {
+pub(super) enum Script {
     Latin,
     Hebrew,
 }
 
 /// A word that can be part of a name or a place: 2–30 letters of one script (apostrophes and
 /// geresh allowed inside).
-fn proper_word(word: &str) -> Option<Script> {
+pub(super) fn proper_word(word: &str) -> Option<Script> {
     let letters = word.chars().filter(|c| c.is_alphabetic()).count();
     if !(2..=30).contains(&letters)
         || !word
@@ -160,7 +248,7 @@ fn proper_word(word: &str) -> Option<Script> {
 // Name
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NameCue {
+pub(super) enum NameCue {
     /// "my name is", "קוראים לי", "שמי".
     Explicit,
     /// "Name's Dana" (clause start).
@@ -175,6 +263,10 @@ enum NameCue {
     Ani,
     /// "היי זה יוסי" (right after a greeting, guarded like `Ani`).
     Ze,
+    /// "Name: Joseph Banter", "שם: מיכל אברהם" (a label and a colon or dash).
+    Label,
+    /// "it's Sanya Afzal", "hiya its jess patterson" (clause start; the name ends the clause).
+    Its,
 }
 
 impl NameCue {
@@ -186,11 +278,16 @@ impl NameCue {
             NameCue::Im => 0.7,
             NameCue::Ani => 0.55,
             NameCue::Ze => 0.6,
+            NameCue::Label => 0.9,
+            NameCue::Its => 0.75,
         }
     }
 
     fn needs_clause_start(self) -> bool {
-        matches!(self, NameCue::NameIs | NameCue::ThisIs | NameCue::Ani)
+        matches!(
+            self,
+            NameCue::NameIs | NameCue::ThisIs | NameCue::Ani | NameCue::Label | NameCue::Its
+        )
     }
 
     /// Hebrew has no capitals to tell a name from a word, so these cues read at most two
@@ -224,11 +321,17 @@ static NAME_CUES: LazyLock<Lexicon<NameCue>> = LazyLock::new(|| {
         (NameCue::Im, Rule::ANY, "im, i am"),
         (NameCue::Ani, ANI, "אני"),
         (NameCue::Ze, Rule::ANY, "זה, זו, זאת"),
+        (
+            NameCue::Label,
+            Rule::ANY,
+            "name, full name, customer name, שם, שם מלא, שם הלקוח, שם הלקוחה",
+        ),
+        (NameCue::Its, Rule::ANY, "its, it is"),
     ])
 });
 
 /// Words after "I'm", "this is", "call me" that are not names.
-const EN_NAME_STOP: &str = "\
+pub(super) const EN_NAME_STOP: &str = "\
     a an the not no so very really just also still already sorry fine good great ok okay well \
     here there from in at on with for to of by about regarding re calling trying looking \
     interested having writing wondering waiting going coming leaving planning thinking hoping \
@@ -257,7 +360,7 @@ const EN_NAME_STOP: &str = "\
     confusing impossible possible mine yours ours concerning unreal awkward rude overpriced";
 
 /// Words after "אני", "שמי", "קוראים לי" that are not names.
-const HE_NAME_STOP: &str = "\
+pub(super) const HE_NAME_STOP: &str = "\
     לא כן רוצה רוצים מחפש מחפשת מתעניין מתעניינת מעוניין מעוניינת צריך צריכה גר גרה פה כאן שם \
     בסדר טוב טובה שמח שמחה לקוח לקוחה בן בת עם של גם רק עוד כבר עדיין מאוד ממש באמת פשוט רציתי \
     אשמח יכול יכולה חושב חושבת מבקש מבקשת מנסה מתקשר מתקשרת מדבר מדברת יודע יודעת מצטער מצטערת \
@@ -266,7 +369,7 @@ const HE_NAME_STOP: &str = "\
     חייב חייבת אמור אמורה הולך הולכת בא באה מגיע מגיעה נמצא נמצאת פנוי פנויה זמין זמינה גרוש \
     גרושה עצמאי עצמאית בעל בעלת אחד אחת הכי די קצת נורא סתם ממתין ממתינה מחכה אוהב אוהבת חדש \
     חדשה ותיק ותיקה אישה גבר ילד ילדה מורה רופא רופאה עורך עורכת נציג נציגה מנהל מנהלת בעלים \
-    מעדיף מעדיפה מבין מבינה מסכים מסכימה לבד עצמי בחופש במילואים בעבודה בבית בדרך הלקוח הלקוחה \
+    אה אמ אממ הבת הבן אגב מעדיף מעדיפה מבין מבינה מסכים מסכימה לבד עצמי בחופש במילואים בעבודה בבית בדרך הלקוח הלקוחה \
     אותו אותה שלי שלך ביי בוקר ערב אתמול היום מחר הולכים רוצות תקוע תקועה חולה בהריון מפחד \
     מפחדת כועס כועסת עייף עייפה מוכן מוכנה בטוח בטוחה יקר יקרה זול זולה מדי מעולה מצוין מצוינת \
     נהדר נהדרת נכון חשוב חשובה דחוף דחופה מוזר מוזרה ברור בדיוק אפשרי מסובך הכל הכול כל רציני \
@@ -288,17 +391,26 @@ const HE_NAME_FOLLOWERS: &str = "\
 const TITLES: &str = "mr mrs ms miss dr mister doctor";
 
 /// Looks like a verb or a prefixed word rather than a name ("מחפשת", "להזמין", "הבעלים").
-fn hebrew_verb_like(word: &str) -> bool {
+pub(super) fn hebrew_verb_like(word: &str) -> bool {
     word.starts_with(['מ', 'ל', 'ה']) && word.chars().count() >= 4 && !listed(HE_NAME_ALLOW, word)
 }
 
 /// The name a cue at words `..at` introduces, as written (Latin words title-cased).
-fn read_name(toks: &Tokens<'_>, at: usize, cue: NameCue) -> Option<String> {
+pub(super) fn read_name(toks: &Tokens<'_>, at: usize, cue: NameCue) -> Option<String> {
+    read_name_span(toks, at, cue).map(|(name, _)| name)
+}
+
+/// [`read_name`], and the index of the name's last word.
+pub(super) fn read_name_span(
+    toks: &Tokens<'_>,
+    at: usize,
+    cue: NameCue,
+) -> Option<(String, usize)> {
     let gap = toks.gap_before(at);
     if at >= toks.len()
         || !gap
             .chars()
-            .all(|c| c.is_whitespace() || matches!(c, ':' | '-' | '"'))
+            .all(|c| c.is_whitespace() || matches!(c, ':' | '-' | '"' | '–' | '—'))
     {
         return None;
     }
@@ -333,7 +445,8 @@ fn read_name(toks: &Tokens<'_>, at: usize, cue: NameCue) -> Option<String> {
         }
         let acceptable = match script {
             Script::Latin => {
-                let capitalized_cue = !matches!(cue, NameCue::Explicit);
+                let capitalized_cue =
+                    !matches!(cue, NameCue::Explicit | NameCue::Label | NameCue::Its);
                 let caps_ok = if words.is_empty() {
                     !capitalized_cue || is_capitalized(orig)
                 } else {
@@ -351,10 +464,14 @@ fn read_name(toks: &Tokens<'_>, at: usize, cue: NameCue) -> Option<String> {
                     (false, _) => &['ו'],
                 };
                 let allowed = listed(HE_NAME_ALLOW, word) || !word.starts_with(risky_start);
-                allowed
+                // Surnames often start like a participle (מזרחי, מימון, לוי); after a first
+                // name given on cue they are read as written. "בן" inside a name is "Ben".
+                let surname = !words.is_empty() && !cue.loose();
+                let ben = surname && word == "בן" && proper_word(toks.orig(k + 1)).is_some();
+                ben || (allowed
                     && !listed(HE_NAME_STOP, word)
-                    && !hebrew_verb_like(word)
-                    && CITIES.longest_at(toks, k).is_none()
+                    && (surname || !hebrew_verb_like(word))
+                    && CITIES.longest_at(toks, k).is_none())
             }
         };
         if !acceptable {
@@ -365,7 +482,13 @@ fn read_name(toks: &Tokens<'_>, at: usize, cue: NameCue) -> Option<String> {
     }
     let &last = words.last()?;
     let lowercase_latin = script == Script::Latin && !is_capitalized(toks.orig(first));
-    if (lowercase_latin || cue.loose()) && words.len() > 1 && !clause_end(toks, last) {
+    // ("my name is albert sanders and my id is…": a function word after it ends the name.)
+    let ended_by_stopword = lowercase_latin && listed(EN_NAME_STOP, toks.word(last + 1));
+    if (lowercase_latin || cue.loose())
+        && words.len() > 1
+        && !clause_end(toks, last)
+        && !ended_by_stopword
+    {
         // Without capitals or punctuation only the first word is surely the name.
         words.truncate(1);
     }
@@ -391,7 +514,7 @@ fn read_name(toks: &Tokens<'_>, at: usize, cue: NameCue) -> Option<String> {
             Script::Hebrew => name.push_str(toks.orig(i)),
         }
     }
-    Some(name)
+    Some((name, *words.last()?))
 }
 
 /// The most explicit self-introduction in the message.
@@ -414,17 +537,58 @@ fn name(toks: &Tokens<'_>) -> Option<Fact> {
         if cue == NameCue::Ze && !after_greeting {
             continue;
         }
+        if cue == NameCue::Label && !toks.gap_after(hit.end - 1).contains([':', '-', '–', '—'])
+        {
+            continue;
+        }
         let Some(value) = read_name(toks, hit.end, cue) else {
             continue;
         };
-        if best
-            .as_ref()
-            .is_none_or(|b| cue.confidence() > b.confidence)
-        {
-            best = Some(fact(KnownKey::Name, value, cue.confidence()));
+        if cue == NameCue::Its {
+            let last = hit.end + value.split([' ', '-']).count() - 1;
+            let glued = matches!(toks.gap_after(last), "." | "@" | "_") && last + 1 < toks.len();
+            if glued
+                || (!clause_end(toks, last) && !toks.list.get(last + 1).is_some_and(|t| t.numeric))
+            {
+                continue;
+            }
+        }
+        let confidence = if corrects(toks, hit.start) {
+            CORRECTION_CONFIDENCE
+        } else {
+            cue.confidence()
+        };
+        if best.as_ref().is_none_or(|b| confidence > b.confidence) {
+            best = Some(fact(KnownKey::Name, value, confidence));
         }
     }
+    if best.is_none() {
+        best = name_here(toks);
+    }
     best
+}
+
+/// A correction outranks what the customer said before ("sorry, it's Sanya Afzal").
+pub(super) const CORRECTION_CONFIDENCE: f64 = 0.95;
+
+/// Words that mark a correction of something said before.
+const CORRECTION_WORDS: &str = "\
+    sorry actually correction typo autocorrect mean meant oops סליחה טעיתי תיקון בעצם טעות";
+
+/// Whether a correction word comes before word `at` in the message.
+pub(super) fn corrects(toks: &Tokens<'_>, at: usize) -> bool {
+    toks.any_before(at, at.min(8), CORRECTION_WORDS)
+}
+
+/// "Carlos Mendez here": a capitalized name at a clause start, then "here".
+fn name_here(toks: &Tokens<'_>) -> Option<Fact> {
+    let here = (1..toks.len()).find(|&i| toks.word(i) == "here")?;
+    (here.saturating_sub(3)..here)
+        .filter(|&i| clause_start(toks, i))
+        .find_map(|start| {
+            let (value, last) = read_name_span(toks, start, NameCue::ThisIs)?;
+            (last + 1 == here).then(|| fact(KnownKey::Name, value, NameCue::ThisIs.confidence()))
+        })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -450,17 +614,17 @@ static DATE_SHAPE: Pattern =
     LazyLock::new(|| compile(r"^[0-9]{1,4}[./\-][0-9]{1,2}[./\-][0-9]{1,4}$"));
 
 /// Words near a number that make it a phone number.
-const PHONE_WORDS: &str = "\
+pub(super) const PHONE_WORDS: &str = "\
     phone number mobile cell cellphone whatsapp call text reach contact tel טלפון מספר נייד \
     פלאפון וואטסאפ ווטסאפ ווצאפ להתקשר תתקשר תתקשרי תתקשרו טל";
 
 /// Words before a number that make it an identifier, not a phone.
-const ID_WORDS: &str = "\
+pub(super) const ID_WORDS: &str = "\
     order invoice ticket booking reservation reference ref confirmation tracking account card \
     policy id passport הזמנה חשבונית אסמכתא כרטיס פוליסה חשבון זהות דרכון אישור";
 
 /// "my number is", "call me at", "המספר שלי": the customer is giving their number.
-fn giving_number(toks: &Tokens<'_>, at: usize) -> bool {
+pub(super) fn giving_number(toks: &Tokens<'_>, at: usize) -> bool {
     (at.saturating_sub(6)..at).any(|j| {
         let (w, next) = (toks.word(j), toks.word(j + 1));
         (w == "my"
@@ -483,11 +647,23 @@ const PHONE_PARSE_BUDGET: usize = 16;
 /// (WhatsApp-style "972525551234") count when the region reads them as valid or a phone word is
 /// near. Numbers next to a currency, dates, and numbers right after "order"/"ticket"/"הזמנה"
 /// are left alone.
-fn phones(toks: &Tokens<'_>, region: &str, emails: &[Range<usize>], found: &mut Vec<Fact>) {
+///
+/// A number counts as given only with a phone cue (a phone word or "my number" before it, or
+/// the `+` form); others go to `uncued`. `answer` reads the message as the answer to "what's
+/// your number?": every number that is possible for the region is given.
+fn phones(
+    toks: &Tokens<'_>,
+    region: &str,
+    emails: &[Range<usize>],
+    found: &mut Vec<Fact>,
+    uncued: &mut Vec<Fact>,
+    answer: bool,
+) {
     let text = toks.text;
     let mut scan = PhoneScan {
         toks,
         region,
+        answer,
         country: parse_region(region).ok(),
         currencies: classify::currency_mentions(toks),
         budget: PHONE_PARSE_BUDGET,
@@ -523,8 +699,12 @@ fn phones(toks: &Tokens<'_>, region: &str, emails: &[Range<usize>], found: &mut 
                 None => scan.longest_from(&pieces, s),
             };
             match accepted {
-                Some((e, f)) => {
-                    found.push(f);
+                Some((e, (f, cued))) => {
+                    if cued || answer {
+                        found.push(f);
+                    } else {
+                        uncued.push(f);
+                    }
                     s = e;
                 }
                 None => s += 1,
@@ -555,6 +735,8 @@ fn split_ranges(s: &str, offset: usize) -> Vec<Range<usize>> {
 struct PhoneScan<'a, 't> {
     toks: &'a Tokens<'t>,
     region: &'a str,
+    /// Reading an answer to "what's your number?".
+    answer: bool,
     country: Option<phonenumber::country::Id>,
     currencies: Vec<classify::CurrencyMention>,
     budget: usize,
@@ -562,14 +744,15 @@ struct PhoneScan<'a, 't> {
 
 impl PhoneScan<'_, '_> {
     /// The longest run of `pieces` from `s` that is a phone number, and where it ends.
-    fn longest_from(&mut self, pieces: &[Range<usize>], s: usize) -> Option<(usize, Fact)> {
+    fn longest_from(&mut self, pieces: &[Range<usize>], s: usize) -> Option<(usize, (Fact, bool))> {
         (s + 1..=pieces.len()).rev().find_map(|e| {
             let span = pieces[s].start..pieces[e - 1].end;
             self.at(&span).map(|f| (e, f))
         })
     }
 
-    fn at(&mut self, span: &Range<usize>) -> Option<Fact> {
+    /// The phone number at `span`, and whether a phone cue gives it.
+    fn at(&mut self, span: &Range<usize>) -> Option<(Fact, bool)> {
         let (toks, text) = (self.toks, self.toks.text);
         let candidate = text
             .get(span.clone())?
@@ -601,13 +784,15 @@ impl PhoneScan<'_, '_> {
         // The same parse `normalize_value` runs, so the value is already normalized.
         // Only numbers in listed ranges: in free text, a merely possible one is as likely an
         // order or account number.
+        // An answer to "what's your number?" may be a possible number outside listed ranges.
         let phone = PhoneNumber::parse(candidate, self.region, "phone")
             .ok()
-            .filter(PhoneNumber::is_verified)?;
+            .filter(|p| self.answer || p.is_verified())?;
+        let cued = giving || toks.any_before(at, 6, PHONE_WORDS) || candidate.starts_with('+');
         // The parser also reads bare digit runs as international numbers (WhatsApp ids): in
         // free text only near a phone word, or when the default region itself reads them.
         let bare = !candidate.starts_with(['+', '0', '(']);
-        if bare && !giving && !toks.any_before(at, 6, PHONE_WORDS) {
+        if bare && !cued && !self.answer {
             self.budget = self.budget.saturating_sub(1);
             let national = self
                 .country
@@ -617,11 +802,12 @@ impl PhoneScan<'_, '_> {
                 return None;
             }
         }
-        Some(fact(
+        let f = fact(
             KnownKey::Phone,
             phone.into_string(),
-            if giving { 0.9 } else { 0.85 },
-        ))
+            if giving || self.answer { 0.9 } else { 0.85 },
+        );
+        Some((f, cued))
     }
 }
 
@@ -799,14 +985,14 @@ const CITY_NAMES: &[(&str, &str)] = &[
     ("טביליסי", "טביליסי"),
 ];
 
-static CITIES: LazyLock<Lexicon<&'static str>> = LazyLock::new(|| {
+pub(super) static CITIES: LazyLock<Lexicon<&'static str>> = LazyLock::new(|| {
     Lexicon::new(CITY_NAMES.iter().flat_map(|&(canonical, spellings)| {
         phrases(spellings).map(move |s| (s, canonical, Rule::ANY))
     }))
 });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CityCue {
+pub(super) enum CityCue {
     /// "I live in", "based in".
     Lives,
     /// "I'm from": also said of employers ("I'm from Acme"), so weaker for unknown places.
@@ -860,7 +1046,7 @@ static CITY_CUES: LazyLock<Lexicon<CityCue>> = LazyLock::new(|| {
 });
 
 /// Words after "I live in" that are not cities.
-const EN_CITY_STOP: &str = "\
+pub(super) const EN_CITY_STOP: &str = "\
     a an the my our this that israel usa us america england uk britain france germany spain \
     italy canada australia russia ukraine europe asia africa india china japan mexico brazil \
     hope fear peace denial town city area center centre north south east west downtown suburbs \
@@ -901,7 +1087,7 @@ fn city(toks: &Tokens<'_>) -> Option<Fact> {
     best
 }
 
-fn city_after(toks: &Tokens<'_>, at: usize, cue: CityCue) -> Option<(String, bool)> {
+pub(super) fn city_after(toks: &Tokens<'_>, at: usize, cue: CityCue) -> Option<(String, bool)> {
     if at >= toks.len() {
         return None;
     }
@@ -953,7 +1139,7 @@ fn city_after(toks: &Tokens<'_>, at: usize, cue: CityCue) -> Option<(String, boo
 
 /// Capitalized words after "I live in" that may be a city the gazetteer does not know; in a
 /// message written all in lowercase, one word at the end of a clause.
-fn unknown_latin_city(toks: &Tokens<'_>, at: usize) -> Option<String> {
+pub(super) fn unknown_latin_city(toks: &Tokens<'_>, at: usize) -> Option<String> {
     let all_lowercase = !toks.text.chars().any(char::is_uppercase);
     let mut words: Vec<String> = Vec::new();
     let mut k = at;
@@ -981,7 +1167,11 @@ fn unknown_latin_city(toks: &Tokens<'_>, at: usize) -> Option<String> {
 }
 
 /// A Hebrew word (two at the end of a clause) after "גר ב…" that the gazetteer does not know.
-fn unknown_hebrew_city(toks: &Tokens<'_>, at: usize, prefix: Option<&[char]>) -> Option<String> {
+pub(super) fn unknown_hebrew_city(
+    toks: &Tokens<'_>,
+    at: usize,
+    prefix: Option<&[char]>,
+) -> Option<String> {
     let orig = toks.orig(at);
     let word = match prefix {
         Some(wanted) => orig.strip_prefix(wanted)?,
@@ -1294,9 +1484,11 @@ mod tests {
             Some(("+972525551234".to_owned(), 0.9))
         );
         assert_eq!(
-            only("you can also try 03-555-1234", KnownKey::Phone),
+            only("you can also call 03-555-1234", KnownKey::Phone),
             Some(("+97235551234".to_owned(), 0.85))
         );
+        // A number needs a phone cue to be the customer's phone.
+        assert_eq!(only("you can also try 03-555-1234", KnownKey::Phone), None);
         assert_eq!(
             only("call me on +1 (415) 555-2671 tomorrow", KnownKey::Phone),
             Some(("+14155552671".to_owned(), 0.9))
@@ -1306,16 +1498,19 @@ mod tests {
             Some(("+972525551234".to_owned(), 0.85))
         );
         assert_eq!(
-            facts_in("(415) 555-2671", "US")
+            facts_in("call (415) 555-2671", "US")
                 .into_iter()
                 .filter(|f| f.key == KnownKey::Phone)
                 .map(|f| f.value)
                 .collect::<Vec<_>>(),
             ["+14155552671"]
         );
-        assert_eq!(values("2 0525551234", KnownKey::Phone), ["+972525551234"]);
         assert_eq!(
-            values("0525551234 or 0547654321", KnownKey::Phone),
+            values("call 2 0525551234", KnownKey::Phone),
+            ["+972525551234"]
+        );
+        assert_eq!(
+            values("call 0525551234 or 0547654321", KnownKey::Phone),
             ["+972525551234", "+972547654321"]
         );
     }
@@ -1339,6 +1534,9 @@ mod tests {
             "1234567",
             "050-1234567",
             "call me tomorrow",
+            // Valid numbers without a phone cue: an account number is as likely.
+            "0525551234",
+            "(415) 555-2671 is what I have",
         ] {
             assert!(
                 values(text, KnownKey::Phone).is_empty(),
@@ -1529,7 +1727,10 @@ mod tests {
         let found = facts(
             "Hi, my name is Dana Cohen, I live in Tel Aviv. My email is dana@example.com and my number is 052-555-1234. I'm interested in travel insurance.",
         );
-        let got: Vec<(KnownKey, &str)> = found.iter().map(|f| (f.key, f.value.as_str())).collect();
+        let got: Vec<(KnownKey, &str)> = found
+            .iter()
+            .filter_map(|f| Some((f.key.known()?, f.value.as_str())))
+            .collect();
         assert_eq!(
             got,
             [
@@ -1548,7 +1749,10 @@ mod tests {
         let found = facts(
             "שלום, קוראים לי יוסי לוי, אני גר בחיפה והטלפון שלי 054-7654321. אני מתעניין בביטוח נסיעות",
         );
-        let got: Vec<(KnownKey, &str)> = found.iter().map(|f| (f.key, f.value.as_str())).collect();
+        let got: Vec<(KnownKey, &str)> = found
+            .iter()
+            .filter_map(|f| Some((f.key.known()?, f.value.as_str())))
+            .collect();
         assert_eq!(
             got,
             [
@@ -1645,7 +1849,7 @@ mod tests {
         let found = extract_facts(text, &classification, region);
         for (i, f) in found.iter().enumerate() {
             prop_assert!((0.0..=1.0).contains(&f.confidence), "{f:?}");
-            let again = normalize_value(&FieldKey::known(f.key), &f.value, region, "value");
+            let again = normalize_value(&f.key.field_key(), &f.value, region, "value");
             prop_assert_eq!(again.as_deref(), Ok(f.value.as_str()), "{:?}", f);
             prop_assert!(
                 !found[..i]

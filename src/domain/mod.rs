@@ -5,6 +5,7 @@
 pub mod classify;
 pub mod context;
 pub mod delivery;
+pub mod dialogue;
 pub mod email;
 pub mod error;
 pub mod extract;
@@ -15,6 +16,7 @@ pub mod session_policy;
 pub mod summarize;
 pub mod text;
 pub mod vocabulary;
+pub mod wishes;
 
 pub use error::InvalidInput;
 pub use vocabulary::*;

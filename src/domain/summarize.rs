@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::classify::{Classification, Intent, classify};
-use super::extract::extract_facts;
+use super::dialogue::{self, Asked};
+use super::extract::Fact;
 use super::locale::{SummaryWording, wording};
 use super::text::hebrew::{self, without_prefixes};
 use super::vocabulary::vocabulary;
@@ -758,13 +759,56 @@ fn format_amount(value: f64, currency: Option<&str>) -> String {
 }
 
 /// Facts from every customer message, one per key and value, with every message that shows it.
+///
+/// Each message is read as the answer to the agent's question before it (the reader ingest
+/// uses); the whole transcript also shows what single messages cannot: a last name that
+/// completes the first name given before, and details the agent read back that the customer
+/// confirmed.
 fn facts(analyzed: &[Analyzed<'_>], default_region: &str) -> Vec<SummaryFact> {
     let mut facts: Vec<SummaryFact> = Vec::new();
-    for a in analyzed.iter().filter(|a| a.is_customer()) {
+    let mut asked = Asked::NOTHING;
+    let mut previous: Option<&Analyzed<'_>> = None;
+    for a in analyzed {
         let Some(classification) = &a.classification else {
             continue;
         };
-        for fact in extract_facts(a.message.content.trim(), classification, default_region) {
+        if !a.is_customer() {
+            asked = Asked::of_agent_message(a.message.content.trim());
+            previous = Some(a);
+            continue;
+        }
+        let reading = dialogue::read(
+            a.message.content.trim(),
+            classification,
+            default_region,
+            Some(a.message.at.date_naive()),
+        );
+        let mut found = reading.facts(asked);
+        if asked.contains(Asked::SURNAME)
+            && let Some(surname) = reading.surname()
+            && let Some(first) = facts
+                .iter()
+                .rev()
+                .find(|f| f.key == "name" && !f.value.contains(' '))
+        {
+            found.push(Fact {
+                key: super::profile::KnownKey::Name.into(),
+                value: format!("{} {surname}", first.value),
+                confidence: 0.85,
+            });
+        }
+        if reading.confirms()
+            && let Some(agent) = previous
+            && let Some(said) = &agent.classification
+        {
+            found.extend(dialogue::confirmed_read_back(
+                agent.message.content.trim(),
+                said,
+                default_region,
+            ));
+        }
+        previous = None;
+        for fact in found {
             let key = fact.key.as_str();
             let confidence = if fact.confidence.is_finite() {
                 fact.confidence.clamp(0.0, 1.0)

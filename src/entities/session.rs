@@ -25,6 +25,9 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary")]
     pub intents: Json,
     pub message_count: i64,
+    /// What the agent's last message asked the customer (`dialogue::Asked`, stored as
+    /// question names separated by spaces): the customer's next messages are read as answers.
+    pub awaiting: Option<String>,
     /// When the lead last spoke before this session started (for "returning customer").
     pub previous_interaction_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

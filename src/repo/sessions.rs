@@ -160,6 +160,7 @@ pub async fn upsert_many<C: Executor>(
                     S::Language,
                     S::Intents,
                     S::MessageCount,
+                    S::Awaiting,
                     S::UpdatedAt,
                 ])
                 .to_owned(),

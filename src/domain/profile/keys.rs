@@ -22,7 +22,7 @@ vocabulary! {
 impl KnownKey {
     /// List fields merge item by item.
     pub const fn is_list(self) -> bool {
-        matches!(self, KnownKey::Interests)
+        matches!(self, KnownKey::Interests | KnownKey::Preferences)
     }
 }
 
@@ -58,6 +58,12 @@ impl FieldKey {
     /// A key the code names; panics only on a programming error (a bad literal).
     pub fn known(key: KnownKey) -> Self {
         Self(key.as_str().to_owned())
+    }
+
+    /// A key the built-in extractor fills beyond the well-known ones (`bedrooms`, `move_in`);
+    /// panics only on a programming error (a bad literal).
+    pub fn builtin(key: &'static str) -> Self {
+        Self::parse(key, "key").unwrap_or_else(|_| panic!("bad built-in profile key {key}"))
     }
 
     pub fn as_str(&self) -> &str {

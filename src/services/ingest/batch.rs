@@ -392,10 +392,13 @@ impl<'a> Batch<'a> {
         let mut wanted: Vec<(IdentityKind, String)> = self
             .new_messages()
             .flat_map(|p| {
-                let mentioned = p.facts.iter().filter_map(|f| match f.key {
-                    KnownKey::Phone => Some((IdentityKind::Phone, f.value.clone())),
-                    KnownKey::Email => Some((IdentityKind::Email, f.value.clone())),
-                    _ => None,
+                let mentioned = p.reading.iter().flat_map(|r| r.contacts()).map(|f| {
+                    let kind = if f.key == KnownKey::Phone {
+                        IdentityKind::Phone
+                    } else {
+                        IdentityKind::Email
+                    };
+                    (kind, f.value.clone())
                 });
                 p.identities.iter().cloned().chain(mentioned)
             })

@@ -14,6 +14,7 @@ use super::batch::{Batch, LeadState, SessionState, Slot};
 use super::prepare::Prepared;
 use crate::db::executor::Executor;
 use crate::domain::classify::Intent;
+use crate::domain::dialogue::Asked;
 use crate::domain::profile::{Evidence, FieldKey, KnownKey, Proposal, Source};
 use crate::domain::session_policy::{self, Arrival, Known, Placement, SessionView, Target};
 use crate::domain::{Channel, CloseReason, EventType, MessageRole, SessionStatus};
@@ -268,6 +269,7 @@ impl Batch<'_> {
                 language: None,
                 intents: json!([]),
                 message_count: 0,
+                awaiting: None,
                 // Unknown for a conversation recorded after later ones.
                 previous_interaction_at: lead.last_interaction_at.filter(|&at| at <= p.occurred_at),
                 created_at: now,
@@ -349,6 +351,14 @@ impl Batch<'_> {
             s.model.closed_at = Some(closed_at.max(ends));
         }
         s.model.updated_at = now;
+        // The agent's last message says what the customer's next ones answer; one that asks
+        // nothing ends the question.
+        if matches!(p.role, MessageRole::Agent | MessageRole::Staff) {
+            let awaiting = p.asks.to_stored();
+            if awaiting != s.model.awaiting {
+                s.model.awaiting = awaiting;
+            }
+        }
         let customer_intent = (p.role == MessageRole::Customer
             && p.classification.intent != Intent::Other)
             .then_some(p.classification.intent);
@@ -435,7 +445,10 @@ impl Batch<'_> {
         message_id: Uuid,
     ) -> AppResult<()> {
         let (tenant_id, now) = (self.tenant_id, self.now);
-        let proposals = proposals_for(p, message_id);
+        let asked = self.sessions.get(&session_id).map_or(Asked::NOTHING, |s| {
+            Asked::from_stored(s.model.awaiting.as_deref())
+        });
+        let proposals = proposals_for(p, message_id, asked);
         let lead_state = self
             .leads
             .get_mut(&lead_id)
@@ -635,7 +648,7 @@ fn close_session(
 /// source) and, for customer messages, what the built-in extractor found (AI source). They are
 /// observations made when the message was sent, so a history import or a late delivery does not
 /// replace what a later message said.
-fn proposals_for(p: &Prepared, message_id: Uuid) -> Vec<Proposal> {
+fn proposals_for(p: &Prepared, message_id: Uuid, asked: Asked) -> Vec<Proposal> {
     let mut proposals = Vec::new();
     let channel_actor = format!("channel:{}", p.channel);
     let from_channel = |key: KnownKey, value: &str, confidence: f64| Proposal {
@@ -658,10 +671,15 @@ fn proposals_for(p: &Prepared, message_id: Uuid) -> Vec<Proposal> {
             proposals.push(from_channel(KnownKey::Email, email, 1.0));
         }
     }
-    if !p.facts.is_empty() {
+    let facts = p
+        .reading
+        .as_ref()
+        .map(|r| r.facts(asked))
+        .unwrap_or_default();
+    if !facts.is_empty() {
         let evidence = vec![Evidence::from_message(message_id, &p.content)];
-        proposals.extend(p.facts.iter().map(|fact| Proposal {
-            key: FieldKey::known(fact.key),
+        proposals.extend(facts.into_iter().map(|fact| Proposal {
+            key: fact.key.field_key(),
             value: fact.value.clone(),
             source: Source::Ai,
             confidence: fact.confidence,

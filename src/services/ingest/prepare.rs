@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use super::MessageInput;
 use crate::domain::classify::{self, Classification};
+use crate::domain::dialogue::{self, Asked};
 use crate::domain::email::EmailAddress;
-use crate::domain::extract;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::session_policy;
 use crate::domain::{Channel, IdentityKind, InvalidInput, MessageRole};
@@ -40,7 +40,11 @@ pub(super) struct Prepared {
     /// Identities to resolve the lead by, strongest first.
     pub(super) identities: Vec<(IdentityKind, String)>,
     pub(super) classification: Classification,
-    pub(super) facts: Vec<extract::Fact>,
+    /// A customer's message read for every question it could answer; the session's last
+    /// question picks the facts when the message is placed.
+    pub(super) reading: Option<dialogue::Reading>,
+    /// What an agent's or staff member's message asks the customer.
+    pub(super) asks: Asked,
     /// The stored message's metadata: the classifier's entities and language, and what the
     /// channel sent under `channel`.
     pub(super) metadata: Value,
@@ -153,10 +157,17 @@ pub(super) fn prepare(
         }
     }
     let classification = classify::classify(&content, occurred_at.date_naive());
-    let facts = if role == MessageRole::Customer {
-        extract::extract_facts(&content, &classification, region)
-    } else {
-        Vec::new()
+    let reading = (role == MessageRole::Customer).then(|| {
+        dialogue::read(
+            &content,
+            &classification,
+            region,
+            Some(occurred_at.date_naive()),
+        )
+    });
+    let asks = match role {
+        MessageRole::Agent | MessageRole::Staff => Asked::of_agent_message(&content),
+        _ => Asked::NOTHING,
     };
     // Everything that does not need the database is worked out here, on the request's task,
     // not on the one writer.
@@ -188,7 +199,8 @@ pub(super) fn prepare(
         email: email.map(EmailAddress::into_string),
         identities,
         classification,
-        facts,
+        reading,
+        asks,
         metadata,
         asks_reset,
     })
@@ -325,14 +337,15 @@ mod tests {
     fn only_customers_have_facts_extracted_and_ask_to_start_over() {
         let said = "My name is Dana and I live in Haifa. Let's start over";
         let customer = prepared(input(Channel::Web, "v1", said)).unwrap();
-        assert!(customer.facts.iter().any(|f| f.key == KnownKey::City));
+        let facts = customer.reading.as_ref().unwrap().facts(Asked::NOTHING);
+        assert!(facts.iter().any(|f| f.key == KnownKey::City));
         assert!(customer.asks_reset);
         let agent = prepared(MessageInput {
             role: Some(MessageRole::Agent),
             ..input(Channel::Web, "v1", said)
         })
         .unwrap();
-        assert!(agent.facts.is_empty());
+        assert!(agent.reading.is_none());
         assert!(!agent.asks_reset);
     }
 }

@@ -1,0 +1,773 @@
+//! What a customer is looking for: budget, bedrooms (or Israeli room counts), pets, move-in
+//! date and preferences, in English and Hebrew. Values stay in the customer's words where they
+//! are words (preferences); numbers, dates and animal kinds are normalized.
+
+use std::sync::LazyLock;
+
+use chrono::{Datelike, Duration, Months, NaiveDate};
+
+use super::classify::Classification;
+use super::dialogue::Asked;
+use super::extract::{Fact, FactKey, corrects, fact};
+use super::profile::KnownKey;
+use super::text::lexicon::{Lexicon, Rule, grouped, listed};
+use super::text::numbers::parse_number;
+use super::text::pattern::{Pattern, compile};
+use super::text::tokens::Tokens;
+
+/// What [`read`] found: facts stated outright, and what the message means as an answer.
+#[derive(Debug, Default)]
+pub(super) struct Wishes {
+    pub(super) stated: Vec<Fact>,
+    pub(super) answers: Vec<(Asked, Fact)>,
+}
+
+pub(super) fn read(
+    toks: &Tokens<'_>,
+    classification: &Classification,
+    region: &str,
+    today: Option<NaiveDate>,
+) -> Wishes {
+    let mut w = Wishes::default();
+    let _ = classification;
+    budget(toks, region, &mut w);
+    rooms(toks, &mut w);
+    pets(toks, &mut w);
+    if let Some(today) = today {
+        move_in(toks, today, &mut w);
+    }
+    preferences(toks, &mut w);
+    w
+}
+
+// ---------------------------------------------------------------------------------------------
+// Budget
+
+/// A sum as people write it: a currency sign, the number ("3.5k", "1,100", "2.3"), a scale word
+/// and a currency word.
+static AMOUNT: Pattern = LazyLock::new(|| {
+    compile(
+        r#"(?i)([$£€₪])?\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s?(k\b|thousand|million|grand|אלף|מיליון)?\s?(₪|ש"ח|ש״ח|שקלים|שקל|nis|dollars|dollar|usd|euros|euro|eur|€|pounds|gbp|£|pcm)?"#,
+    )
+});
+
+/// Words that make a sum a budget.
+const BUDGET_WORDS: &str = "\
+    budget up to upto max maximum under around about approximately spend afford pay pre approved \
+    preapproved range between no more than tops ceiling תקציב עד בסביבות מקסימום באזור \
+    בערך סביב לא יותר מ בין";
+
+/// Words after a sum that say how often it is paid.
+const MONTH_WORDS: &str = "month monthly pcm mo בחודש לחודש חודשי";
+const TOTAL_WORDS: &str = "\
+    total whole trip week holiday vacation honeymoon person pp two overall buy buying each \
+    purchase mortgage approved לשנינו לזוג לאדם לטיול לחופשה סהכ לקנות קנייה משכנתא";
+
+fn region_currency(region: &str) -> &'static str {
+    match region {
+        "US" => "USD",
+        "GB" => "GBP",
+        "IL" => "ILS",
+        "CA" => "CAD",
+        "AU" => "AUD",
+        _ => "EUR",
+    }
+}
+
+fn currency_of(sign: Option<&str>, word: Option<&str>) -> Option<&'static str> {
+    let w = word.map(str::to_lowercase);
+    match (sign, w.as_deref()) {
+        (Some("$"), _) | (_, Some("dollars" | "dollar" | "usd")) => Some("USD"),
+        (Some("£"), _) | (_, Some("pounds" | "gbp" | "£" | "pcm")) => Some("GBP"),
+        (Some("€"), _) | (_, Some("euros" | "euro" | "eur" | "€")) => Some("EUR"),
+        (Some("₪"), _) | (_, Some("₪" | "ש\"ח" | "ש״ח" | "שקלים" | "שקל" | "nis")) => {
+            Some("ILS")
+        }
+        _ => None,
+    }
+}
+
+/// One sum in the message.
+struct Sum {
+    amount: f64,
+    currency: Option<&'static str>,
+    /// Word index of the number.
+    at: usize,
+    end: usize,
+}
+
+fn sums(toks: &Tokens<'_>) -> Vec<Sum> {
+    let text = toks.text;
+    let mut out = Vec::new();
+    for caps in super::text::pattern::captures_iter(&AMOUNT, text) {
+        let Some(number) = caps.get(2) else { continue };
+        let end = (2..=4)
+            .filter_map(|g| caps.get(g))
+            .map(|m| m.end())
+            .max()
+            .unwrap_or(number.end());
+        // Part of a phone number, a time, a date or a word ("2br", "10am", "1/5"); a range
+        // ("8-10k") and a Hebrew prefix ("ל-9000") may come before.
+        let mut back = text[..number.start()].chars().rev();
+        let before = back.next();
+        let range_or_prefix = before == Some('-')
+            && back
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || super::text::hebrew::is_letter(c));
+        let after = text[end..].chars().next();
+        if (!range_or_prefix
+            && before.is_some_and(|c| c.is_alphanumeric() || matches!(c, '/' | ':' | '-' | '.')))
+            || after.is_some_and(|c| c.is_alphanumeric() || matches!(c, '/' | ':' | '%'))
+        {
+            continue;
+        }
+        let Some(mut amount) = parse_number(number.as_str()) else {
+            continue;
+        };
+        let scale = caps.get(3).map(|m| m.as_str().to_lowercase());
+        amount *= match scale.as_deref() {
+            Some("k" | "thousand" | "grand" | "אלף") => 1e3,
+            Some("million" | "מיליון") => 1e6,
+            _ => 1.0,
+        };
+        let digits = number.as_str().bytes().filter(u8::is_ascii_digit).count();
+        if digits >= 7 && scale.is_none() && caps.get(1).is_none() {
+            continue;
+        }
+        let currency = currency_of(
+            caps.get(1).map(|m| m.as_str()),
+            caps.get(4).map(|m| m.as_str()),
+        );
+        let at = toks.index_at(number.start());
+        let end = toks.index_at(end.saturating_sub(1)) + 1;
+        // A count of things ("2 bedrooms", "3 חדרים", "two adults") is not a sum.
+        let next = toks.word(end);
+        if scale.is_none()
+            && currency.is_none()
+            && (ROOM_WORDS.longest_at(toks, end).is_some()
+                || listed(COUNTED, next)
+                || (1900..=2100).contains(&(amount as i64)) && amount.fract() == 0.0)
+        {
+            continue;
+        }
+        out.push(Sum {
+            amount,
+            currency,
+            at,
+            end,
+        });
+    }
+    out
+}
+
+/// Words after a number that make it a count, not a sum.
+const COUNTED: &str = "\
+    adults adult kids children people persons nights night days day weeks week cars car years \
+    year am pm oclock minutes hours units floor floors bathrooms bathroom baths bath min \
+    לילות ימים אנשים ילדים שבועות שנים דקות שעות קומה";
+
+fn budget(toks: &Tokens<'_>, region: &str, w: &mut Wishes) {
+    let sums = sums(toks);
+    if sums.is_empty() {
+        return;
+    }
+    let cued = |s: &Sum| {
+        toks.any_before(s.at, 4, BUDGET_WORDS)
+            || (s.end..s.end + 2).any(|i| listed("max tops maximum מקסימום", toks.word(i)))
+            || (s.end..s.end + 3).any(|i| listed(MONTH_WORDS, toks.word(i)))
+            || (toks.word(s.end) == "a" && toks.word(s.end + 1) == "month")
+    };
+    // Alternatives and ranges ("2000-2500", "3000, maybe 3500") are read as the upper bound.
+    let best = |pick: &dyn Fn(&Sum) -> bool| {
+        sums.iter()
+            .filter(|s| pick(s) && s.amount >= 100.0)
+            .max_by(|a, b| a.amount.total_cmp(&b.amount))
+    };
+    let period = |s: &Sum| -> &'static str {
+        let window = s.at.saturating_sub(6)..(s.end + 6).min(toks.len());
+        let near = |list: &str| window.clone().any(|i| listed(list, toks.word(i)));
+        if near(MONTH_WORDS) || toks.word(s.end) == "a" && toks.word(s.end + 1) == "month" {
+            "month"
+        } else if (0..toks.len()).any(|i| listed(TOTAL_WORDS, toks.word(i)))
+            || s.amount >= 100_000.0
+        {
+            "total"
+        } else if window
+            .clone()
+            .any(|i| ["year", "yearly", "annually", "לשנה"].contains(&toks.word(i)))
+        {
+            "year"
+        } else {
+            "month"
+        }
+    };
+    let currency = |s: &Sum| {
+        s.currency
+            .or_else(|| sums.iter().find_map(|o| o.currency))
+            .unwrap_or_else(|| region_currency(region))
+    };
+    let value = |s: &Sum| {
+        let amount = if s.amount.fract() == 0.0 {
+            format!("{}", s.amount as i64)
+        } else {
+            format!("{}", s.amount)
+        };
+        format!("{amount} {}/{}", currency(s), period(s))
+    };
+    // "Is it still $2,150?" asks about a price; it states no budget.
+    let question = toks.text.trim_end().ends_with('?');
+    if !question && let Some(s) = best(&cued) {
+        w.stated.push(fact(KnownKey::Budget, value(s), 0.75));
+    }
+    if let Some(s) = best(&|_| true) {
+        w.answers
+            .push((Asked::BUDGET, fact(KnownKey::Budget, value(s), 0.8)));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bedrooms and rooms
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RoomWord {
+    Bedroom,
+    /// Hebrew "חדרים", or "room apartment" in Israel: the living room counts.
+    Room,
+}
+
+static ROOM_WORDS: LazyLock<Lexicon<RoomWord>> = LazyLock::new(|| {
+    grouped(&[
+        (
+            RoomWord::Bedroom,
+            Rule::ANY,
+            "bedroom, bedrooms, bed, beds, br, bd, bdr, bedroom apartment, bed flat",
+        ),
+        (
+            RoomWord::Room,
+            Rule::ANY,
+            "חדרים, חדר, חדרי, room apartment, room flat, rooms apartment",
+        ),
+    ])
+});
+
+const NUMBER_WORDS: &[(&str, f64)] = &[
+    ("one", 1.0),
+    ("two", 2.0),
+    ("three", 3.0),
+    ("four", 4.0),
+    ("five", 5.0),
+    ("six", 6.0),
+    ("אחד", 1.0),
+    ("אחת", 1.0),
+    ("שניים", 2.0),
+    ("שתיים", 2.0),
+    ("שני", 2.0),
+    ("שתי", 2.0),
+    ("שלושה", 3.0),
+    ("שלוש", 3.0),
+    ("ארבעה", 4.0),
+    ("ארבע", 4.0),
+    ("חמישה", 5.0),
+    ("חמש", 5.0),
+    ("שישה", 6.0),
+];
+
+/// A count at word `i`: digits ("2", "2.5" as two words), a number word, "חצי" after one.
+fn count_at(toks: &Tokens<'_>, i: usize) -> Option<(f64, usize)> {
+    let word = toks.word(i);
+    let (mut value, mut end) = if toks.list.get(i).is_some_and(|t| t.numeric) {
+        let v: f64 = word.parse().ok()?;
+        if toks.gap_after(i) == "." && toks.word(i + 1) == "5" {
+            (v + 0.5, i + 2)
+        } else {
+            (v, i + 1)
+        }
+    } else {
+        let v = NUMBER_WORDS
+            .iter()
+            .find(|(w, _)| toks.matches(i, w))
+            .map(|(_, v)| *v)?;
+        (v, i + 1)
+    };
+    if toks.word(end) == "וחצי" || toks.word(end) == "and" && toks.word(end + 1) == "a half" {
+        value += 0.5;
+        end += 1;
+    }
+    (value <= 9.0).then_some((value, end))
+}
+
+/// Words for a flat with no separate bedroom.
+const STUDIO: &str = "studio studios סטודיו";
+
+fn rooms(toks: &Tokens<'_>, w: &mut Wishes) {
+    let hebrew = toks.list.iter().any(|t| t.hebrew);
+    let mut found: Vec<(f64, RoomWord)> = Vec::new();
+    for i in 0..toks.len() {
+        if listed(STUDIO, toks.word(i)) || toks.matches(i, "יחידת") && toks.word(i + 1) == "דיור"
+        {
+            found.push((0.0, RoomWord::Bedroom));
+            continue;
+        }
+        // "דירת חדר", "דירת 3 חדרים".
+        if toks.matches(i, "דירת") && toks.word(i + 1) == "חדר" {
+            found.push((1.0, RoomWord::Room));
+            continue;
+        }
+        let Some((n, end)) = count_at(toks, i) else {
+            continue;
+        };
+        // "2-bed", "2 bedroom", "2br".
+        if let Some(hit) = ROOM_WORDS.longest_at(toks, end) {
+            found.push((n, *hit.value));
+        } else if toks.word(i).len() > 1 {
+            let word = toks.word(i);
+            for suffix in ["br", "bd", "bed", "bdr"] {
+                if let Some(d) = word.strip_suffix(suffix)
+                    && let Ok(n) = d.parse::<f64>()
+                {
+                    found.push((n, RoomWord::Bedroom));
+                }
+            }
+        }
+    }
+    // "2br" reads as one word.
+    for i in 0..toks.len() {
+        let word = toks.word(i);
+        for suffix in ["br", "bd", "bdr"] {
+            if let Some(d) = word.strip_suffix(suffix)
+                && !d.is_empty()
+                && let Ok(n) = d.parse::<f64>()
+            {
+                found.push((n, RoomWord::Bedroom));
+            }
+        }
+    }
+    let pick = |found: &[(f64, RoomWord)]| {
+        if corrects(toks, toks.len()) {
+            found.last().copied()
+        } else {
+            found
+                .iter()
+                .copied()
+                .max_by(|a, b| bedrooms_of(*a).total_cmp(&bedrooms_of(*b)))
+        }
+    };
+    if let Some(best) = pick(&found) {
+        push_rooms(&mut w.stated, best, 0.75);
+        return;
+    }
+    // An answer to "how many bedrooms?": "at least two", "3", "שלושה".
+    let counts: Vec<f64> = (0..toks.len())
+        .filter_map(|i| count_at(toks, i).map(|(n, _)| n))
+        .collect();
+    if let Some(n) = counts.into_iter().max_by(f64::total_cmp) {
+        let kind = if hebrew {
+            RoomWord::Room
+        } else {
+            RoomWord::Bedroom
+        };
+        let mut facts = Vec::new();
+        push_rooms(&mut facts, (n, kind), 0.7);
+        w.answers
+            .extend(facts.into_iter().map(|f| (Asked::BEDROOMS, f)));
+    }
+}
+
+fn bedrooms_of((n, kind): (f64, RoomWord)) -> f64 {
+    match kind {
+        RoomWord::Bedroom => n,
+        RoomWord::Room => (n.floor() - 1.0).max(0.0),
+    }
+}
+
+fn push_rooms(out: &mut Vec<Fact>, (n, kind): (f64, RoomWord), confidence: f64) {
+    if kind == RoomWord::Room {
+        out.push(fact(FactKey::Rooms, format!("{n}"), confidence));
+    }
+    out.push(fact(
+        FactKey::Bedrooms,
+        format!("{}", bedrooms_of((n, kind)) as i64),
+        confidence,
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pets
+
+static ANIMALS: LazyLock<Lexicon<&'static str>> = LazyLock::new(|| {
+    grouped(&[
+        (
+            "dog",
+            Rule::ANY,
+            "dog, dogs, puppy, puppies, pup, pug, pugs, lab, labs, labrador, husky, huskies, \
+             golden retriever, retriever, german shepherd, shepherd, poodle, beagle, bulldog, \
+             terrier, chihuahua, dachshund, corgi, doodle, goldendoodle, כלב, כלבה, כלבים, \
+             כלבלב, כלבות",
+        ),
+        (
+            "cat",
+            Rule::ANY,
+            "cat, cats, kitten, kittens, kitty, חתול, חתולה, חתולים, חתלתול",
+        ),
+        ("rabbit", Rule::ANY, "rabbit, rabbits, bunny, ארנב, ארנבת"),
+        (
+            "bird",
+            Rule::ANY,
+            "bird, birds, parrot, parakeet, ציפור, תוכי",
+        ),
+        ("hamster", Rule::ANY, "hamster, אוגר"),
+        ("fish", Rule::ANY, "fish, דג, דגים"),
+    ])
+});
+
+/// Words before an animal that say the customer has none of it.
+const NOT_OWNED: &str = "\
+    no not allergic allergy want wanting hoping someday eventually maybe future without אין \
+    לא בלי אלרגי אלרגית רוצים רוצה";
+
+fn pets(toks: &Tokens<'_>, w: &mut Wishes) {
+    let mut kinds: Vec<&'static str> = Vec::new();
+    for hit in ANIMALS.scan(toks) {
+        // "pet-friendly", "dog park", "dogs allowed?" without owning one.
+        if toks.any_before(hit.start, 4, NOT_OWNED) {
+            continue;
+        }
+        if !kinds.contains(hit.value) {
+            kinds.push(hit.value);
+        }
+    }
+    let says_none = (0..toks.len()).any(|i| {
+        let (word, next) = (toks.word(i), toks.word(i + 1));
+        (word == "no" && ["pets", "pet", "animals"].contains(&next))
+            || (["אין", "בלי"].contains(&word) && next.starts_with("חיות"))
+            || (word == "not" && next == "yet")
+    });
+    if !kinds.is_empty() {
+        kinds.sort_unstable();
+        w.stated.push(fact(FactKey::Pets, kinds.join(", "), 0.7));
+    } else if says_none {
+        w.stated.push(fact(FactKey::Pets, "none", 0.75));
+    } else {
+        let first = toks.word(0);
+        if ["no", "nope", "none", "nah", "לא", "אין", "אף"].contains(&first) {
+            w.answers
+                .push((Asked::PETS, fact(FactKey::Pets, "none", 0.7)));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Move-in date
+
+const MONTHS: &[(&str, u32)] = &[
+    ("january", 1),
+    ("jan", 1),
+    ("february", 2),
+    ("feb", 2),
+    ("march", 3),
+    ("mar", 3),
+    ("april", 4),
+    ("apr", 4),
+    ("may", 5),
+    ("june", 6),
+    ("jun", 6),
+    ("july", 7),
+    ("jul", 7),
+    ("august", 8),
+    ("aug", 8),
+    ("september", 9),
+    ("sept", 9),
+    ("sep", 9),
+    ("october", 10),
+    ("oct", 10),
+    ("november", 11),
+    ("nov", 11),
+    ("december", 12),
+    ("dec", 12),
+    ("ינואר", 1),
+    ("פברואר", 2),
+    ("מרץ", 3),
+    ("מרס", 3),
+    ("אפריל", 4),
+    ("מאי", 5),
+    ("יוני", 6),
+    ("יולי", 7),
+    ("אוגוסט", 8),
+    ("ספטמבר", 9),
+    ("אוקטובר", 10),
+    ("נובמבר", 11),
+    ("דצמבר", 12),
+];
+
+/// Words that say the customer is talking about moving in.
+const MOVE_WORDS: &str = "\
+    move moving movein lease start להיכנס כניסה לעבור מעבר נכנסים להכנס";
+
+const NOW_WORDS: &str = "asap immediately מיידית מיידי מיד";
+
+fn month_at(toks: &Tokens<'_>, i: usize) -> Option<u32> {
+    let word = toks.word(i);
+    // "may" is also a verb: only as a month after a day or before one, or with a qualifier.
+    MONTHS.iter().find_map(|(name, m)| {
+        let hit = word == *name || toks.matches(i, name);
+        hit.then_some(*m)
+    })
+}
+
+/// A move-in date as `YYYY-MM-DD` or `YYYY-MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum When {
+    Day(NaiveDate),
+    Month(i32, u32),
+}
+
+impl When {
+    fn text(self) -> String {
+        match self {
+            When::Day(d) => d.format("%Y-%m-%d").to_string(),
+            When::Month(y, m) => format!("{y:04}-{m:02}"),
+        }
+    }
+
+    fn key(self) -> (i32, u32, u32) {
+        match self {
+            When::Day(d) => (d.year(), d.month(), d.day()),
+            When::Month(y, m) => (y, m, 0),
+        }
+    }
+}
+
+/// The next month `m` on or after `today`'s month.
+fn next_month(today: NaiveDate, m: u32) -> (i32, u32) {
+    let year = if m >= today.month() {
+        today.year()
+    } else {
+        today.year() + 1
+    };
+    (year, m)
+}
+
+static NUMERIC_DATE: Pattern =
+    LazyLock::new(|| compile(r"\b(\d{1,2})[./](\d{1,2})(?:[./](\d{2,4}))?\b"));
+
+fn dates(toks: &Tokens<'_>, today: NaiveDate, day_first: bool) -> Vec<When> {
+    let mut out = Vec::new();
+    for i in 0..toks.len() {
+        let word = toks.word(i);
+        if listed(NOW_WORDS, word)
+            || (word == "right" && toks.word(i + 1) == "away")
+            || (word == "as" && toks.word(i + 1) == "soon")
+        {
+            out.push(When::Day(today));
+            continue;
+        }
+        // "in two weeks", "בעוד שבועיים", "in a month", "next month".
+        if word == "in" || toks.matches(i, "עוד") || word == "בעוד" {
+            let mut k = i + 1;
+            if ["about", "around", "roughly", "a"].contains(&toks.word(k)) {
+                k += 1;
+            }
+            let (n, after) = match count_at(toks, k) {
+                Some((n, end)) => (n, end),
+                None => (1.0, k),
+            };
+            let unit = toks.word(after);
+            if unit.starts_with("week") || unit == "שבוע" || unit == "שבועות" {
+                out.push(When::Day(today + Duration::days(7 * n as i64)));
+            } else if toks.word(k) == "שבועיים" {
+                out.push(When::Day(today + Duration::days(14)));
+            } else if unit.starts_with("month") || unit == "חודש" || unit == "חודשים" {
+                if let Some(d) = today.checked_add_months(Months::new(n as u32)) {
+                    out.push(When::Month(d.year(), d.month()));
+                }
+            } else if toks.word(k) == "חודשיים" {
+                if let Some(d) = today.checked_add_months(Months::new(2)) {
+                    out.push(When::Month(d.year(), d.month()));
+                }
+            }
+            continue;
+        }
+        if (word == "next" && toks.word(i + 1) == "month")
+            || (word == "חודש" && toks.word(i + 1) == "הבא")
+        {
+            if let Some(d) = today.checked_add_months(Months::new(1)) {
+                out.push(When::Month(d.year(), d.month()));
+            }
+            continue;
+        }
+        let Some(m) = month_at(toks, i) else { continue };
+        // "may" needs a day or a qualifier to be the month.
+        let day_before = i
+            .checked_sub(1)
+            .and_then(|p| day_number(toks, p))
+            .or_else(|| {
+                // "1st of July", "ה-1 ליולי".
+                (toks.word(i.wrapping_sub(1)) == "of")
+                    .then(|| i.checked_sub(2).and_then(|p| day_number(toks, p)))
+                    .flatten()
+            });
+        let day_after = day_number(toks, i + 1);
+        if word == "may" && day_before.is_none() && day_after.is_none() {
+            let qualifier = i.checked_sub(1).is_some_and(|p| {
+                [
+                    "early",
+                    "mid",
+                    "late",
+                    "end",
+                    "in",
+                    "of",
+                    "beginning",
+                    "by",
+                    "from",
+                ]
+                .contains(&toks.word(p))
+            });
+            if !qualifier {
+                continue;
+            }
+        }
+        let (y, m) = next_month(today, m);
+        let day = day_after.or(day_before);
+        match day.and_then(|d| NaiveDate::from_ymd_opt(y, m, d)) {
+            Some(date) => out.push(When::Day(date)),
+            None => out.push(When::Month(y, m)),
+        }
+    }
+    for caps in super::text::pattern::captures_iter(&NUMERIC_DATE, toks.text) {
+        let (Some(a), Some(b)) = (caps.get(1), caps.get(2)) else {
+            continue;
+        };
+        let (Ok(a), Ok(b)) = (a.as_str().parse::<u32>(), b.as_str().parse::<u32>()) else {
+            continue;
+        };
+        let (d, m) = if day_first { (a, b) } else { (b, a) };
+        let year = caps
+            .get(3)
+            .and_then(|y| y.as_str().parse::<i32>().ok())
+            .map(|y| if y < 100 { 2000 + y } else { y });
+        let date = match year {
+            Some(y) => NaiveDate::from_ymd_opt(y, m, d),
+            None => NaiveDate::from_ymd_opt(today.year(), m, d)
+                .filter(|date| *date >= today)
+                .or_else(|| NaiveDate::from_ymd_opt(today.year() + 1, m, d)),
+        };
+        if let Some(date) = date {
+            out.push(When::Day(date));
+        }
+    }
+    out
+}
+
+/// "1st", "15", "ה-1" as a day of the month.
+fn day_number(toks: &Tokens<'_>, i: usize) -> Option<u32> {
+    let word = toks.word(i);
+    let digits = word
+        .trim_end_matches("st")
+        .trim_end_matches("nd")
+        .trim_end_matches("rd")
+        .trim_end_matches("th");
+    let digits = digits.trim_start_matches('ה');
+    let d: u32 = digits.parse().ok()?;
+    (1..=31).contains(&d).then_some(d)
+}
+
+fn move_in(toks: &Tokens<'_>, today: NaiveDate, w: &mut Wishes) {
+    let hebrew = toks.list.iter().any(|t| t.hebrew);
+    // Day first everywhere but in English messages that write month/day (US).
+    let day_first = hebrew || !toks.text.contains('/');
+    let found = dates(toks, today, day_first);
+    let Some(earliest) = found.iter().copied().min_by_key(|w| w.key()) else {
+        return;
+    };
+    let value = earliest.text();
+    let cued = (0..toks.len()).any(|i| {
+        listed(MOVE_WORDS, toks.word(i))
+            || toks.matches(i, "להיכנס")
+            || toks.matches(i, "כניסה")
+            || toks.word(i).starts_with("move")
+    });
+    if cued {
+        w.stated.push(fact(FactKey::MoveIn, value.clone(), 0.75));
+    }
+    w.answers
+        .push((Asked::MOVE_IN, fact(FactKey::MoveIn, value, 0.8)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Preferences
+
+/// Features people ask of a place or a service, recorded as they say them.
+static FEATURES: LazyLock<Lexicon<()>> = LazyLock::new(|| {
+    grouped(&[(
+        (),
+        Rule::ANY,
+        "parking, garage, balcony, terrace, patio, garden, yard, fenced yard, backyard, \
+         elevator, lift, laundry, in unit laundry, washer, dishwasher, pool, gym, doorman, \
+         furnished, unfurnished, quiet, quiet street, ground floor, no stairs, air conditioning, \
+         ac, storage, outdoor space, natural light, view, sea view, pet friendly, dog friendly, \
+         cat friendly, female stylist, male stylist, mornings, morning, afternoons, afternoon, \
+         evenings, evening, weekends, weekend, weekdays, \
+         early morning, bathrooms, office, home office, walk in closet, fireplace, hardwood, \
+         חניה, חנייה, מרפסת, מרפסת שמש, מרפסת סוכה, מעלית, גינה, מחסן, ממד, ממ\"ד, מזגן, \
+         משופצת, מרוהטת, שקטה, שקט, קומת קרקע, בית פרטי, בית קרקע, נוף, נוף לים, בוקר, \
+         בבוקר, בשעות הבוקר, אחה\"צ, אחר הצהריים, ערב, בערב, סופ\"ש, \
+         מעצבת, רופאה, בלי מדרגות, ליד הים, חופים, בריכה, ספא",
+    )])
+});
+
+/// Phrases that introduce a place the customer wants to be near.
+const NEAR: &str = "close near walking ליד קרוב קרובה";
+
+fn preferences(toks: &Tokens<'_>, w: &mut Wishes) {
+    let question = toks.text.trim_end().ends_with('?');
+    if question {
+        return;
+    }
+    let mut items: Vec<String> = Vec::new();
+    for hit in FEATURES.scan(toks) {
+        if toks.any_before(hit.start, 2, "no dont not without לא אין") {
+            // "no stairs" is itself a wish; "no parking" is not a preference.
+            if !(toks.word(hit.start) == "stairs" || toks.word(hit.start) == "מדרגות") {
+                continue;
+            }
+        }
+        let start = toks.list[hit.start].orig.start;
+        let end = toks.list[hit.end - 1].orig.end;
+        let phrase = toks.text[start..end].to_owned();
+        if !items.contains(&phrase) {
+            items.push(phrase);
+        }
+    }
+    // "close to downtown", "near the PATH", "ליד הים".
+    for i in 0..toks.len() {
+        if !listed(NEAR, toks.word(i)) {
+            continue;
+        }
+        let mut k = i + 1;
+        if ["to", "distance", "ל"].contains(&toks.word(k)) {
+            k += 1;
+        }
+        if toks.word(k) == "to" {
+            k += 1;
+        }
+        let first = k;
+        while k < toks.len()
+            && k < first + 4
+            && !toks.gap_before(k).contains([',', '.', '!', '?', '\n'])
+            || k == first && k < toks.len()
+        {
+            if ["and", "but", "so", "with", "for"].contains(&toks.word(k)) {
+                break;
+            }
+            k += 1;
+        }
+        if k > first {
+            let start = toks.list[i].orig.start;
+            let end = toks.list[k - 1].orig.end;
+            items.push(toks.text[start..end].to_owned());
+        }
+    }
+    for item in items {
+        w.stated.push(fact(KnownKey::Preferences, item, 0.6));
+    }
+}
