@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod changes;
 pub mod credentials;
 pub mod deliveries;
 pub mod housekeeping;

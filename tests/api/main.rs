@@ -5,6 +5,7 @@ mod fake_llm;
 mod helpers;
 
 mod auth;
+mod crm_changes;
 mod drivers;
 mod graphiql;
 mod http_protocol;
