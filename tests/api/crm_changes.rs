@@ -176,7 +176,7 @@ async fn an_erased_lead_appears_in_the_feed_as_its_id_only() {
 }
 
 /// Stands in for erasure: deletes the lead's rows and appends `lead.erased` in one transaction.
-async fn erase_for_test(app: &TestApp, tenant: uuid::Uuid, lead: uuid::Uuid) {
+pub async fn erase_for_test(app: &TestApp, tenant: uuid::Uuid, lead: uuid::Uuid) {
     use memodesk::db::executor::Executor;
     use sea_orm::{Statement, TransactionTrait};
     let txn = app.state.db.writer().begin().await.unwrap();

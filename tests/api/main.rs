@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod crm_changes;
+mod crm_export;
 mod drivers;
 mod graphiql;
 mod http_protocol;
