@@ -53,6 +53,41 @@ pub enum Command {
     ApiKey(ApiKeyCommand),
     /// Print a signed JWT for a tenant (for integrations and operators).
     Token(TokenArgs),
+    /// Export data for a CRM.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportCommand {
+    /// Write the leads that changed after a cursor (all leads without one) to a file, in a
+    /// CRM's import shape; print the cursor for the next export.
+    Leads(ExportLeadsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExportLeadsArgs {
+    /// Tenant id.
+    #[arg(long)]
+    pub tenant: Uuid,
+    /// csv, hubspot or salesforce.
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// The cursor the previous export printed; omit for every lead.
+    #[arg(long)]
+    pub after: Option<String>,
+    /// Salesforce only: lead (default), task (summaries) or erased.
+    #[arg(long)]
+    pub object: Option<String>,
+    /// CSV: start with a UTF-8 byte order mark (for Excel).
+    #[arg(long)]
+    pub bom: bool,
+    /// CSV: add a `<field>_source` column per profile field.
+    #[arg(long)]
+    pub provenance: bool,
+    /// Where to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -238,6 +273,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(command) => tenant_command(settings, command).await,
         Command::User(command) => user_command(settings, command).await,
         Command::ApiKey(command) => api_key_command(settings, command).await,
+        Command::Export(ExportCommand::Leads(args)) => export_leads(settings, args).await,
         Command::Token(args) => {
             let state = build_state(settings, AppOptions::default()).await?;
             ensure_tenant(&state, args.tenant).await?;
@@ -426,6 +462,56 @@ async fn api_key_command(settings: Settings, command: ApiKeyCommand) -> anyhow::
             }
         }
     }
+    Ok(())
+}
+
+async fn export_leads(settings: Settings, args: ExportLeadsArgs) -> anyhow::Result<()> {
+    use tokio::io::AsyncWriteExt;
+
+    let state = build_state(settings, AppOptions::default()).await?;
+    ensure_tenant(&state, args.tenant).await?;
+    let request = services::export::ExportRequest {
+        format: Some(args.format),
+        after: args.after,
+        bom: args.bom,
+        provenance: args.provenance,
+        object: args.object,
+    };
+    let mut export = services::export::start(&state, &Actor::system(args.tenant), request)
+        .await
+        .map_err(describe)?;
+    let bar = indicatif::ProgressBar::new(export.estimated_leads);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {pos}/{len} leads [{bar:30}] {per_sec} {eta}",
+        )?
+        .progress_chars("=> "),
+    );
+    // Write beside the target and rename at the end: a failed export leaves no partial file.
+    let partial = args.out.with_extension("partial");
+    let mut file = tokio::io::BufWriter::new(
+        tokio::fs::File::create(&partial)
+            .await
+            .with_context(|| format!("cannot create {}", partial.display()))?,
+    );
+    while let Some(chunk) = export.chunks.recv().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(err) => {
+                let _ = tokio::fs::remove_file(&partial).await;
+                return Err(describe(err));
+            }
+        };
+        file.write_all(&chunk.bytes).await?;
+        bar.inc(chunk.leads as u64);
+    }
+    file.flush().await?;
+    drop(file);
+    tokio::fs::rename(&partial, &args.out).await?;
+    bar.finish_and_clear();
+    eprintln!("wrote {} leads to {}", bar.position(), args.out.display());
+    eprintln!("next export: --after {}", export.next_cursor);
+    println!("{}", export.next_cursor);
     Ok(())
 }
 

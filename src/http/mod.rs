@@ -1,6 +1,7 @@
-//! The HTTP surface: GraphQL (POST, GET, GraphiQL and its files), channel webhooks, health,
-//! readiness and metrics.
+//! The HTTP surface: GraphQL (POST, GET, GraphiQL and its files), channel webhooks, CRM export,
+//! health, readiness and metrics.
 
+pub mod export;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
@@ -66,6 +67,7 @@ pub fn router(state: HttpState) -> Router {
             post(webhooks::twilio_transcription),
         )
         .route("/webhooks/transcripts", post(webhooks::transcript))
+        .route("/export/leads", get(export::leads))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

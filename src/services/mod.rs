@@ -4,8 +4,10 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod changes;
 pub mod credentials;
 pub mod deliveries;
+pub mod export;
 pub mod housekeeping;
 pub mod ingest;
 pub mod jobs;

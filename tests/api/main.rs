@@ -5,6 +5,8 @@ mod fake_llm;
 mod helpers;
 
 mod auth;
+mod crm_changes;
+mod crm_export;
 mod drivers;
 mod graphiql;
 mod http_protocol;

@@ -1,6 +1,7 @@
 //! Query roots, one per feature, merged.
 
 mod admin;
+mod changes;
 mod leads;
 mod me;
 mod memory;
@@ -20,4 +21,5 @@ pub struct Query(
     sessions::SessionQuery,
     memory::MemoryQuery,
     admin::AdminQuery,
+    changes::ChangeQuery,
 );
