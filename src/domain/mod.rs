@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod email;
 pub mod error;
 pub mod extract;
+pub mod free_text;
 mod locale;
 pub mod phone;
 pub mod profile;

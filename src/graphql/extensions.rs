@@ -2,13 +2,16 @@
 //! refused.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
 };
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Response, ServerError, ServerResult, Value, Variables};
+use async_graphql::{Pos, Response, ServerError, ServerResult, Value, Variables};
+
+use crate::domain::free_text;
+use crate::graphql::types::text;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 
@@ -16,19 +19,41 @@ use futures::stream::BoxStream;
 /// async-graphql raises itself (syntax, unknown fields, wrong types, unknown enum values,
 /// exceeded limits, arguments that do not coerce) describe the request: `BAD_USER_INPUT`.
 /// Resolver errors carry their code from `AppError`; one without a code escaped that
-/// conversion, so it is reported as `INTERNAL` without its text.
+/// conversion, so it is reported as `INTERNAL` without its text. Text over its limit
+/// (`types::text::Text`) is named by its field, as the client spelt it (`input.content`).
 pub struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
+        Arc::new(ErrorCodesOfRequest::default())
     }
 }
 
+/// [`ErrorCodes`] for one request: keeps the query and variables to name the field of text
+/// that is too long (async-graphql reports only the argument's position).
+#[derive(Default)]
+struct ErrorCodesOfRequest {
+    request: Mutex<Option<(String, Variables)>>,
+}
+
 #[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodes {
+impl Extension for ErrorCodesOfRequest {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        if let Ok(mut request) = self.request.lock() {
+            *request = Some((query.to_owned(), variables.clone()));
+        }
+        next.run(ctx, query, variables).await
+    }
+
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
+        self.name_long_text(&mut response);
         add_codes(&mut response);
         response
     }
@@ -44,6 +69,115 @@ impl Extension for ErrorCodes {
             add_codes(&mut response);
             response
         }))
+    }
+}
+
+impl ErrorCodesOfRequest {
+    /// Gives text-limit errors the field and a message in `AppError`'s words.
+    fn name_long_text(&self, response: &mut Response) {
+        let is_text_error = |e: &ServerError| {
+            e.extensions
+                .as_ref()
+                .is_some_and(|x| x.get(text::MAX_LENGTH_EXTENSION).is_some())
+        };
+        if !response.errors.iter().any(is_text_error) {
+            return;
+        }
+        let Ok(request) = self.request.lock() else {
+            return;
+        };
+        let Some((query, variables)) = request.as_ref() else {
+            return;
+        };
+        let Ok(document) = async_graphql::parser::parse_query(query) else {
+            return;
+        };
+        for error in response.errors.iter_mut().filter(|e| is_text_error(e)) {
+            let Some(extensions) = error.extensions.as_mut() else {
+                continue;
+            };
+            let number = |name: &str| match extensions.get(name) {
+                Some(Value::Number(n)) => n.as_u64().map(|n| n as usize),
+                _ => None,
+            };
+            let (Some(max), Some(length), Some(pos)) = (
+                number(text::MAX_LENGTH_EXTENSION),
+                number(text::LENGTH_EXTENSION),
+                error.locations.first().copied(),
+            ) else {
+                continue;
+            };
+            let field = long_text_field(&document, variables, pos, max, length);
+            let problem = free_text::too_long(length, max);
+            match field {
+                Some(field) => {
+                    error.message = format!("{field}: {problem}");
+                    extensions.set("field", Value::from(field));
+                }
+                None => error.message = problem,
+            }
+            extensions.unset(text::LENGTH_EXTENSION);
+        }
+    }
+}
+
+/// The path (`input.content`, `inputs[2].displayName`, `item`) of the text `length` characters
+/// long in the argument whose value starts at `pos`.
+fn long_text_field(
+    document: &ExecutableDocument,
+    variables: &Variables,
+    pos: Pos,
+    max: usize,
+    length: usize,
+) -> Option<String> {
+    let mut sets: Vec<&SelectionSet> = Vec::new();
+    for (_, operation) in document.operations.iter() {
+        sets.push(&operation.node.selection_set.node);
+    }
+    for fragment in document.fragments.values() {
+        sets.push(&fragment.node.selection_set.node);
+    }
+    while let Some(set) = sets.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    for (name, value) in &field.node.arguments {
+                        if value.pos != pos {
+                            continue;
+                        }
+                        let value = value
+                            .node
+                            .clone()
+                            .into_const_with(|var| variables.get(&var).cloned().ok_or(()))
+                            .ok()?;
+                        return find_long_text(&value, name.node.to_string(), max, length);
+                    }
+                    sets.push(&field.node.selection_set.node);
+                }
+                Selection::InlineFragment(fragment) => {
+                    sets.push(&fragment.node.selection_set.node);
+                }
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    None
+}
+
+fn find_long_text(value: &Value, path: String, max: usize, length: usize) -> Option<String> {
+    match value {
+        Value::String(s) => {
+            let found = free_text::length(&free_text::clean(s).text);
+            (found == length && found > max).then_some(path)
+        }
+        Value::List(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_long_text(v, format!("{path}[{i}]"), max, length)),
+        Value::Object(fields) => fields
+            .iter()
+            .find_map(|(k, v)| find_long_text(v, format!("{path}.{k}"), max, length)),
+        _ => None,
     }
 }
 

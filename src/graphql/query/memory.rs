@@ -3,6 +3,7 @@ use async_graphql::{Context, ID, Object, Result};
 use crate::graphql::context::{ContextExt, parse_id};
 use crate::graphql::types::enums::ChannelGql;
 use crate::graphql::types::memory::MemoryContext;
+use crate::graphql::types::text::{self, SHORT, Text};
 use crate::services::memory::{self, ContextRequest};
 
 #[derive(Default)]
@@ -16,16 +17,18 @@ impl MemoryQuery {
         &self,
         ctx: &Context<'_>,
         lead_id: Option<ID>,
-        phone: Option<String>,
+        #[graphql(desc = "The customer's phone number, any format; at most 200 characters.")]
+        phone: Option<Text<SHORT>>,
         channel: Option<ChannelGql>,
-        locale: Option<String>,
+        #[graphql(desc = "The context's language (e.g. `he`); at most 200 characters.")]
+        locale: Option<Text<SHORT>>,
     ) -> Result<MemoryContext> {
         let lead_id = lead_id.map(|id| parse_id(&id, "leadId")).transpose()?;
         let request = ContextRequest {
             lead_id,
-            phone,
+            phone: text::opt(phone),
             channel: channel.map(Into::into),
-            locale,
+            locale: text::opt(locale),
         };
         Ok(MemoryContext(
             memory::context(ctx.state()?, ctx.actor()?, request).await?,
