@@ -5,12 +5,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
+    NextSubscribe,
 };
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Pos, Response, ServerError, ServerResult, Value, Variables};
+use async_graphql::registry::Registry;
+use async_graphql::{PathSegment, Pos, Response, ServerError, ServerResult, Value, Variables};
 
 use crate::domain::free_text;
+use crate::graphql::shape;
 use crate::graphql::types::text;
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -205,6 +208,161 @@ fn add_codes(response: &mut Response) {
             .extensions
             .get_or_insert_with(Default::default)
             .set("code", Value::from(code));
+    }
+}
+
+/// Keeps the schema's promise that a non-null field is never null. async-graphql leaves a
+/// field that failed out of its object (and turns an object all of whose fields failed into
+/// `null`, which is how `RecordMessagePayload.session` came back null). This applies the
+/// GraphQL rule instead: the error's field becomes null, and if its type is non-null, the null
+/// moves up to the nearest field that may be null (or to `data`).
+pub struct NonNullFields;
+
+impl ExtensionFactory for NonNullFields {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(NonNullFieldsOfRequest::default())
+    }
+}
+
+#[derive(Default)]
+struct NonNullFieldsOfRequest {
+    /// The query text and the operation's name.
+    request: Mutex<(Option<String>, Option<String>)>,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for NonNullFieldsOfRequest {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        if let Ok(mut request) = self.request.lock() {
+            request.0 = Some(query.to_owned());
+        }
+        next.run(ctx, query, variables).await
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        if let Ok(mut request) = self.request.lock() {
+            request.1 = operation_name.map(str::to_owned);
+        }
+        let mut response = next.run(ctx, operation_name).await;
+        if response.errors.iter().any(|e| !e.path.is_empty()) {
+            let request = self.request.lock().map(|r| r.clone()).unwrap_or_default();
+            if let (Some(query), operation) = request {
+                propagate_nulls(
+                    &ctx.schema_env.registry,
+                    &query,
+                    operation.as_deref(),
+                    &mut response,
+                );
+            }
+        }
+        response
+    }
+}
+
+/// Nulls each failed field, then its ancestors up to the nearest nullable one.
+fn propagate_nulls(
+    registry: &Registry,
+    query: &str,
+    operation: Option<&str>,
+    response: &mut Response,
+) {
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return;
+    };
+    let Some(op) = shape::operation(&document, operation) else {
+        return;
+    };
+    let Some(root) = shape::root_type(registry, op.ty) else {
+        return;
+    };
+    let paths: Vec<Vec<PathSegment>> = response
+        .errors
+        .iter()
+        .filter(|e| !e.path.is_empty())
+        .map(|e| e.path.clone())
+        .collect();
+    for path in paths {
+        // Whether the value at each prefix of the path may be null.
+        let mut nullable = Vec::with_capacity(path.len());
+        let mut sets = vec![&op.selection_set.node];
+        let mut ty = root.to_owned();
+        for segment in &path {
+            match segment {
+                PathSegment::Field(key) => {
+                    let fields: Vec<_> = shape::selected_fields(&document, &sets)
+                        .into_iter()
+                        .filter(|f| f.response_key().node.as_str() == key.as_str())
+                        .collect();
+                    let Some(name) = fields.first().map(|f| f.name.node.as_str()) else {
+                        break;
+                    };
+                    let Some(field_ty) = shape::field_type(registry, shape::named_type(&ty), name)
+                    else {
+                        break;
+                    };
+                    ty = field_ty.to_owned();
+                    sets = fields.iter().map(|f| &f.selection_set.node).collect();
+                }
+                PathSegment::Index(_) => {
+                    let Some(item) = shape::list_item(&ty) else {
+                        break;
+                    };
+                    ty = item.to_owned();
+                }
+            }
+            nullable.push(!shape::is_non_null(&ty));
+        }
+        if nullable.len() != path.len() {
+            // A path this walk cannot follow (an abstract type): leave it as it is.
+            continue;
+        }
+        match nullable.iter().rposition(|n| *n) {
+            Some(at) => set_null(&mut response.data, &path[..=at]),
+            None => response.data = Value::Null,
+        }
+    }
+}
+
+/// Sets the value at `path` to null, when its parent is still there.
+fn set_null(data: &mut Value, path: &[PathSegment]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut value = data;
+    for segment in parents {
+        value = match (segment, value) {
+            (PathSegment::Field(key), Value::Object(map)) => match map.get_mut(key.as_str()) {
+                Some(v) => v,
+                None => return,
+            },
+            (PathSegment::Index(i), Value::List(items)) => match items.get_mut(*i) {
+                Some(v) => v,
+                None => return,
+            },
+            _ => return,
+        };
+    }
+    match (last, value) {
+        (PathSegment::Field(key), Value::Object(map)) => {
+            map.insert(async_graphql::Name::new(key), Value::Null);
+        }
+        (PathSegment::Index(i), Value::List(items)) => {
+            if let Some(v) = items.get_mut(*i) {
+                *v = Value::Null;
+            }
+        }
+        _ => {}
     }
 }
 

@@ -15,6 +15,7 @@ mod lifecycle;
 mod live;
 mod llm;
 mod memory;
+mod non_null;
 mod notes;
 mod phones;
 mod pipeline;
