@@ -267,6 +267,7 @@ pub async fn seed_if_empty(
                 metadata: None,
                 ends_session: conversation.session_ref.is_some()
                     && i + 1 == conversation.turns.len(),
+                text_cleaned: false,
             })
             .collect();
         let results = ingest

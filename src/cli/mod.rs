@@ -14,6 +14,7 @@ use crate::app::{App, AppOptions, build_state};
 use crate::auth::Actor;
 use crate::config::Settings;
 use crate::db::{Db, PoolOptions};
+use crate::domain::free_text;
 use crate::domain::{ApiScope, StaffRole};
 use crate::services;
 
@@ -105,8 +106,8 @@ pub struct ServeArgs {
 pub enum TenantCommand {
     /// Create a tenant and print its id.
     Create {
-        /// The business's name.
-        #[arg(long)]
+        /// The business's name (at most 200 characters).
+        #[arg(long, value_parser = text::<200>)]
         name: String,
     },
     /// List tenants: id, name, created.
@@ -120,7 +121,7 @@ pub struct UserRef {
     #[arg(long)]
     pub tenant: Uuid,
     /// The user's login email.
-    #[arg(long)]
+    #[arg(long, value_parser = text::<200>)]
     pub email: String,
 }
 
@@ -134,10 +135,10 @@ pub enum UserCommand {
         #[arg(long, value_parser = parse_role)]
         role: StaffRole,
         /// The password (at least 8 characters); read from standard input when omitted.
-        #[arg(long)]
+        #[arg(long, value_parser = text::<1000>)]
         password: Option<String>,
-        /// Name shown on notes.
-        #[arg(long)]
+        /// Name shown on notes (at most 200 characters).
+        #[arg(long, value_parser = text::<200>)]
         display_name: Option<String>,
     },
     /// List a tenant's staff users: id, email, role, active.
@@ -152,7 +153,7 @@ pub enum UserCommand {
         #[command(flatten)]
         user: UserRef,
         /// The new password (at least 8 characters).
-        #[arg(long)]
+        #[arg(long, value_parser = text::<1000>)]
         password: Option<String>,
     },
     /// Give a user another role; it applies to their next request.
@@ -185,8 +186,8 @@ pub enum ApiKeyCommand {
         /// Comma-separated: ingest, read, export.
         #[arg(long, value_delimiter = ',', value_parser = parse_scope, required = true)]
         scopes: Vec<ApiScope>,
-        /// What the key is for.
-        #[arg(long, default_value = "cli")]
+        /// What the key is for (at most 200 characters).
+        #[arg(long, default_value = "cli", value_parser = text::<200>)]
         name: String,
     },
     /// List a tenant's API keys: id, name, scopes, last used, revoked.
@@ -218,8 +219,19 @@ pub struct TokenArgs {
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
     pub ttl: std::time::Duration,
     /// The token's subject (shown in audit entries).
-    #[arg(long, default_value = "cli")]
+    #[arg(long, default_value = "cli", value_parser = text::<200>)]
     pub subject: String,
+}
+
+/// Free text from the command line, cleaned and bounded as the API does it
+/// (`domain::free_text`), so a value set here means the same as one sent over GraphQL.
+fn text<const MAX: usize>(raw: &str) -> Result<String, String> {
+    let cleaned = free_text::clean(raw);
+    let length = free_text::length(&cleaned.text);
+    if length > MAX {
+        return Err(free_text::too_long(length, MAX));
+    }
+    Ok(cleaned.text.into_owned())
 }
 
 fn parse_role(text: &str) -> Result<StaffRole, String> {
@@ -537,6 +549,7 @@ fn read_password() -> anyhow::Result<String> {
         std::io::stdin().lock().read_line(&mut line)?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
+    let password = text::<1000>(&password).map_err(|e| anyhow::anyhow!("the password {e}"))?;
     if password.is_empty() {
         bail!("no password given: pass --password or pipe it on standard input");
     }

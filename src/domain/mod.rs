@@ -9,6 +9,7 @@ pub mod dialogue;
 pub mod email;
 pub mod error;
 pub mod extract;
+pub mod free_text;
 mod locale;
 pub mod phone;
 pub mod profile;

@@ -5,6 +5,7 @@ pub mod extensions;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod shape;
 pub mod subscription;
 pub mod types;
 
@@ -28,6 +29,7 @@ pub fn schema_builder(
     .limit_complexity(settings.graphql_max_complexity)
     .limit_recursive_depth(32)
     .extension(extensions::ErrorCodes)
+    .extension(extensions::NonNullFields)
     .extension(extensions::DepthLimit(settings.graphql_max_depth))
     .extension(extensions::AliasLimit(settings.graphql_max_aliases))
 }

@@ -5,6 +5,7 @@ use crate::graphql::context::{ContextExt, parse_id};
 use crate::graphql::types::admin::{ApiKey, CreatedApiKey, StaffUser};
 use crate::graphql::types::enums::{ApiScopeGql, RoleGql};
 use crate::graphql::types::job::Job;
+use crate::graphql::types::text::{self, SHORT, Text, VALUE};
 use crate::services;
 use crate::services::users::{NewUser, UserUpdate};
 
@@ -14,14 +15,14 @@ pub struct AdminMutation;
 /// A new staff user.
 #[derive(InputObject, Clone, Debug)]
 pub struct CreateStaffUserInput {
-    /// Login email (unique in the tenant).
-    pub email: String,
-    /// At least 8 characters.
-    pub password: String,
+    /// Login email (unique in the tenant); at most 200 characters.
+    pub email: Text<SHORT>,
+    /// 8 to 1000 characters.
+    pub password: Text<VALUE>,
     /// What the user may do.
     pub role: RoleGql,
-    /// Name shown on notes.
-    pub display_name: Option<String>,
+    /// Name shown on notes; at most 200 characters.
+    pub display_name: Option<Text<SHORT>>,
 }
 
 /// A change to a staff user; fields left out stay as they are.
@@ -29,8 +30,8 @@ pub struct CreateStaffUserInput {
 pub struct UpdateStaffUserInput {
     /// What the user may do from their next request on (their live streams end at once).
     pub role: Option<RoleGql>,
-    /// Name shown on notes; an empty string clears it.
-    pub display_name: Option<String>,
+    /// Name shown on notes, at most 200 characters; an empty string clears it.
+    pub display_name: Option<Text<SHORT>>,
     /// `false` deactivates the user: no sign-in, no request, and their live streams end at
     /// once. `true` lets them in again.
     pub active: Option<bool>,
@@ -49,7 +50,7 @@ impl AdminMutation {
         let id = parse_id(&id, "id")?;
         let update = UserUpdate {
             role: input.role.map(Into::into),
-            display_name: input.display_name,
+            display_name: text::opt(input.display_name),
             active: input.active,
         };
         Ok(StaffUser(
@@ -67,10 +68,10 @@ impl AdminMutation {
             ctx.state()?,
             ctx.actor()?,
             NewUser {
-                email: input.email,
-                password: input.password,
+                email: input.email.into_string(),
+                password: input.password.into_string(),
                 role: input.role.into(),
-                display_name: input.display_name,
+                display_name: text::opt(input.display_name),
             },
         )
         .await?;
@@ -81,7 +82,8 @@ impl AdminMutation {
     async fn create_api_key(
         &self,
         ctx: &Context<'_>,
-        name: String,
+        #[graphql(desc = "What the key is for (e.g. `crm sync`); at most 200 characters.")]
+        name: Text<SHORT>,
         scopes: Vec<ApiScopeGql>,
     ) -> Result<CreatedApiKey> {
         let scopes: Vec<ApiScope> = scopes.into_iter().map(Into::into).collect();

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::graphql::context::{ClientAddr, ContextExt, parse_id};
 use crate::graphql::types::admin::StaffUser;
+use crate::graphql::types::text::{SHORT, Text, VALUE};
 use crate::services;
 
 #[derive(Default)]
@@ -28,8 +29,8 @@ impl AuthMutation {
     async fn login(
         &self,
         ctx: &Context<'_>,
-        email: String,
-        password: String,
+        #[graphql(desc = "Login email; at most 200 characters.")] email: Text<SHORT>,
+        #[graphql(desc = "Password; at most 1000 characters.")] password: Text<VALUE>,
         tenant_id: Option<ID>,
     ) -> Result<LoginPayload> {
         let tenant_id = tenant_id.map(|id| parse_id(&id, "tenantId")).transpose()?;

@@ -10,6 +10,7 @@ use crate::graphql::types::lead::Lead;
 use crate::graphql::types::memory::MemoryContext;
 use crate::graphql::types::message::Message;
 use crate::graphql::types::session::Session;
+use crate::graphql::types::text::{self, CONTENT, SHORT, Text};
 use crate::services::ingest::{MessageInput, Recorded};
 use crate::services::memory::{self, ContextRequest};
 
@@ -39,32 +40,36 @@ fn reindex(err: AppError, index: usize) -> AppError {
 pub struct RecordMessageInput {
     /// Where the message was said.
     pub channel: ChannelGql,
-    /// The customer's id on the channel (WhatsApp id, web visitor id, caller id).
-    pub external_user_id: Option<String>,
-    /// The customer's phone number, any format.
-    pub phone: Option<String>,
-    /// The customer's email address.
-    pub email: Option<String>,
-    /// The name the channel shows for the customer (a CHANNEL-source proposal for `name`).
-    pub display_name: Option<String>,
+    /// The customer's id on the channel (WhatsApp id, web visitor id, caller id); at most 200
+    /// characters.
+    pub external_user_id: Option<Text<SHORT>>,
+    /// The customer's phone number, any format; at most 200 characters.
+    pub phone: Option<Text<SHORT>>,
+    /// The customer's email address; at most 200 characters.
+    pub email: Option<Text<SHORT>>,
+    /// The name the channel shows for the customer (a CHANNEL-source proposal for `name`); at
+    /// most 200 characters.
+    pub display_name: Option<Text<SHORT>>,
     /// Who said it (default CUSTOMER).
     #[graphql(default_with = "MessageRoleGql::Customer")]
     pub role: MessageRoleGql,
     /// What was said: 1 to 8000 characters after trimming.
-    pub content: String,
+    pub content: Text<CONTENT>,
     /// The provider's message id: sending the same id again on the same channel records
-    /// nothing and returns the first result.
-    pub external_id: Option<String>,
+    /// nothing and returns the first result. At most 200 characters.
+    pub external_id: Option<Text<SHORT>>,
     /// When it was said, RFC 3339 (e.g. `2026-11-20T21:30:00Z`); historical imports keep
-    /// their times. Now when omitted.
-    pub occurred_at: Option<String>,
-    /// A call id or similar: messages with the same ref form one session.
-    pub session_ref: Option<String>,
+    /// their times. Now when omitted. At most 200 characters.
+    pub occurred_at: Option<Text<SHORT>>,
+    /// A call id or similar: messages with the same ref form one session; at most 200
+    /// characters.
+    pub session_ref: Option<Text<SHORT>>,
     /// The conversation ended with this message (e.g. the caller hung up): its session closes,
     /// as CALL_ENDED on a call and as MANUAL elsewhere.
     #[graphql(default = false)]
     pub ends_session: bool,
-    /// Channel-specific raw data kept with the message (a JSON object up to 64 KiB).
+    /// Channel-specific raw data kept with the message (a JSON object up to 64 KiB). Control
+    /// characters are removed from its keys and strings, as from all text.
     pub metadata: Option<Json<serde_json::Value>>,
 }
 
@@ -72,6 +77,18 @@ impl RecordMessageInput {
     /// The service's input; `prefix` names this input in errors (`input`, `inputs[3]`).
     fn into_service(self, prefix: &str) -> Result<MessageInput, AppError> {
         let i = self;
+        let text_cleaned = [
+            &i.external_user_id,
+            &i.phone,
+            &i.email,
+            &i.display_name,
+            &i.external_id,
+            &i.session_ref,
+        ]
+        .into_iter()
+        .flatten()
+        .any(|t| t.was_cleaned())
+            || i.content.was_cleaned();
         let occurred_at = i
             .occurred_at
             .as_deref()
@@ -79,17 +96,18 @@ impl RecordMessageInput {
             .transpose()?;
         Ok(MessageInput {
             channel: Some(i.channel.into()),
-            external_user_id: i.external_user_id,
-            phone: i.phone,
-            email: i.email,
-            display_name: i.display_name,
+            external_user_id: text::opt(i.external_user_id),
+            phone: text::opt(i.phone),
+            email: text::opt(i.email),
+            display_name: text::opt(i.display_name),
             role: Some(i.role.into()),
-            content: i.content,
-            external_id: i.external_id,
+            content: i.content.into_string(),
+            external_id: text::opt(i.external_id),
             occurred_at,
-            session_ref: i.session_ref,
+            session_ref: text::opt(i.session_ref),
             metadata: i.metadata.map(|m| m.0),
             ends_session: i.ends_session,
+            text_cleaned,
         })
     }
 }
@@ -183,7 +201,8 @@ impl IngestMutation {
         ctx: &Context<'_>,
         input: RecordMessageInput,
         #[graphql(default = false)] with_context: bool,
-        locale: Option<String>,
+        #[graphql(desc = "The context's language (e.g. `he`); at most 200 characters.")]
+        locale: Option<Text<SHORT>>,
     ) -> Result<RecordMessagePayload> {
         let state = ctx.state()?;
         let actor = ctx.actor()?;
@@ -196,7 +215,7 @@ impl IngestMutation {
                 lead_id: Some(recorded.lead.id),
                 phone: None,
                 channel: Some(recorded.session.channel),
-                locale,
+                locale: text::opt(locale),
             };
             Some(MemoryContext(memory::context(state, actor, request).await?))
         } else {

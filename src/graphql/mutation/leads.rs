@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use crate::graphql::context::{ContextExt, parse_id};
 use crate::graphql::types::lead::Lead;
+use crate::graphql::types::text::{self, SHORT, Text};
 use crate::services;
 use crate::services::leads::LeadDetails;
 
@@ -13,20 +14,20 @@ pub struct LeadMutation;
 /// A lead's contact details as staff type them; they become staff-held profile values.
 #[derive(InputObject, Clone, Debug, Default)]
 pub struct LeadInput {
-    /// The customer's name.
-    pub display_name: Option<String>,
-    /// Any format; the tenant's region fills in the country code.
-    pub phone: Option<String>,
-    /// Email address.
-    pub email: Option<String>,
+    /// The customer's name; at most 200 characters.
+    pub display_name: Option<Text<SHORT>>,
+    /// Any format (the tenant's region fills in the country code); at most 200 characters.
+    pub phone: Option<Text<SHORT>>,
+    /// Email address; at most 200 characters.
+    pub email: Option<Text<SHORT>>,
 }
 
 impl From<LeadInput> for LeadDetails {
     fn from(i: LeadInput) -> Self {
         LeadDetails {
-            display_name: i.display_name,
-            phone: i.phone,
-            email: i.email,
+            display_name: text::opt(i.display_name),
+            phone: text::opt(i.phone),
+            email: text::opt(i.email),
         }
     }
 }

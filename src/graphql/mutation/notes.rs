@@ -2,6 +2,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use crate::graphql::context::{ContextExt, parse_id, to_id};
 use crate::graphql::types::note::Note;
+use crate::graphql::types::text::{BODY, Text};
 use crate::services;
 use crate::services::notes::NewNote;
 
@@ -16,7 +17,7 @@ pub struct AddNoteInput {
     /// The conversation it is about, if any (must be the lead's).
     pub session_id: Option<ID>,
     /// The text, 1 to 10000 characters.
-    pub body: String,
+    pub body: Text<BODY>,
     /// Pinned notes are always part of the memory context.
     #[graphql(default = false)]
     pub pinned: bool,
@@ -32,7 +33,7 @@ impl NoteMutation {
                 .session_id
                 .map(|id| parse_id(&id, "input.sessionId"))
                 .transpose()?,
-            body: input.body,
+            body: input.body.into_string(),
             pinned: input.pinned,
         };
         Ok(Note(
@@ -41,10 +42,22 @@ impl NoteMutation {
     }
 
     /// Changes a note's text.
-    async fn update_note(&self, ctx: &Context<'_>, id: ID, body: String) -> Result<Note> {
+    async fn update_note(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(desc = "The new text, 1 to 10000 characters.")] body: Text<BODY>,
+    ) -> Result<Note> {
         let id = parse_id(&id, "id")?;
         Ok(Note(
-            services::notes::update(ctx.state()?, ctx.actor()?, id, Some(body), None).await?,
+            services::notes::update(
+                ctx.state()?,
+                ctx.actor()?,
+                id,
+                Some(body.into_string()),
+                None,
+            )
+            .await?,
         ))
     }
 

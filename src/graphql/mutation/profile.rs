@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::graphql::context::{ContextExt, parse_id};
 use crate::graphql::types::lead::Lead;
+use crate::graphql::types::text::{self, SHORT, Text, VALUE};
 use crate::services;
 use crate::services::profile::StaffAction;
 
@@ -18,8 +19,8 @@ impl ProfileMutation {
         &self,
         ctx: &Context<'_>,
         lead_id: ID,
-        key: String,
-        value: String,
+        #[graphql(desc = "The field (e.g. `city`); at most 200 characters.")] key: Text<SHORT>,
+        #[graphql(desc = "The value; at most 1000 characters.")] value: Text<VALUE>,
     ) -> Result<Lead> {
         let lead_id = parse_id(&lead_id, "leadId")?;
         let lead = services::profile::staff_edit(
@@ -27,7 +28,7 @@ impl ProfileMutation {
             ctx.actor()?,
             lead_id,
             &key,
-            StaffAction::Set(value),
+            StaffAction::Set(value.into_string()),
         )
         .await?;
         Ok(Lead(lead))
@@ -39,8 +40,10 @@ impl ProfileMutation {
         &self,
         ctx: &Context<'_>,
         lead_id: ID,
-        key: String,
-        item: Option<String>,
+        #[graphql(desc = "The field (e.g. `interests`); at most 200 characters.")] key: Text<SHORT>,
+        #[graphql(desc = "One item of a list field; at most 1000 characters.")] item: Option<
+            Text<VALUE>,
+        >,
     ) -> Result<Lead> {
         let lead_id = parse_id(&lead_id, "leadId")?;
         let lead = services::profile::staff_edit(
@@ -48,7 +51,9 @@ impl ProfileMutation {
             ctx.actor()?,
             lead_id,
             &key,
-            StaffAction::Reject { item },
+            StaffAction::Reject {
+                item: text::opt(item),
+            },
         )
         .await?;
         Ok(Lead(lead))
@@ -59,7 +64,7 @@ impl ProfileMutation {
         &self,
         ctx: &Context<'_>,
         lead_id: ID,
-        key: String,
+        #[graphql(desc = "The field (e.g. `city`); at most 200 characters.")] key: Text<SHORT>,
     ) -> Result<Lead> {
         let lead_id = parse_id(&lead_id, "leadId")?;
         let lead = services::profile::staff_edit(

@@ -5,6 +5,7 @@ use async_graphql::{Context, Object, Result};
 use crate::graphql::context::{ContextExt, page_request};
 use crate::graphql::types::admin::{ApiKey, StaffUser};
 use crate::graphql::types::job::{Job, JobConnection, JobStatus};
+use crate::graphql::types::text::{self, SHORT, Text};
 use crate::services;
 
 #[derive(Default)]
@@ -23,14 +24,19 @@ impl AdminQuery {
         &self,
         ctx: &Context<'_>,
         status: Option<JobStatus>,
-        kind: Option<String>,
+        #[graphql(
+            desc = "Only jobs of this kind (e.g. `summarize_session`); at most 200 characters."
+        )]
+        kind: Option<Text<SHORT>>,
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The cursor of the item to start after; at most 200 characters.")]
+        after: Option<Text<SHORT>>,
     ) -> Result<JobConnection> {
         let state = ctx.state()?;
         let actor = ctx.actor()?;
         let request = page_request(ctx, first, after.as_deref(), None, None)?;
         let status = status.map(JobStatus::as_str);
+        let kind = text::opt(kind);
         let page = services::jobs::list(state, actor, status, kind.as_deref(), &request).await?;
         let (state, actor) = (state.clone(), actor.clone());
         Ok(JobConnection::new(

@@ -6,6 +6,7 @@ use crate::error::AppError;
 use crate::graphql::context::{ContextExt, page_request, parse_id, parse_time};
 use crate::graphql::types::enums::{ChannelGql, LeadOrder};
 use crate::graphql::types::lead::{Lead, LeadConnection};
+use crate::graphql::types::text::{SHORT, Text};
 use crate::repo::leads::LeadFilter as Filter;
 use crate::services;
 
@@ -16,12 +17,14 @@ pub struct LeadQuery;
 #[derive(InputObject, Clone, Debug, Default)]
 pub struct LeadFilter {
     /// Case-insensitive part of the name, phone or email. A phone number in any format the
-    /// tenant's region allows (`052-555-1234` in `IL`) finds the lead with that number.
-    pub search: Option<String>,
+    /// tenant's region allows (`052-555-1234` in `IL`) finds the lead with that number. At most 200
+    /// characters.
+    pub search: Option<Text<SHORT>>,
     /// Leads who talked on this channel.
     pub channel: Option<ChannelGql>,
-    /// Leads whose last interaction is at or after this time (RFC 3339).
-    pub active_since: Option<String>,
+    /// Leads whose last interaction is at or after this time (RFC 3339); at most 200
+    /// characters.
+    pub active_since: Option<Text<SHORT>>,
     /// Leads with (true) or without (false) a conversation summary.
     pub has_summary: Option<bool>,
 }
@@ -54,9 +57,11 @@ impl LeadQuery {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The cursor of the item to start after; at most 200 characters.")]
+        after: Option<Text<SHORT>>,
         last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "The cursor of the item to end before; at most 200 characters.")]
+        before: Option<Text<SHORT>>,
         filter: Option<LeadFilter>,
         #[graphql(default)] order_by: LeadOrder,
     ) -> Result<LeadConnection> {
@@ -85,7 +90,11 @@ impl LeadQuery {
 
     /// The lead a phone number belongs to (any format; the tenant's region fills in the
     /// country code).
-    async fn lead_by_phone(&self, ctx: &Context<'_>, phone: String) -> Result<Lead> {
+    async fn lead_by_phone(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The phone number; at most 200 characters.")] phone: Text<SHORT>,
+    ) -> Result<Lead> {
         Ok(Lead(
             services::leads::by_phone(ctx.state()?, ctx.actor()?, &phone).await?,
         ))

@@ -3,6 +3,7 @@ use async_graphql::{Context, ID, Object, Result};
 use crate::graphql::context::{ContextExt, parse_id};
 use crate::graphql::types::enums::ChannelGql;
 use crate::graphql::types::memory::MemoryContext;
+use crate::graphql::types::text::{self, SHORT, Text};
 use crate::services::memory::{self, ContextRequest};
 
 #[derive(Default)]
@@ -20,19 +21,20 @@ impl MemoryQuery {
         &self,
         ctx: &Context<'_>,
         lead_id: Option<ID>,
-        phone: Option<String>,
+        #[graphql(desc = "The customer's phone number, any format; at most 200 characters.")]
+        phone: Option<Text<SHORT>>,
         channel: Option<ChannelGql>,
         #[graphql(
-            desc = "A BCP 47 tag (`en`, `he`, `he-IL`) to render in; the customer's language when absent."
+            desc = "A BCP 47 tag (`en`, `he`, `he-IL`) to render in; the customer's language when absent. At most 200 characters."
         )]
-        locale: Option<String>,
+        locale: Option<Text<SHORT>>,
     ) -> Result<MemoryContext> {
         let lead_id = lead_id.map(|id| parse_id(&id, "leadId")).transpose()?;
         let request = ContextRequest {
             lead_id,
-            phone,
+            phone: text::opt(phone),
             channel: channel.map(Into::into),
-            locale,
+            locale: text::opt(locale),
         };
         Ok(MemoryContext(
             memory::context(ctx.state()?, ctx.actor()?, request).await?,

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::graphql::context::{ContextExt, list_limit, parse_id};
 use crate::graphql::types::profile::ProfileFieldChange;
+use crate::graphql::types::text::{SHORT, Text};
 use crate::services;
 
 #[derive(Default)]
@@ -16,7 +17,9 @@ impl ProfileQuery {
         &self,
         ctx: &Context<'_>,
         lead_id: ID,
-        key: Option<String>,
+        #[graphql(desc = "Only this field (e.g. `city`); at most 200 characters.")] key: Option<
+            Text<SHORT>,
+        >,
         #[graphql(default = 50)] first: i32,
     ) -> Result<Vec<ProfileFieldChange>> {
         let state = ctx.state()?;

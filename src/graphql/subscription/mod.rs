@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::graphql::context::{ContextExt, parse_id, to_id};
 use crate::graphql::types::lead::Lead;
 use crate::graphql::types::message::Message;
+use crate::graphql::types::text::{SHORT, Text};
 use crate::services::live::{self, LiveFilter, LiveItem};
 
 /// What an event reports.
@@ -181,7 +182,8 @@ impl Subscription {
         lead_id: Option<ID>,
         session_id: Option<ID>,
         types: Option<Vec<EventTypeGql>>,
-        after: Option<String>,
+        #[graphql(desc = "The cursor of the last event seen; at most 200 characters.")]
+        after: Option<Text<SHORT>>,
     ) -> Result<impl Stream<Item = Result<ConversationEvent>> + use<>> {
         let types = types.map(|t| t.into_iter().filter_map(EventTypeGql::domain).collect());
         let filter = filter(lead_id, session_id, types)?;

@@ -11,6 +11,7 @@ use super::note::Note;
 use super::profile::ProfileField;
 use super::session::{Session, SessionConnection};
 use super::summary::InteractionSummary;
+use super::text::{SHORT, Text};
 use crate::entities::{lead, lead_identity};
 use crate::graphql::context::{ContextExt, list_limit, page_request, to_id};
 use crate::services;
@@ -70,9 +71,11 @@ impl Lead {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The cursor of the item to start after; at most 200 characters.")]
+        after: Option<Text<SHORT>>,
         last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "The cursor of the item to end before; at most 200 characters.")]
+        before: Option<Text<SHORT>>,
     ) -> Result<SessionConnection> {
         let state = ctx.state()?;
         let actor = ctx.actor()?;

@@ -75,6 +75,17 @@ impl Message {
         &self.0.content
     }
 
+    /// Control characters (U+0000 and the other C0 controls except tab and newline) were
+    /// removed from what the client or channel sent: from the content, the customer's name or
+    /// ids, or the keys and strings of `channelData`.
+    async fn text_cleaned(&self) -> bool {
+        self.0
+            .metadata
+            .get("textCleaned")
+            .and_then(|c| c.as_bool())
+            .unwrap_or(false)
+    }
+
     /// What it is about, per the built-in classifier.
     async fn intent(&self) -> Option<IntentGql> {
         self.0.intent.map(Into::into)

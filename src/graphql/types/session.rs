@@ -10,6 +10,7 @@ use super::enums::{ChannelGql, CloseReasonGql, IntentGql, MessageOrder, SessionS
 use super::lead::Lead;
 use super::message::{Message, MessageConnection};
 use super::summary::InteractionSummary;
+use super::text::{SHORT, Text};
 use crate::domain::classify::Intent;
 use crate::entities::session;
 use crate::error::AppError;
@@ -126,9 +127,11 @@ impl Session {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The cursor of the item to start after; at most 200 characters.")]
+        after: Option<Text<SHORT>>,
         last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "The cursor of the item to end before; at most 200 characters.")]
+        before: Option<Text<SHORT>>,
         #[graphql(default)] order: MessageOrder,
     ) -> Result<MessageConnection> {
         let state = ctx.state()?;

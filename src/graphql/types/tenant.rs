@@ -6,6 +6,7 @@ use async_graphql::{ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::enums::{ApiScopeGql, RoleGql};
+use super::text::{self, SHORT, Text};
 use crate::auth::{Actor, Principal};
 use crate::graphql::context::to_id;
 use crate::repo::tenants::TenantSettings as Settings;
@@ -90,8 +91,8 @@ pub struct TenantSettings {
 /// an empty string removes it; they can never be read back.
 #[derive(InputObject, Clone, Debug, Default)]
 pub struct UpdateTenantSettingsInput {
-    /// The business's name.
-    pub name: Option<String>,
+    /// The business's name; at most 200 characters.
+    pub name: Option<Text<SHORT>>,
     /// See `TenantSettings.customerServiceMode`.
     pub customer_service_mode: Option<bool>,
     /// 1 to 1440.
@@ -102,41 +103,43 @@ pub struct UpdateTenantSettingsInput {
     pub context_notes: Option<i32>,
     /// 500 to 100000.
     pub context_char_budget: Option<i32>,
-    /// `en` or `he`.
-    pub locale: Option<String>,
-    /// ISO 3166 region, e.g. `IL`.
-    pub default_region: Option<String>,
+    /// `en` or `he` (at most 200 characters).
+    pub locale: Option<Text<SHORT>>,
+    /// ISO 3166 region, e.g. `IL` (at most 200 characters).
+    pub default_region: Option<Text<SHORT>>,
     /// 1 to 3650.
     pub retention_days: Option<i32>,
     /// 1 to 90.
     pub event_retention_days: Option<i32>,
     /// Up to 50 phrases of 1 to 60 characters.
-    pub reset_keywords: Option<Vec<String>>,
-    /// WhatsApp app secret (signs webhook deliveries).
-    pub whatsapp_app_secret: Option<String>,
-    /// WhatsApp webhook verify token.
-    pub whatsapp_verify_token: Option<String>,
-    /// Twilio auth token (signs webhook deliveries).
-    pub twilio_auth_token: Option<String>,
+    pub reset_keywords: Option<Vec<Text<SHORT>>>,
+    /// WhatsApp app secret (signs webhook deliveries); at most 200 characters.
+    pub whatsapp_app_secret: Option<Text<SHORT>>,
+    /// WhatsApp webhook verify token; at most 200 characters.
+    pub whatsapp_verify_token: Option<Text<SHORT>>,
+    /// Twilio auth token (signs webhook deliveries); at most 200 characters.
+    pub twilio_auth_token: Option<Text<SHORT>>,
 }
 
 impl From<UpdateTenantSettingsInput> for SettingsUpdate {
     fn from(i: UpdateTenantSettingsInput) -> Self {
         SettingsUpdate {
-            name: i.name,
+            name: text::opt(i.name),
             customer_service_mode: i.customer_service_mode,
             session_idle_minutes: i.session_idle_minutes,
             context_messages: i.context_messages,
             context_notes: i.context_notes,
             context_char_budget: i.context_char_budget,
-            locale: i.locale,
-            default_region: i.default_region,
+            locale: text::opt(i.locale),
+            default_region: text::opt(i.default_region),
             retention_days: i.retention_days,
             event_retention_days: i.event_retention_days,
-            reset_keywords: i.reset_keywords,
-            whatsapp_app_secret: i.whatsapp_app_secret,
-            whatsapp_verify_token: i.whatsapp_verify_token,
-            twilio_auth_token: i.twilio_auth_token,
+            reset_keywords: i
+                .reset_keywords
+                .map(|k| k.into_iter().map(Text::into_string).collect()),
+            whatsapp_app_secret: text::opt(i.whatsapp_app_secret),
+            whatsapp_verify_token: text::opt(i.whatsapp_verify_token),
+            twilio_auth_token: text::opt(i.twilio_auth_token),
         }
     }
 }

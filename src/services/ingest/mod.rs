@@ -55,6 +55,9 @@ pub struct MessageInput {
     pub metadata: Option<Value>,
     /// The conversation ended with this message (e.g. the call hung up).
     pub ends_session: bool,
+    /// Control characters were already removed from this input's text on its way in (ingest
+    /// cleans what is left, see `domain::free_text`).
+    pub text_cleaned: bool,
 }
 
 /// What recording one message produced (or found, for a repeated `external_id`).

@@ -8,6 +8,7 @@ use super::MessageInput;
 use crate::domain::classify::{self, Classification};
 use crate::domain::dialogue::{self, Asked};
 use crate::domain::email::EmailAddress;
+use crate::domain::free_text;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::session_policy;
 use crate::domain::{Channel, IdentityKind, InvalidInput, MessageRole};
@@ -61,6 +62,18 @@ pub(super) fn prepare(
     now: DateTime<Utc>,
 ) -> AppResult<Prepared> {
     let field = |name: &str| format!("{prefix}.{name}");
+    let mut input = input;
+    // Free text from any entrance (GraphQL, webhooks, the CLI) is cleaned here too; the
+    // stored message records that it was (`metadata.textCleaned`).
+    let text_cleaned = input.text_cleaned
+        | free_text::clean_in_place(&mut input.content)
+        | free_text::clean_option(&mut input.external_user_id)
+        | free_text::clean_option(&mut input.phone)
+        | free_text::clean_option(&mut input.email)
+        | free_text::clean_option(&mut input.display_name)
+        | free_text::clean_option(&mut input.external_id)
+        | free_text::clean_option(&mut input.session_ref)
+        | input.metadata.as_mut().is_some_and(free_text::clean_json);
     let channel = input
         .channel
         .ok_or_else(|| InvalidInput::new(field("channel"), "channel is required"))?;
@@ -181,6 +194,9 @@ pub(super) fn prepare(
     }
     if let Some(raw) = input.metadata {
         metadata["channel"] = raw;
+    }
+    if text_cleaned {
+        metadata["textCleaned"] = json!(true);
     }
     let asks_reset = role == MessageRole::Customer
         && session_policy::is_reset_phrase(&content, &settings.reset_keywords);
