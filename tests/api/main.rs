@@ -5,10 +5,12 @@ mod fake_llm;
 mod helpers;
 
 mod auth;
+mod dashboard;
 mod drivers;
 mod graphiql;
 mod http_protocol;
 mod ingest;
+mod lead_list;
 mod leads;
 mod lifecycle;
 mod live;
