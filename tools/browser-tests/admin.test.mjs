@@ -24,8 +24,8 @@ suite('admin screens', ({ flow }) => {
     assert.deepEqual(users.find((u) => u.email === 'rivka@demo.local'), { email: 'rivka@demo.local', role: 'VIEWER', active: false });
   });
 
-  flow('the last admin cannot be demoted, and the screen says why', async ({ page }) => {
-    await page.goto(page.url().replace(/#.*$/, '#/admin/users'));
+  flow('the last admin cannot be demoted, and the screen says why', async ({ page, server }) => {
+    await page.goto(`${server.url}/#/admin/users`);
     const row = page.locator('#users tr:has-text("admin@demo.local")');
     await row.waitFor();
     await row.locator('select').selectOption('AGENT');
@@ -57,7 +57,7 @@ suite('admin screens', ({ flow }) => {
   });
 
   flow('an admin changes the workspace settings; channel secrets are write-only', async ({ page, server }) => {
-    await page.goto(page.url().replace(/#.*$/, '#/admin/settings'));
+    await page.goto(`${server.url}/#/admin/settings`);
     await page.waitForSelector('#admin-settings:not([hidden])');
     await page.waitForFunction(() => document.querySelector('#settings-form').elements.name.value !== '');
     await page.fill('#settings-form [name=sessionIdleMinutes]', '30');
@@ -80,7 +80,7 @@ suite('admin screens', ({ flow }) => {
     // The demo's summaries ran as jobs; make one of them dead, as a provider outage would.
     await server.gql(`query { jobs(first: 1) { nodes { id } } }`);
     server.sql("UPDATE jobs SET status = 'dead', last_error = 'provider timed out' WHERE id = (SELECT id FROM jobs ORDER BY created_at LIMIT 1)");
-    await page.goto(page.url().replace(/#.*$/, '#/admin/jobs'));
+    await page.goto(`${server.url}/#/admin/jobs`);
     await page.waitForSelector('#jobs tr');
     await page.selectOption('#job-status', 'DEAD');
     await page.waitForFunction(() => [...document.querySelectorAll('#jobs tr')].every((r) => r.classList.contains('job-dead')));

@@ -38,14 +38,14 @@ suite('working fast', ({ flow }) => {
     await page.waitForSelector('#palette[open]');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'palette-input');
     await page.keyboard.type('0535557788');
-    await page.waitForSelector('#palette-list li:has-text("נועה לוי")');
+    await page.waitForSelector('#palette-list li[aria-selected=true]:has-text("נועה לוי")');
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.querySelector('#lead-name').textContent === 'נועה לוי');
     assert.equal(await page.isVisible('#palette'), false);
     await page.keyboard.press('Meta+k');
     await page.waitForSelector('#palette[open]');
     await page.keyboard.type('memory');
-    await page.waitForSelector('#palette-list li:has-text("Show the memory context")');
+    await page.waitForSelector('#palette-list li[aria-selected=true]:has-text("Show the memory context")');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#memory-panel:not([hidden])');
     // Escape closes the palette and puts focus back.

@@ -7,6 +7,8 @@ import { addNoteShown, loadDetail } from './lead.js';
 import { state } from './state.js';
 
 export function renderSessions() {
+  // Redrawing the tabs must not drop the keyboard focus that was on one of them.
+  const hadFocus = $('session-tabs').contains(document.activeElement);
   const tabs = state.sessions.map((s) => h('button', {
     type: 'button', role: 'tab', class: `tab ${s.status.toLowerCase()}${state.announced.has(s.id) ? ' new' : ''}`,
     'aria-selected': String(s.id === state.sessionId), 'data-id': s.id,
@@ -18,6 +20,7 @@ export function renderSessions() {
   h('span', { class: 'dot', 'aria-hidden': 'true' }),
   `${channelName(s.channel)} · ${s.status === 'OPEN' ? 'open' : 'closed'} · `, timeEl(s.startedAt)));
   $('session-tabs').replaceChildren(...tabs);
+  if (hadFocus) $('session-tabs').querySelector('[aria-selected="true"]')?.focus();
   if (!tabs.length) $('session-tabs').append(h('span', { class: 'muted' }, 'No conversations yet.'));
   const s = state.sessions.find((x) => x.id === state.sessionId);
   $('session-actions').hidden = !s;
@@ -172,15 +175,15 @@ $('summarize-session').addEventListener('click', act(async (ev) => {
   const s = current();
   if (!s) return;
   const button = ev.currentTarget;
-  button.disabled = true;
+  button.disabled = true; // (a disabled button loses focus: it is given back below)
   try {
     await gql(Q.summarizeSession, { id: s.id });
-    toast('Summary written again.', null, 'ok');
-    await loadDetail('quiet');
   } finally {
     button.disabled = false;
     button.focus();
   }
+  toast('Summary written again.', null, 'ok');
+  await loadDetail('quiet');
 }));
 
 $('session-note-btn').addEventListener('click', () => {

@@ -88,7 +88,10 @@ function choose(i) {
 let timer = 0;
 export function startPalette() {
   $('palette-btn').addEventListener('click', open);
-  $('palette-input').addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(act(update), 150); });
+  $('palette-input').addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { timer = 0; act(update)(); }, 150);
+  });
   $('palette-input').addEventListener('keydown', (ev) => {
     if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
       ev.preventDefault();
@@ -96,7 +99,8 @@ export function startPalette() {
       render();
     } else if (ev.key === 'Enter') {
       ev.preventDefault();
-      choose(active);
+      // Typed faster than the list follows: choose from what the text now finds.
+      if (timer) { clearTimeout(timer); timer = 0; act(async () => { await update(); choose(active); })(); } else choose(active);
     }
   });
   $('palette').addEventListener('cancel', (ev) => { ev.preventDefault(); close(); }); // Escape

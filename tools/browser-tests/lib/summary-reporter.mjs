@@ -1,4 +1,4 @@
-// A closing line any CI can read: "browser tests: N passed, N failed, N skipped".
+// A closing line any CI can read: "dashboard: N passed, N failed, N skipped".
 export default async function* summary(source) {
   let passed = 0; let failed = 0; let skipped = 0;
   for await (const event of source) {
@@ -7,5 +7,5 @@ export default async function* summary(source) {
     if (event.type === 'test:pass') { if (event.data.skip || event.data.todo) skipped += 1; else passed += 1; }
     if (event.type === 'test:fail') failed += 1;
   }
-  yield `\nbrowser tests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`;
+  yield `\ndashboard: ${passed} passed, ${failed} failed, ${skipped} skipped\n`;
 }
