@@ -7,7 +7,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use uuid::Uuid;
 
 use crate::db::Db;
-use crate::entities::{interaction_summary, lead, lead_identity, session};
+use crate::entities::{interaction_summary, lead, lead_identity, message, session};
 use crate::error::AppError;
 use crate::repo;
 
@@ -18,6 +18,8 @@ pub struct Loaders {
     pub last_sessions: DataLoader<LastSessionLoader>,
     pub identities: DataLoader<IdentitiesLoader>,
     pub summaries: DataLoader<SummaryLoader>,
+    pub last_messages: DataLoader<LastMessageLoader>,
+    pub staff_names: DataLoader<StaffNameLoader>,
 }
 
 impl Loaders {
@@ -32,6 +34,8 @@ impl Loaders {
             last_sessions: DataLoader::new(LastSessionLoader(scope()), tokio::spawn),
             identities: DataLoader::new(IdentitiesLoader(scope()), tokio::spawn),
             summaries: DataLoader::new(SummaryLoader(scope()), tokio::spawn),
+            last_messages: DataLoader::new(LastMessageLoader(scope()), tokio::spawn),
+            staff_names: DataLoader::new(StaffNameLoader(scope()), tokio::spawn),
         }
     }
 }
@@ -122,5 +126,41 @@ impl Loader<Uuid> for SummaryLoader {
             .await
             .map_err(to_graphql)?;
         Ok(rows.into_iter().map(|r| (r.session_id, r)).collect())
+    }
+}
+
+/// The last message of each lead, by lead id.
+pub struct LastMessageLoader(Scope);
+
+impl Loader<Uuid> for LastMessageLoader {
+    type Value = message::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = repo::messages::latest_for_leads(self.0.db.reader(), self.0.tenant_id, keys)
+            .await
+            .map_err(to_graphql)?;
+        Ok(rows.into_iter().map(|r| (r.lead_id, r)).collect())
+    }
+}
+
+/// The name staff know a staff user by (display name, else email), by user id.
+pub struct StaffNameLoader(Scope);
+
+impl Loader<Uuid> for StaffNameLoader {
+    type Value = String;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = repo::users::find_many(self.0.db.reader(), self.0.tenant_id, keys)
+            .await
+            .map_err(to_graphql)?;
+        Ok(rows
+            .into_iter()
+            .map(|u| {
+                let name = u.display_name.filter(|n| !n.trim().is_empty());
+                (u.id, name.unwrap_or(u.email))
+            })
+            .collect())
     }
 }

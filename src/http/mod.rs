@@ -51,6 +51,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/", get(web::index))
         .route("/app.js", get(web::app_js))
         .route("/style.css", get(web::style_css))
+        .route("/js/{name}", get(web::module))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::pagination::{Cursor, Direction, PageRequest};
 use super::{for_update, like_escape};
 use crate::db::executor::Executor;
-use crate::domain::{Channel, IdentityKind};
+use crate::domain::{Channel, IdentityKind, SessionStatus};
 use crate::entities::{lead, lead_identity, session};
 
 pub async fn find<C: Executor>(
@@ -145,6 +145,12 @@ pub struct LeadFilter {
     pub active_since: Option<DateTime<Utc>>,
     /// Leads with (or without) a conversation summary.
     pub has_summary: Option<bool>,
+    /// Returning leads (more than one conversation), or (false) first-time ones.
+    pub returning: Option<bool>,
+    /// Leads with (or without) an open conversation.
+    pub has_open_conversation: Option<bool>,
+    /// Leads who spoke this language (ISO 639-1, lower case) in a conversation.
+    pub language: Option<String>,
 }
 
 fn condition(tenant_id: Uuid, filter: &LeadFilter) -> Condition {
@@ -211,6 +217,36 @@ fn condition(tenant_id: Uuid, filter: &LeadFilter) -> Condition {
         Some(true) => cond = cond.add(lead::Column::LastSummary.is_not_null()),
         Some(false) => cond = cond.add(lead::Column::LastSummary.is_null()),
         None => {}
+    }
+    match filter.returning {
+        Some(true) => cond = cond.add(lead::Column::SessionCount.gt(1)),
+        Some(false) => cond = cond.add(lead::Column::SessionCount.lte(1)),
+        None => {}
+    }
+    if let Some(open) = filter.has_open_conversation {
+        let open_sessions = sea_orm::sea_query::Query::select()
+            .column(session::Column::LeadId)
+            .from(session::Entity)
+            .and_where(session::Column::TenantId.eq(tenant_id))
+            .and_where(session::Column::Status.eq(SessionStatus::Open))
+            .to_owned();
+        cond = cond.add(if open {
+            lead::Column::Id.in_subquery(open_sessions)
+        } else {
+            lead::Column::Id.not_in_subquery(open_sessions)
+        });
+    }
+    if let Some(language) = &filter.language {
+        cond = cond.add(
+            lead::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(session::Column::LeadId)
+                    .from(session::Entity)
+                    .and_where(session::Column::TenantId.eq(tenant_id))
+                    .and_where(session::Column::Language.eq(language.as_str()))
+                    .to_owned(),
+            ),
+        );
     }
     cond
 }

@@ -81,6 +81,36 @@ pub async fn latest_in_session<C: Executor>(
     Ok(rows)
 }
 
+/// The last message of each lead: the newest message of its newest session (the lead's
+/// `lastSession`), through the `(tenant_id, lead_id, started_at)` and
+/// `(tenant_id, session_id, occurred_at)` indexes.
+pub async fn latest_for_leads<C: Executor>(
+    conn: &C,
+    tenant_id: Uuid,
+    lead_ids: &[Uuid],
+) -> Result<Vec<message::Model>, DbErr> {
+    if lead_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (0..lead_ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT m.* FROM sessions s JOIN messages m ON m.tenant_id = s.tenant_id \
+         AND m.id = (SELECT m2.id FROM messages m2 \
+                     WHERE m2.tenant_id = s.tenant_id AND m2.session_id = s.id \
+                     ORDER BY m2.occurred_at DESC, m2.id DESC LIMIT 1) \
+         WHERE s.tenant_id = $1 AND s.lead_id IN ({}) \
+         AND s.id = (SELECT s2.id FROM sessions s2 \
+                     WHERE s2.tenant_id = s.tenant_id AND s2.lead_id = s.lead_id \
+                     ORDER BY s2.started_at DESC, s2.id DESC LIMIT 1)",
+        placeholders.join(", ")
+    );
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(lead_ids.len() + 1);
+    values.push(tenant_id.into());
+    values.extend(lead_ids.iter().map(|id| sea_orm::Value::from(*id)));
+    conn.raw::<message::Entity>(Statement::from_sql_and_values(conn.backend(), sql, values))
+        .await
+}
+
 /// Every message of a session, oldest first (for summaries).
 pub async fn all_in_session<C: Executor>(
     conn: &C,

@@ -29,6 +29,23 @@ pub async fn find_by_email_any_tenant<C: Executor>(
     .await
 }
 
+/// Staff users by id (e.g. the authors named in a profile history).
+pub async fn find_many<C: Executor>(
+    conn: &C,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<staff_user::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    conn.all(
+        staff_user::Entity::find()
+            .filter(staff_user::Column::TenantId.eq(tenant_id))
+            .filter(staff_user::Column::Id.is_in(ids.iter().copied())),
+    )
+    .await
+}
+
 pub async fn list<C: Executor>(conn: &C, tenant_id: Uuid) -> Result<Vec<staff_user::Model>, DbErr> {
     conn.all(
         staff_user::Entity::find()

@@ -3,9 +3,9 @@
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use crate::error::AppError;
-use crate::graphql::types::text::{SHORT, Text};
 use crate::graphql::context::{ContextExt, to_id};
 use crate::graphql::types::lead::Lead;
+use crate::graphql::types::text::{SHORT, Text};
 use crate::services;
 
 #[derive(Default)]
@@ -34,8 +34,9 @@ impl ChangeQuery {
     async fn lead_changes(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The cursor of an earlier sync; at most 200 characters.")]
-        after: Option<Text<SHORT>>,
+        #[graphql(desc = "The cursor of an earlier sync; at most 200 characters.")] after: Option<
+            Text<SHORT>,
+        >,
         first: Option<i32>,
     ) -> Result<LeadChanges> {
         let state = ctx.state()?;

@@ -27,6 +27,12 @@ pub struct LeadFilter {
     pub active_since: Option<Text<SHORT>>,
     /// Leads with (true) or without (false) a conversation summary.
     pub has_summary: Option<bool>,
+    /// Returning customers (more than one conversation: true) or first-timers (false).
+    pub returning: Option<bool>,
+    /// Leads with (true) or without (false) an open conversation.
+    pub has_open_conversation: Option<bool>,
+    /// Leads who spoke this language in a conversation (ISO 639-1, e.g. `he`).
+    pub language: Option<String>,
 }
 
 impl LeadFilter {
@@ -43,8 +49,24 @@ impl LeadFilter {
                 .map(|t| parse_time(t, "filter.activeSince"))
                 .transpose()?,
             has_summary: self.has_summary,
+            returning: self.returning,
+            has_open_conversation: self.has_open_conversation,
+            language: self.language.map(|l| parse_language(&l)).transpose()?,
             ..Filter::default()
         })
+    }
+}
+
+/// An ISO 639-1 code (`he`, `EN`): two or three letters, compared in lower case.
+fn parse_language(text: &str) -> Result<String, AppError> {
+    let code = text.trim().to_ascii_lowercase();
+    if (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase()) {
+        Ok(code)
+    } else {
+        Err(AppError::bad_input(
+            "filter.language",
+            "a language code such as `en` or `he`",
+        ))
     }
 }
 

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::connection::connection;
 use super::enums::{ChannelGql, IdentityKindGql};
+use super::message::Message;
 use super::note::Note;
 use super::profile::ProfileField;
 use super::session::{Session, SessionConnection};
@@ -101,6 +102,17 @@ impl Lead {
             .load_one(self.0.id)
             .await?
             .map(Session))
+    }
+
+    /// The last thing said to or by the lead (the newest message of its most recently active
+    /// conversation), e.g. for a preview in a list.
+    async fn last_message(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
+        Ok(ctx
+            .loaders()?
+            .last_messages
+            .load_one(self.0.id)
+            .await?
+            .map(|m| Message(Arc::new(m))))
     }
 
     /// Staff notes and call summaries, newest first.

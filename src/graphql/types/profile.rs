@@ -1,13 +1,13 @@
 //! Profile fields with provenance, and their history.
 
-use async_graphql::{ID, Object, SimpleObject};
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::enums::{ProfileChangeOutcomeGql, ProfileSourceGql};
 use crate::domain::phone::PhoneNumber;
 use crate::domain::profile::{self, FieldLock, KnownKey, Profile};
 use crate::entities::profile_field_change;
-use crate::graphql::context::to_id;
+use crate::graphql::context::{ContextExt, to_id};
 
 /// One field of a lead's profile.
 pub struct ProfileField {
@@ -202,6 +202,20 @@ impl ProfileFieldChange {
     /// Who proposed or acted: `staff:<id>`, `ai:builtin`, `channel:whatsapp`, …
     async fn actor(&self) -> &str {
         &self.0.actor
+    }
+
+    /// The staff member's name (or email) when a person acted (`staff:<id>`); null for the AI,
+    /// channels and imports, and for a user no longer known.
+    async fn actor_name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let Some(id) = self
+            .0
+            .actor
+            .strip_prefix("staff:")
+            .and_then(|id| uuid::Uuid::parse_str(id).ok())
+        else {
+            return Ok(None);
+        };
+        ctx.loaders()?.staff_names.load_one(id).await
     }
 
     /// When.

@@ -1,0 +1,127 @@
+// Working fast: deep links with back/forward, the Ctrl/Cmd+K palette, keyboard navigation,
+// visible focus rings, a 390 px layout, and a page the Content-Security-Policy never blocks.
+
+import assert from 'node:assert/strict';
+import { suite } from './lib/browser.mjs';
+import { leadId, openLead } from './lib/flows.mjs';
+
+const focused = (page) => page.evaluate(() => document.activeElement?.textContent ?? '');
+
+suite('working fast', ({ flow }) => {
+  flow('every lead and conversation has its own address, and back and forward work', async ({ page, server }) => {
+    await openLead(page, 'Dana Cohen');
+    const danaUrl = page.url();
+    assert.match(danaUrl, /#\/lead\//);
+    // Another conversation of Dana's: its own URL.
+    await page.locator('#session-tabs [role=tab]').nth(1).click();
+    await page.waitForURL(/\/conversation\//);
+    const conversationUrl = page.url();
+    const selected = await page.getAttribute('#session-tabs [aria-selected=true]', 'data-id');
+    await openLead(page, 'Michael Brown');
+    await page.goBack();
+    await page.waitForFunction(() => document.querySelector('#lead-name').textContent === 'Dana Cohen');
+    assert.equal(page.url(), conversationUrl);
+    assert.equal(await page.getAttribute('#session-tabs [aria-selected=true]', 'data-id'), selected);
+    await page.goForward();
+    await page.waitForFunction(() => document.querySelector('#lead-name').textContent === 'Michael Brown');
+    // A link opened fresh (another tab, a bookmark) lands on the same conversation after sign-in.
+    const id = await leadId(server, 'Dana Cohen');
+    await page.goto(conversationUrl);
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector('#lead-name')?.textContent === 'Dana Cohen');
+    assert.equal(await page.getAttribute('#session-tabs [aria-selected=true]', 'data-id'), selected);
+    assert.ok(conversationUrl.includes(encodeURIComponent(id)));
+  });
+
+  flow('Ctrl+K jumps to a lead by name or phone, and to an action', async ({ page }) => {
+    await page.keyboard.press('Control+k');
+    await page.waitForSelector('#palette[open]');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'palette-input');
+    await page.keyboard.type('0535557788');
+    await page.waitForSelector('#palette-list li[aria-selected=true]:has-text("נועה לוי")');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('#lead-name').textContent === 'נועה לוי');
+    assert.equal(await page.isVisible('#palette'), false);
+    await page.keyboard.press('Meta+k');
+    await page.waitForSelector('#palette[open]');
+    await page.keyboard.type('memory');
+    await page.waitForSelector('#palette-list li[aria-selected=true]:has-text("Show the memory context")');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#memory-panel:not([hidden])');
+    // Escape closes the palette and puts focus back.
+    await page.focus('#lead-search');
+    await page.keyboard.press('Control+k');
+    await page.waitForSelector('#palette[open]');
+    await page.keyboard.press('Escape');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'lead-search');
+  });
+
+  flow('arrow keys move through the list and the conversation tabs; Alt+J and Alt+K step through leads', async ({ page }) => {
+    await page.focus('#lead-list .lead-row >> nth=0');
+    const first = await focused(page);
+    await page.keyboard.press('ArrowDown');
+    assert.notEqual(await focused(page), first);
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await focused(page), first);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#detail:not([hidden])');
+    const names = await page.locator('#lead-list .lead-name').allTextContents();
+    await page.keyboard.press('Alt+j');
+    await page.waitForFunction((n) => document.querySelector('#lead-name').textContent === n, names[1]);
+    await page.keyboard.press('Alt+k');
+    await page.waitForFunction((n) => document.querySelector('#lead-name').textContent === n, names[0]);
+    // Tabs: Dana has two conversations.
+    await openLead(page, 'Dana Cohen');
+    await page.focus('#session-tabs [aria-selected=true]');
+    const before = await page.getAttribute('#session-tabs [aria-selected=true]', 'data-id');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction((b) => document.querySelector('#session-tabs [aria-selected=true]')?.dataset.id !== b, before);
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('role')), 'tab');
+  });
+
+  flow('keyboard focus is always visible', async ({ page }) => {
+    await page.keyboard.press('Tab');
+    for (let i = 0; i < 6; i += 1) {
+      const outline = await page.evaluate(() => {
+        const s = getComputedStyle(document.activeElement);
+        return { style: s.outlineStyle, width: parseFloat(s.outlineWidth) };
+      });
+      assert.notEqual(outline.style, 'none', `no focus ring on ${await page.evaluate(() => document.activeElement.outerHTML.slice(0, 80))}`);
+      assert.ok(outline.width >= 2);
+      await page.keyboard.press('Tab');
+    }
+  });
+
+  flow('on a 390 px phone the page fits the screen and every screen is usable', async ({ page }) => {
+    const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+    assert.ok(await fits(), 'the lead list fits');
+    await openLead(page, 'Dana Cohen');
+    assert.ok(await fits(), 'the lead page fits');
+    const chat = await page.locator('#messages').boundingBox();
+    assert.ok(chat.width <= 390 && chat.width > 300, `chat is ${chat.width}px wide`);
+    await page.click('#view-timeline');
+    await page.waitForSelector('#timeline li');
+    assert.ok(await fits(), 'the timeline fits');
+    await page.click('#nav-admin');
+    await page.waitForSelector('#users tr');
+    assert.ok(await fits(), 'the admin screen fits');
+    await page.keyboard.press('Control+k');
+    const dialog = await page.locator('#palette').boundingBox();
+    assert.ok(dialog.width <= 390);
+  }, { viewport: { width: 390, height: 844 } });
+
+  flow('the dashboard runs under its Content-Security-Policy without a single violation', async ({ page, problems }) => {
+    const violations = await page.evaluate(() => new Promise((ok) => {
+      const seen = [];
+      document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
+      setTimeout(() => ok(seen), 500);
+    }));
+    await openLead(page, 'Dana Cohen');
+    await page.click('#memory-btn');
+    await page.waitForSelector('#memory-text:not(:empty)');
+    assert.deepEqual(violations, []);
+    assert.deepEqual(problems.filter((p) => /Content Security Policy|Refused/.test(p)), []);
+    const live = await page.textContent('#live-status');
+    assert.equal(live, 'live');
+  });
+});
