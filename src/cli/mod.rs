@@ -53,6 +53,26 @@ pub enum Command {
     ApiKey(ApiKeyCommand),
     /// Print a signed JWT for a tenant (for integrations and operators).
     Token(TokenArgs),
+    /// Privacy requests about one customer.
+    #[command(subcommand)]
+    Lead(LeadCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LeadCommand {
+    /// Erase a customer and everything held about them (cannot be undone); prints what was
+    /// removed. Recorded in the audit log as done by the operator (`system`).
+    Erase {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: Uuid,
+        /// The lead's id.
+        #[arg(long)]
+        lead: Uuid,
+        /// Why (e.g. "customer request by email, ticket 123").
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -238,6 +258,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(command) => tenant_command(settings, command).await,
         Command::User(command) => user_command(settings, command).await,
         Command::ApiKey(command) => api_key_command(settings, command).await,
+        Command::Lead(command) => lead_command(settings, command).await,
         Command::Token(args) => {
             let state = build_state(settings, AppOptions::default()).await?;
             ensure_tenant(&state, args.tenant).await?;
@@ -423,6 +444,35 @@ async fn api_key_command(settings: Settings, command: ApiKeyCommand) -> anyhow::
                 println!("revoked {} ({})", key.id, key.name);
             } else {
                 println!("{} ({}) was already revoked", key.id, key.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn lead_command(settings: Settings, command: LeadCommand) -> anyhow::Result<()> {
+    let state = build_state(settings, AppOptions::default()).await?;
+    match command {
+        LeadCommand::Erase {
+            tenant,
+            lead,
+            reason,
+        } => {
+            ensure_tenant(&state, tenant).await?;
+            let report = services::privacy::erasure::erase_lead(
+                &state,
+                &Actor::system(tenant),
+                lead,
+                &reason,
+            )
+            .await
+            .map_err(describe)?;
+            println!(
+                "erased lead {} (tombstone {})",
+                report.lead_id, report.erasure_id
+            );
+            for (table, rows) in &report.counts {
+                println!("{table}\t{rows}");
             }
         }
     }

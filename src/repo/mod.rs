@@ -13,6 +13,7 @@ pub mod leads;
 pub mod messages;
 pub mod notes;
 pub mod pagination;
+pub mod privacy;
 pub mod profile_changes;
 pub mod sessions;
 pub mod summaries;

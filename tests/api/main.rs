@@ -17,6 +17,7 @@ mod memory;
 mod notes;
 mod phones;
 mod pipeline;
+mod privacy_erasure;
 mod profile;
 mod schema;
 mod tenancy;
