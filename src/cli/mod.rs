@@ -56,6 +56,20 @@ pub enum Command {
     /// Privacy requests about one customer.
     #[command(subcommand)]
     Lead(LeadCommand),
+    /// Data retention.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RetentionCommand {
+    /// Delete what is past each tenant's retention now (the server also does it daily):
+    /// messages, summaries, audit entries, and conversations left empty.
+    Run {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<Uuid>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -259,6 +273,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => user_command(settings, command).await,
         Command::ApiKey(command) => api_key_command(settings, command).await,
         Command::Lead(command) => lead_command(settings, command).await,
+        Command::Retention(RetentionCommand::Run { tenant }) => {
+            let state = build_state(settings, AppOptions::default()).await?;
+            if let Some(tenant) = tenant {
+                ensure_tenant(&state, tenant).await?;
+            }
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {pos} rows deleted ({per_sec})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            let progress = {
+                let bar = bar.clone();
+                move |n: u64| bar.set_position(n)
+            };
+            let report = services::privacy::retention::run(&state, tenant, &progress)
+                .await
+                .map_err(describe)?;
+            bar.finish_and_clear();
+            for (tenant, counts) in report {
+                let counts: Vec<String> = counts.iter().map(|(t, n)| format!("{t}={n}")).collect();
+                let counts = if counts.is_empty() {
+                    "nothing to delete".to_owned()
+                } else {
+                    counts.join(" ")
+                };
+                println!("{tenant}\t{counts}");
+            }
+            Ok(())
+        }
         Command::Token(args) => {
             let state = build_state(settings, AppOptions::default()).await?;
             ensure_tenant(&state, args.tenant).await?;

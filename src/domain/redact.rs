@@ -165,6 +165,45 @@ static CODE: Pattern = LazyLock::new(|| {
     )
 });
 
+/// Redacts every string inside a JSON value in place (a channel's raw part can repeat the
+/// text); adds what it replaced to `counts`.
+pub fn redact_json(
+    value: &mut serde_json::Value,
+    policy: &RedactionPolicy,
+    counts: &mut Vec<(PiiKind, u32)>,
+) {
+    match value {
+        serde_json::Value::String(text) => {
+            if let Some(r) = redact(text, policy) {
+                *text = r.text;
+                add_counts(counts, &r.counts);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                redact_json(item, policy, counts);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (_, item) in map.iter_mut() {
+                redact_json(item, policy, counts);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Adds `more` to `counts`, keeping `PiiKind::ALL` order.
+pub fn add_counts(counts: &mut Vec<(PiiKind, u32)>, more: &[(PiiKind, u32)]) {
+    for (kind, n) in more {
+        match counts.iter_mut().find(|(k, _)| k == kind) {
+            Some((_, total)) => *total += n,
+            None => counts.push((*kind, *n)),
+        }
+    }
+    counts.sort_by_key(|(k, _)| PiiKind::ALL.iter().position(|a| a == k));
+}
+
 /// One piece of text to replace.
 #[derive(Debug)]
 struct Span {
@@ -547,6 +586,19 @@ mod tests {
             r.counts,
             vec![(PiiKind::Card, 2), (PiiKind::OneTimeCode, 1)]
         );
+    }
+
+    #[test]
+    fn strings_inside_a_channel_payload_are_redacted_too() {
+        let mut raw = serde_json::json!({
+            "button": { "text": "pay with 4242 4242 4242 4242" },
+            "items": ["5555555555554444", 4242424242424242_u64],
+        });
+        let mut counts = vec![(PiiKind::Card, 1)];
+        redact_json(&mut raw, &RedactionPolicy::default(), &mut counts);
+        assert_eq!(raw["button"]["text"], "pay with [card ••4242]");
+        assert_eq!(raw["items"][0], "[card ••4444]");
+        assert_eq!(counts, vec![(PiiKind::Card, 3)]);
     }
 
     #[test]

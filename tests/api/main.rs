@@ -18,6 +18,8 @@ mod notes;
 mod phones;
 mod pipeline;
 mod privacy_erasure;
+mod privacy_redaction;
+mod privacy_retention;
 mod profile;
 mod schema;
 mod tenancy;
