@@ -6,6 +6,7 @@
 //! two SQLite hot paths, so a query is written once whichever driver serves it.
 
 pub mod api_keys;
+pub mod audit;
 pub mod events;
 pub mod identities;
 pub mod jobs;

@@ -17,6 +17,7 @@ mod memory;
 mod notes;
 mod phones;
 mod pipeline;
+mod privacy_audit;
 mod privacy_erasure;
 mod privacy_redaction;
 mod privacy_retention;

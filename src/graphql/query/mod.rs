@@ -5,6 +5,7 @@ mod leads;
 mod me;
 mod memory;
 mod notes;
+mod privacy;
 mod profile;
 mod sessions;
 
@@ -20,4 +21,5 @@ pub struct Query(
     sessions::SessionQuery,
     memory::MemoryQuery,
     admin::AdminQuery,
+    privacy::PrivacyQuery,
 );

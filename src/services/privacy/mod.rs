@@ -25,6 +25,17 @@ pub fn register_metrics() {
     ] {
         metrics::counter!("memodesk_retention_deleted_total", "table" => table).increment(0);
     }
+    describe_counter!(
+        "memodesk_lead_reads_total",
+        "Reads of a lead's data (lead, memory context, history, export), by view and actor \
+         (staff reads are also audit entries; machine reads are only counted)"
+    );
+    for view in ["lead", "memory_context", "history", "export"] {
+        for actor in ["staff", "machine"] {
+            metrics::counter!("memodesk_lead_reads_total", "view" => view, "actor" => actor)
+                .increment(0);
+        }
+    }
     describe_counter!("memodesk_leads_erased_total", "Leads erased on request");
     metrics::counter!("memodesk_leads_erased_total").increment(0);
     describe_counter!(
