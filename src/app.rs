@@ -220,6 +220,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 /// server's `/metrics` already lists them (dashboards and alerts need not wait for first use).
 /// Labelled metrics get their known label values.
 fn register_metrics() {
+    crate::services::privacy::register_metrics();
     describe_counter!(
         "memodesk_messages_recorded_total",
         "Messages recorded (duplicates of an external id not counted)"

@@ -6,6 +6,7 @@ mod m20261120_000001_initial;
 mod m20261122_000002_events_without_created_index;
 mod m20261206_000003_staff_deactivation;
 mod m20261206_000004_session_awaiting;
+mod m20261206_000010_privacy;
 mod m20261206_000030_crm;
 
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_events_without_created_index::Migration),
             Box::new(m20261206_000003_staff_deactivation::Migration),
             Box::new(m20261206_000004_session_awaiting::Migration),
+            Box::new(m20261206_000010_privacy::Migration),
             Box::new(m20261206_000030_crm::Migration),
         ]
     }

@@ -38,6 +38,8 @@ pub enum Permission {
     ManageJobs,
     /// Bulk export.
     Export,
+    /// Erase a lead, read the audit log (admins only: no API key scope grants it).
+    Erase,
 }
 
 /// The caller of one request: tenant, identity and grants.
@@ -92,9 +94,10 @@ impl Actor {
             Permission::Read => "read access",
             Permission::WriteMessages => "the agent role or the ingest scope",
             Permission::WriteNotes | Permission::WriteProfile => "the agent role",
-            Permission::ManageTenant | Permission::ManageUsers | Permission::ManageJobs => {
-                "the admin role"
-            }
+            Permission::ManageTenant
+            | Permission::ManageUsers
+            | Permission::ManageJobs
+            | Permission::Erase => "the admin role",
             Permission::Export => "the export scope or the admin role",
         };
         Err(AppError::Forbidden(format!("this needs {needed}")))

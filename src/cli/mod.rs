@@ -57,6 +57,12 @@ pub enum Command {
     /// Export data for a CRM.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Privacy requests about one customer.
+    #[command(subcommand)]
+    Lead(LeadCommand),
+    /// Data retention.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -89,6 +95,34 @@ pub struct ExportLeadsArgs {
     /// Where to write.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RetentionCommand {
+    /// Delete what is past each tenant's retention now (the server also does it daily):
+    /// messages, summaries, audit entries, and conversations left empty.
+    Run {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<Uuid>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LeadCommand {
+    /// Erase a customer and everything held about them (cannot be undone); prints what was
+    /// removed. Recorded in the audit log as done by the operator (`system`).
+    Erase {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: Uuid,
+        /// The lead's id.
+        #[arg(long)]
+        lead: Uuid,
+        /// Why (e.g. "customer request by email, ticket 123").
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -286,6 +320,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => user_command(settings, command).await,
         Command::ApiKey(command) => api_key_command(settings, command).await,
         Command::Export(ExportCommand::Leads(args)) => export_leads(settings, args).await,
+        Command::Lead(command) => lead_command(settings, command).await,
+        Command::Retention(RetentionCommand::Run { tenant }) => {
+            let state = build_state(settings, AppOptions::default()).await?;
+            if let Some(tenant) = tenant {
+                ensure_tenant(&state, tenant).await?;
+            }
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {pos} rows deleted ({per_sec})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            let progress = {
+                let bar = bar.clone();
+                move |n: u64| bar.set_position(n)
+            };
+            let report = services::privacy::retention::run(&state, tenant, &progress)
+                .await
+                .map_err(describe)?;
+            bar.finish_and_clear();
+            for (tenant, counts) in report {
+                let counts: Vec<String> = counts.iter().map(|(t, n)| format!("{t}={n}")).collect();
+                let counts = if counts.is_empty() {
+                    "nothing to delete".to_owned()
+                } else {
+                    counts.join(" ")
+                };
+                println!("{tenant}\t{counts}");
+            }
+            Ok(())
+        }
         Command::Token(args) => {
             let state = build_state(settings, AppOptions::default()).await?;
             ensure_tenant(&state, args.tenant).await?;
@@ -524,6 +588,35 @@ async fn export_leads(settings: Settings, args: ExportLeadsArgs) -> anyhow::Resu
     eprintln!("wrote {} leads to {}", bar.position(), args.out.display());
     eprintln!("next export: --after {}", export.next_cursor);
     println!("{}", export.next_cursor);
+    Ok(())
+}
+
+async fn lead_command(settings: Settings, command: LeadCommand) -> anyhow::Result<()> {
+    let state = build_state(settings, AppOptions::default()).await?;
+    match command {
+        LeadCommand::Erase {
+            tenant,
+            lead,
+            reason,
+        } => {
+            ensure_tenant(&state, tenant).await?;
+            let report = services::privacy::erasure::erase_lead(
+                &state,
+                &Actor::system(tenant),
+                lead,
+                &reason,
+            )
+            .await
+            .map_err(describe)?;
+            println!(
+                "erased lead {} (tombstone {})",
+                report.lead_id, report.erasure_id
+            );
+            for (table, rows) in &report.counts {
+                println!("{table}\t{rows}");
+            }
+        }
+    }
     Ok(())
 }
 

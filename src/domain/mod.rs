@@ -13,6 +13,7 @@ pub mod free_text;
 mod locale;
 pub mod phone;
 pub mod profile;
+pub mod redact;
 pub mod session_policy;
 pub mod summarize;
 pub mod text;

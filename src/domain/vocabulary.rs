@@ -194,6 +194,8 @@ vocabulary! {
         NoteCreated => "note.created",
         NoteUpdated => "note.updated",
         NoteDeleted => "note.deleted",
+        /// A lead and everything about them was erased; carries ids only.
+        LeadErased => "lead.erased",
         /// An API key was revoked, or a staff user deactivated or given another role: that
         /// credential's live streams end at once, on every replica. Internal: never shown to
         /// subscribers or sent to integrations.

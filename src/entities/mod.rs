@@ -2,10 +2,12 @@
 
 pub mod api_key;
 pub mod audit_entry;
+pub mod erased_identity;
 pub mod event;
 pub mod interaction_summary;
 pub mod job;
 pub mod lead;
+pub mod lead_erasure;
 pub mod lead_identity;
 pub mod message;
 pub mod note;

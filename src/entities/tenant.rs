@@ -25,6 +25,18 @@ pub struct Model {
     pub whatsapp_app_secret: Option<String>,
     pub whatsapp_verify_token: Option<String>,
     pub twilio_auth_token: Option<String>,
+    /// Days a message is kept (0: forever).
+    pub message_retention_days: i32,
+    /// Days a conversation summary is kept (0: forever).
+    pub summary_retention_days: i32,
+    /// Days an audit entry is kept (0: forever).
+    pub audit_retention_days: i32,
+    /// `off` or `redact` (`domain::redact::RedactionMode`).
+    pub pii_redaction: String,
+    /// Comma-separated `domain::redact::PiiKind`s redacted when `pii_redaction` is `redact`.
+    pub pii_kinds: String,
+    /// The key of this tenant's identity hashes in erasure tombstones (hex); made on first use.
+    pub privacy_key: Option<String>,
     /// The last event sequence number handed out for this tenant.
     pub event_seq: i64,
     pub created_at: DateTimeUtc,

@@ -6,6 +6,7 @@
 //! two SQLite hot paths, so a query is written once whichever driver serves it.
 
 pub mod api_keys;
+pub mod audit;
 pub mod changes;
 pub mod events;
 pub mod identities;
@@ -14,6 +15,7 @@ pub mod leads;
 pub mod messages;
 pub mod notes;
 pub mod pagination;
+pub mod privacy;
 pub mod profile_changes;
 pub mod sessions;
 pub mod summaries;

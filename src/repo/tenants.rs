@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::db::executor::Executor;
 use crate::domain::Locale;
+use crate::domain::redact::RedactionPolicy;
 use crate::domain::session_policy::DEFAULT_RESET_PHRASES;
 use crate::entities::tenant;
 use crate::error::{AppError, AppResult};
@@ -62,6 +63,12 @@ pub async fn insert<C: Executor>(
         default_region: "US".into(),
         retention_days: 365,
         event_retention_days: 7,
+        message_retention_days: 90,
+        summary_retention_days: 730,
+        audit_retention_days: 730,
+        pii_redaction: RedactionPolicy::default().mode.as_str().to_owned(),
+        pii_kinds: RedactionPolicy::default().stored_kinds(),
+        privacy_key: None,
         reset_keywords: serde_json::json!(DEFAULT_RESET_PHRASES),
         whatsapp_app_secret: None,
         whatsapp_verify_token: None,
@@ -89,6 +96,14 @@ pub struct TenantSettings {
     pub default_region: String,
     pub retention_days: i32,
     pub event_retention_days: i32,
+    /// Days messages are kept (0: forever).
+    pub message_retention_days: i32,
+    /// Days conversation summaries are kept (0: forever).
+    pub summary_retention_days: i32,
+    /// Days audit entries are kept (0: forever).
+    pub audit_retention_days: i32,
+    /// What ingest redacts.
+    pub redaction: RedactionPolicy,
     pub reset_keywords: Vec<String>,
     pub whatsapp_app_secret: Option<String>,
     pub whatsapp_verify_token: Option<String>,
@@ -115,6 +130,10 @@ impl TenantSettings {
             default_region: model.default_region,
             retention_days: model.retention_days,
             event_retention_days: model.event_retention_days,
+            message_retention_days: model.message_retention_days,
+            summary_retention_days: model.summary_retention_days,
+            audit_retention_days: model.audit_retention_days,
+            redaction: RedactionPolicy::from_stored(&model.pii_redaction, &model.pii_kinds),
             reset_keywords,
             whatsapp_app_secret: model.whatsapp_app_secret,
             whatsapp_verify_token: model.whatsapp_verify_token,

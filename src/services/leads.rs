@@ -19,9 +19,11 @@ use crate::state::AppState;
 
 pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<lead::Model> {
     actor.require(Permission::Read)?;
-    repo::leads::find(state.db.reader(), actor.tenant_id, id)
+    let lead = repo::leads::find(state.db.reader(), actor.tenant_id, id)
         .await?
-        .ok_or(AppError::not_found("lead"))
+        .ok_or(AppError::not_found("lead"))?;
+    audit::lead_viewed(state, actor, id, audit::LeadView::Lead).await;
+    Ok(lead)
 }
 
 /// The lead a phone number belongs to; the number is read with the tenant's default region.

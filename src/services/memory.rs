@@ -291,6 +291,13 @@ pub async fn context(
         now,
     };
     let rendered = context::render(&doc, budget(settings.context_char_budget));
+    crate::services::audit::lead_viewed(
+        state,
+        actor,
+        lead.id,
+        crate::services::audit::LeadView::MemoryContext,
+    )
+    .await;
     Ok(MemoryContext {
         lead: Some(lead),
         profile,

@@ -430,6 +430,7 @@ pub async fn history(
     repo::leads::find(state.db.reader(), actor.tenant_id, lead_id)
         .await?
         .ok_or(AppError::not_found("lead"))?;
+    audit::lead_viewed(state, actor, lead_id, audit::LeadView::History).await;
     Ok(repo::profile_changes::for_lead(
         state.db.reader(),
         actor.tenant_id,

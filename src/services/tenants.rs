@@ -7,6 +7,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
 
 use crate::auth::{Actor, Permission};
 use crate::db::Db;
+use crate::domain::redact::{PiiKind, RedactionMode, RedactionPolicy};
 use crate::domain::{InvalidInput, Locale, phone};
 use crate::entities::tenant;
 use crate::error::{AppError, AppResult};
@@ -55,6 +56,11 @@ pub struct SettingsUpdate {
     pub default_region: Option<String>,
     pub retention_days: Option<i32>,
     pub event_retention_days: Option<i32>,
+    pub message_retention_days: Option<i32>,
+    pub summary_retention_days: Option<i32>,
+    pub audit_retention_days: Option<i32>,
+    pub pii_redaction: Option<RedactionMode>,
+    pub pii_redaction_kinds: Option<Vec<PiiKind>>,
     pub reset_keywords: Option<Vec<String>>,
     pub whatsapp_app_secret: Option<String>,
     pub whatsapp_verify_token: Option<String>,
@@ -149,6 +155,41 @@ pub async fn update_settings(
     if let Some(v) = update.event_retention_days {
         active.event_retention_days = Set(in_range(v, 1, 90, &format!("{f}.eventRetentionDays"))?);
         changed.push("eventRetentionDays");
+    }
+    // 0 keeps forever; otherwise a day to ten years.
+    for (value, column, name) in [
+        (
+            update.message_retention_days,
+            &mut active.message_retention_days,
+            "messageRetentionDays",
+        ),
+        (
+            update.summary_retention_days,
+            &mut active.summary_retention_days,
+            "summaryRetentionDays",
+        ),
+        (
+            update.audit_retention_days,
+            &mut active.audit_retention_days,
+            "auditRetentionDays",
+        ),
+    ] {
+        if let Some(v) = value {
+            *column = Set(in_range(v, 0, 3650, &format!("{f}.{name}"))?);
+            changed.push(name);
+        }
+    }
+    if let Some(mode) = update.pii_redaction {
+        active.pii_redaction = Set(mode.as_str().to_owned());
+        changed.push("piiRedaction");
+    }
+    if let Some(kinds) = update.pii_redaction_kinds {
+        let policy = RedactionPolicy {
+            mode: RedactionMode::Redact,
+            kinds: RedactionPolicy::normalize(kinds),
+        };
+        active.pii_kinds = Set(policy.stored_kinds());
+        changed.push("piiRedactionKinds");
     }
     if let Some(keywords) = update.reset_keywords {
         let field = format!("{f}.resetKeywords");

@@ -5,6 +5,7 @@ mod auth;
 mod ingest;
 mod leads;
 mod notes;
+mod privacy;
 mod profile;
 mod sessions;
 mod tenant;
@@ -22,4 +23,5 @@ pub struct Mutation(
     ingest::IngestMutation,
     sessions::SessionMutation,
     admin::AdminMutation,
+    privacy::PrivacyMutation,
 );

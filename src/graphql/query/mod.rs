@@ -6,6 +6,7 @@ mod leads;
 mod me;
 mod memory;
 mod notes;
+mod privacy;
 mod profile;
 mod sessions;
 
@@ -22,4 +23,5 @@ pub struct Query(
     memory::MemoryQuery,
     admin::AdminQuery,
     changes::ChangeQuery,
+    privacy::PrivacyQuery,
 );

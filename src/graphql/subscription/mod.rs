@@ -40,6 +40,8 @@ pub enum EventTypeGql {
     NoteUpdated,
     /// A note was deleted.
     NoteDeleted,
+    /// A customer and everything about them was erased (`data` carries ids only).
+    LeadErased,
     /// This stream cannot continue without a gap: reload what you show, then subscribe again
     /// with `after` set to this event's cursor.
     Resync,
@@ -59,6 +61,7 @@ impl EventTypeGql {
             EventType::NoteCreated => Self::NoteCreated,
             EventType::NoteUpdated => Self::NoteUpdated,
             EventType::NoteDeleted => Self::NoteDeleted,
+            EventType::LeadErased => Self::LeadErased,
             EventType::CredentialChanged => return None,
         })
     }

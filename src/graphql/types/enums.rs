@@ -214,3 +214,29 @@ pub enum MessageOrder {
     /// Newest first, for chat views that load upwards.
     NewestFirst,
 }
+
+/// A kind of personal data redacted at ingest.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "domain::redact::PiiKind", name = "PiiKind")]
+pub enum PiiKindGql {
+    /// Payment card numbers (Luhn-valid, 13 to 19 digits): `[card ••4242]`.
+    Card,
+    /// IBANs (mod-97 valid): `[bank account ••1234]`.
+    BankAccount,
+    /// Israeli identity numbers (valid check digit): `[id number]`.
+    IsraeliId,
+    /// US Social Security numbers: `[ssn]`.
+    UsSsn,
+    /// One-time codes after a cue word ("code", "OTP", "קוד"): `[one-time code]`.
+    OneTimeCode,
+}
+
+/// Whether messages are redacted at ingest.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "domain::redact::RedactionMode", name = "PiiRedaction")]
+pub enum PiiRedactionGql {
+    /// Messages are stored as written.
+    Off,
+    /// The chosen kinds are replaced by placeholders before anything is stored.
+    Redact,
+}

@@ -178,6 +178,19 @@ impl Lead {
         self.0.session_count
     }
 
+    /// Whether one of this lead's phone numbers, emails or channel ids belonged to a lead that
+    /// was erased: the customer came back after asking to be forgotten (what they said before
+    /// is gone; only a keyed hash of the identity was kept).
+    async fn previously_erased(&self, ctx: &Context<'_>) -> Result<bool> {
+        let state = ctx.state()?;
+        Ok(services::privacy::erasure::previously_erased(
+            state.db.reader(),
+            self.0.tenant_id,
+            self.0.id,
+        )
+        .await?)
+    }
+
     /// When the lead was first seen.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

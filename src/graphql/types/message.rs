@@ -126,6 +126,27 @@ impl Message {
         }
     }
 
+    /// Personal data replaced at ingest (kinds and how many), e.g. one `CARD`: the stored text
+    /// holds `[card ••4242]` and the original was never written anywhere.
+    async fn redactions(&self) -> Vec<Redaction> {
+        let Some(map) = self
+            .0
+            .metadata
+            .get("redactions")
+            .and_then(|r| r.as_object())
+        else {
+            return Vec::new();
+        };
+        map.iter()
+            .filter_map(|(kind, n)| {
+                Some(Redaction {
+                    kind: crate::domain::redact::PiiKind::parse(kind)?.into(),
+                    count: i32::try_from(n.as_i64()?).ok()?,
+                })
+            })
+            .collect()
+    }
+
     /// The detected language (ISO 639-1).
     async fn language(&self) -> Option<&str> {
         self.0.metadata.get("language").and_then(|l| l.as_str())
@@ -190,4 +211,13 @@ pub struct DateMention {
     pub text: String,
     /// The calendar date, when it could be worked out.
     pub date: Option<NaiveDate>,
+}
+
+/// Personal data of one kind replaced in a message.
+#[derive(async_graphql::SimpleObject, Clone, Debug)]
+pub struct Redaction {
+    /// What was replaced.
+    pub kind: super::enums::PiiKindGql,
+    /// How many times.
+    pub count: i32,
 }

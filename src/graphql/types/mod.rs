@@ -9,6 +9,7 @@ pub mod lead;
 pub mod memory;
 pub mod message;
 pub mod note;
+pub mod privacy;
 pub mod profile;
 pub mod session;
 pub mod summary;

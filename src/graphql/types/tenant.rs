@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_graphql::{ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::enums::{ApiScopeGql, RoleGql};
+use super::enums::{ApiScopeGql, PiiKindGql, PiiRedactionGql, RoleGql};
 use super::text::{self, SHORT, Text};
 use crate::auth::{Actor, Principal};
 use crate::graphql::context::to_id;
@@ -41,6 +41,11 @@ impl Tenant {
             default_region: s.default_region.clone(),
             retention_days: s.retention_days,
             event_retention_days: s.event_retention_days,
+            message_retention_days: s.message_retention_days,
+            summary_retention_days: s.summary_retention_days,
+            audit_retention_days: s.audit_retention_days,
+            pii_redaction: s.redaction.mode.into(),
+            pii_redaction_kinds: s.redaction.kinds.iter().map(|k| (*k).into()).collect(),
             reset_keywords: s.reset_keywords.clone(),
             whatsapp_app_secret_configured: s.whatsapp_app_secret.is_some(),
             whatsapp_verify_token_configured: s.whatsapp_verify_token.is_some(),
@@ -73,10 +78,22 @@ pub struct TenantSettings {
     pub locale: String,
     /// ISO 3166 region for phone numbers written without a country code.
     pub default_region: String,
-    /// Days conversations are kept.
+    /// Superseded by `messageRetentionDays` (kept for existing clients; nothing reads it).
+    #[graphql(deprecation = "use messageRetentionDays")]
     pub retention_days: i32,
     /// Days events are kept for replay (default 7).
     pub event_retention_days: i32,
+    /// Days messages are kept, oldest deleted first by the daily retention run; 0 keeps them
+    /// forever (default 90). Profiles, notes and profile history are kept.
+    pub message_retention_days: i32,
+    /// Days conversation summaries are kept; 0 keeps them forever (default 730).
+    pub summary_retention_days: i32,
+    /// Days audit entries are kept; 0 keeps them forever (default 730).
+    pub audit_retention_days: i32,
+    /// Whether messages are redacted at ingest (default `REDACT`).
+    pub pii_redaction: PiiRedactionGql,
+    /// What is redacted when `piiRedaction` is `REDACT` (default: `CARD` only).
+    pub pii_redaction_kinds: Vec<PiiKindGql>,
     /// Phrases with which a customer starts over.
     pub reset_keywords: Vec<String>,
     /// Whether the WhatsApp app secret (webhook signatures) is set.
@@ -107,10 +124,21 @@ pub struct UpdateTenantSettingsInput {
     pub locale: Option<Text<SHORT>>,
     /// ISO 3166 region, e.g. `IL` (at most 200 characters).
     pub default_region: Option<Text<SHORT>>,
-    /// 1 to 3650.
+    /// Superseded by `messageRetentionDays`; 1 to 3650.
+    #[graphql(deprecation = "use messageRetentionDays")]
     pub retention_days: Option<i32>,
     /// 1 to 90.
     pub event_retention_days: Option<i32>,
+    /// 0 (forever) to 3650.
+    pub message_retention_days: Option<i32>,
+    /// 0 (forever) to 3650.
+    pub summary_retention_days: Option<i32>,
+    /// 0 (forever) to 3650.
+    pub audit_retention_days: Option<i32>,
+    /// `OFF` or `REDACT`.
+    pub pii_redaction: Option<PiiRedactionGql>,
+    /// The kinds redacted (replaces the list; empty redacts nothing).
+    pub pii_redaction_kinds: Option<Vec<PiiKindGql>>,
     /// Up to 50 phrases of 1 to 60 characters.
     pub reset_keywords: Option<Vec<Text<SHORT>>>,
     /// WhatsApp app secret (signs webhook deliveries); at most 200 characters.
@@ -134,6 +162,13 @@ impl From<UpdateTenantSettingsInput> for SettingsUpdate {
             default_region: text::opt(i.default_region),
             retention_days: i.retention_days,
             event_retention_days: i.event_retention_days,
+            message_retention_days: i.message_retention_days,
+            summary_retention_days: i.summary_retention_days,
+            audit_retention_days: i.audit_retention_days,
+            pii_redaction: i.pii_redaction.map(Into::into),
+            pii_redaction_kinds: i
+                .pii_redaction_kinds
+                .map(|kinds| kinds.into_iter().map(Into::into).collect()),
             reset_keywords: i
                 .reset_keywords
                 .map(|k| k.into_iter().map(Text::into_string).collect()),

@@ -10,6 +10,7 @@ use crate::domain::dialogue::{self, Asked};
 use crate::domain::email::EmailAddress;
 use crate::domain::free_text;
 use crate::domain::phone::PhoneNumber;
+use crate::domain::redact;
 use crate::domain::session_policy;
 use crate::domain::{Channel, IdentityKind, InvalidInput, MessageRole};
 use crate::error::AppResult;
@@ -78,7 +79,7 @@ pub(super) fn prepare(
         .channel
         .ok_or_else(|| InvalidInput::new(field("channel"), "channel is required"))?;
     let role = input.role.unwrap_or(MessageRole::Customer);
-    let content = input.content.trim().to_owned();
+    let mut content = input.content.trim().to_owned();
     let chars = content.chars().count();
     if chars == 0 {
         return Err(InvalidInput::new(field("content"), "content is empty").into());
@@ -89,6 +90,16 @@ pub(super) fn prepare(
             format!("content is {chars} characters long; the limit is {MAX_CONTENT_CHARS}"),
         )
         .into());
+    }
+    // Before anything is classified, stored, logged or sent to a language model.
+    let mut redactions = Vec::new();
+    if let Some(redacted) = redact::redact(&content, &settings.redaction) {
+        content = redacted.text;
+        redactions = redacted.counts;
+        for (kind, n) in &redactions {
+            metrics::counter!("memodesk_pii_redactions_total", "kind" => kind.as_str())
+                .increment(u64::from(*n));
+        }
     }
     let external_user_id = optional_id(input.external_user_id, &field("externalUserId"))?;
     let external_id = optional_id(input.external_id, &field("externalId"))?;
@@ -192,11 +203,19 @@ pub(super) fn prepare(
     if let Some(language) = classification.language {
         metadata["language"] = json!(language);
     }
-    if let Some(raw) = input.metadata {
+    if let Some(mut raw) = input.metadata {
+        redact::redact_json(&mut raw, &settings.redaction, &mut redactions);
         metadata["channel"] = raw;
     }
     if text_cleaned {
         metadata["textCleaned"] = json!(true);
+    }
+    if !redactions.is_empty() {
+        metadata["redactions"] = redactions
+            .iter()
+            .map(|(kind, n)| (kind.as_str().to_owned(), json!(n)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
     }
     let asks_reset = role == MessageRole::Customer
         && session_policy::is_reset_phrase(&content, &settings.reset_keywords);
@@ -261,6 +280,10 @@ mod tests {
             default_region: "IL".into(),
             retention_days: 365,
             event_retention_days: 7,
+            message_retention_days: 90,
+            summary_retention_days: 730,
+            audit_retention_days: 730,
+            redaction: crate::domain::redact::RedactionPolicy::default(),
             reset_keywords: DEFAULT_RESET_PHRASES.iter().map(|&p| p.into()).collect(),
             whatsapp_app_secret: None,
             whatsapp_verify_token: None,

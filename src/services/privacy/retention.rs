@@ -1,0 +1,186 @@
+//! Retention: messages, summaries and audit entries past their tenant's limits are deleted,
+//! oldest first, in small transactions (each holds the writer for one batch only), with the
+//! rows derived from them (through the catalogue) and the sessions they leave empty. Profiles,
+//! their history and notes stay: they are the customer's record.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use super::catalogue;
+use crate::auth::Actor;
+use crate::error::AppResult;
+use crate::repo;
+use crate::services::audit;
+use crate::state::AppState;
+
+/// Rows one transaction deletes at most: a batch is a few milliseconds of the writer.
+pub const BATCH: u64 = 500;
+
+/// What one retention run deleted, by table (`leads` counts lead rows whose copy of an expired
+/// summary was cleared).
+pub type RetentionCounts = BTreeMap<String, u64>;
+
+/// The limits of one tenant, in days (0 = forever).
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    messages: i32,
+    summaries: i32,
+    audit: i32,
+}
+
+fn cutoff(now: DateTime<Utc>, days: i32) -> Option<DateTime<Utc>> {
+    (days > 0).then(|| now - Duration::days(i64::from(days)))
+}
+
+/// Runs retention for one tenant, or for every tenant; `progress` is told of every batch
+/// (rows deleted so far). Each tenant's run writes an audit entry with its counts.
+pub async fn run(
+    state: &AppState,
+    tenant: Option<Uuid>,
+    progress: &(dyn Fn(u64) + Send + Sync),
+) -> AppResult<BTreeMap<Uuid, RetentionCounts>> {
+    let tenants = repo::privacy::retention_settings(state.db.reader()).await?;
+    let mut report = BTreeMap::new();
+    let mut total = 0;
+    for (tenant_id, messages, summaries, audit) in tenants {
+        if tenant.is_some_and(|t| t != tenant_id) {
+            continue;
+        }
+        let limits = Limits {
+            messages,
+            summaries,
+            audit,
+        };
+        let counts = run_tenant(state, tenant_id, limits, &mut |n| {
+            total += n;
+            progress(total);
+        })
+        .await?;
+        report.insert(tenant_id, counts);
+    }
+    metrics::counter!("memodesk_retention_runs_total").increment(1);
+    Ok(report)
+}
+
+async fn run_tenant(
+    state: &AppState,
+    tenant_id: Uuid,
+    limits: Limits,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> AppResult<RetentionCounts> {
+    let now = state.now();
+    let mut counts = RetentionCounts::new();
+    let add = |counts: &mut RetentionCounts, table: &str, n: u64| {
+        if n > 0 {
+            *counts.entry(table.to_owned()).or_default() += n;
+            metrics::counter!("memodesk_retention_deleted_total", "table" => table.to_owned())
+                .increment(n);
+        }
+    };
+    let message_cutoff = cutoff(now, limits.messages);
+    if let Some(before) = message_cutoff {
+        let derived = catalogue::derived_from_messages();
+        loop {
+            let txn = state.db.begin_write().await?;
+            let (n, d) = repo::privacy::delete_oldest(
+                &txn,
+                tenant_id,
+                "messages",
+                "occurred_at",
+                before,
+                BATCH,
+                &derived,
+            )
+            .await?;
+            txn.commit().await?;
+            add(&mut counts, "messages", n);
+            add(&mut counts, "derived", d);
+            progress(n + d);
+            if n < BATCH {
+                break;
+            }
+        }
+    }
+    if let Some(before) = cutoff(now, limits.summaries) {
+        let derived = catalogue::derived_from_summaries();
+        loop {
+            let txn = state.db.begin_write().await?;
+            let (n, d) = repo::privacy::delete_oldest(
+                &txn,
+                tenant_id,
+                "interaction_summaries",
+                "created_at",
+                before,
+                BATCH,
+                &derived,
+            )
+            .await?;
+            txn.commit().await?;
+            add(&mut counts, "interaction_summaries", n);
+            add(&mut counts, "derived", d);
+            progress(n + d);
+            if n < BATCH {
+                break;
+            }
+        }
+        let cleared =
+            repo::privacy::clear_expired_lead_summaries(state.db.writer(), tenant_id, before)
+                .await?;
+        add(&mut counts, "leads", cleared);
+    }
+    if let Some(before) = message_cutoff {
+        loop {
+            let n =
+                repo::privacy::delete_empty_sessions(state.db.writer(), tenant_id, before, BATCH)
+                    .await?;
+            add(&mut counts, "sessions", n);
+            progress(n);
+            if n < BATCH {
+                break;
+            }
+        }
+    }
+    if let Some(before) = cutoff(now, limits.audit) {
+        loop {
+            let txn = state.db.begin_write().await?;
+            let (n, _) = repo::privacy::delete_oldest(
+                &txn,
+                tenant_id,
+                "audit_entries",
+                "created_at",
+                before,
+                BATCH,
+                &[],
+            )
+            .await?;
+            txn.commit().await?;
+            add(&mut counts, "audit_entries", n);
+            progress(n);
+            if n < BATCH {
+                break;
+            }
+        }
+    }
+    let txn = state.db.begin_write().await?;
+    audit::record(
+        &txn,
+        &Actor::system(tenant_id),
+        "retention.run",
+        "tenant",
+        Some(tenant_id.to_string()),
+        serde_json::json!({ "deleted": counts, "limits": {
+            "messageRetentionDays": limits.messages,
+            "summaryRetentionDays": limits.summaries,
+            "auditRetentionDays": limits.audit,
+        } }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    if !counts.is_empty() {
+        tracing::info!(%tenant_id, ?counts, "retention deleted expired rows");
+    }
+    Ok(counts)
+}
