@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod extensions;
+pub mod guards;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
@@ -30,6 +31,7 @@ pub fn schema_builder(
     .limit_recursive_depth(32)
     .extension(extensions::ErrorCodes)
     .extension(extensions::NonNullFields)
+    .extension(guards::ReadScope)
     .extension(extensions::DepthLimit(settings.graphql_max_depth))
     .extension(extensions::AliasLimit(settings.graphql_max_aliases))
 }

@@ -20,6 +20,7 @@ mod notes;
 mod phones;
 mod pipeline;
 mod profile;
+mod read_scopes;
 mod schema;
 mod tenancy;
 mod validation;
