@@ -5,6 +5,7 @@ mod fake_llm;
 mod helpers;
 
 mod auth;
+mod cost;
 mod drivers;
 mod free_text;
 mod graphiql;
