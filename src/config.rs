@@ -114,6 +114,8 @@ pub struct Settings {
     pub llm_response_format: ResponseFormat,
     /// GraphQL query limits.
     pub graphql_max_depth: usize,
+    /// The most a document may cost: each field 1, a page (`first`/`last`) multiplies what it
+    /// selects by its size (see `graphql::cost`).
     pub graphql_max_complexity: usize,
     pub graphql_max_aliases: usize,
     /// Largest `first`/`last` of a connection.
@@ -164,7 +166,7 @@ impl Default for Settings {
             llm_max_retries: 3,
             llm_response_format: ResponseFormat::JsonSchema,
             graphql_max_depth: 12,
-            graphql_max_complexity: 2_000,
+            graphql_max_complexity: 10_000,
             graphql_max_aliases: 30,
             max_page_size: 100,
             max_body_bytes: 8 * 1024 * 1024,

@@ -1,7 +1,9 @@
 //! The GraphQL API: schema, thin resolvers over `services`, DataLoaders, limits.
 
 pub mod context;
+pub mod cost;
 pub mod extensions;
+pub mod guards;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
@@ -26,10 +28,14 @@ pub fn schema_builder(
         mutation::Mutation::default(),
         subscription::Subscription,
     )
-    .limit_complexity(settings.graphql_max_complexity)
     .limit_recursive_depth(32)
     .extension(extensions::ErrorCodes)
     .extension(extensions::NonNullFields)
+    .extension(guards::ReadScope)
+    .extension(cost::CostLimit {
+        limit: settings.graphql_max_complexity as u64,
+        max_page: settings.max_page_size as u64,
+    })
     .extension(extensions::DepthLimit(settings.graphql_max_depth))
     .extension(extensions::AliasLimit(settings.graphql_max_aliases))
 }

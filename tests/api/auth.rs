@@ -111,14 +111,22 @@ async fn api_keys_authenticate_by_scope_and_stop_when_revoked() {
         .to_owned();
     assert!(ingest_token.starts_with("mdk_"));
 
-    // Ingest may record but not read; read may read but not record.
+    // Ingest may record (and see ids and its own message) but not read; read may read but
+    // not record.
+    app.gql(
+        Some(&ingest_token),
+        "mutation($input: RecordMessageInput!) { recordMessage(input: $input) { message { id content } session { id } lead { id } } }",
+        json!({ "input": message("WEB", "v1", "hello there") }),
+    )
+    .await
+    .ok();
     app.gql(
         Some(&ingest_token),
         RECORD,
         json!({ "input": message("WEB", "v1", "hello there") }),
     )
     .await
-    .ok();
+    .expect_error("FORBIDDEN");
     app.gql(Some(&ingest_token), "{ leads { totalCount } }", json!({}))
         .await
         .expect_error("FORBIDDEN");

@@ -5,6 +5,7 @@ mod fake_llm;
 mod helpers;
 
 mod auth;
+mod cost;
 mod crm_changes;
 mod crm_export;
 mod dashboard;
@@ -29,6 +30,7 @@ mod privacy_erasure;
 mod privacy_redaction;
 mod privacy_retention;
 mod profile;
+mod read_scopes;
 mod schema;
 mod tenancy;
 mod validation;

@@ -12,9 +12,9 @@ use crate::helpers::{Gql, TestApp, TestTenant, add_note, message, record};
 
 /// The schema's object types and their fields.
 pub struct SchemaMap {
-    objects: HashMap<String, Vec<FieldDefinition>>,
+    pub objects: HashMap<String, Vec<FieldDefinition>>,
     /// When set, only fields named in this document count as selected.
-    document: Option<String>,
+    pub document: Option<String>,
 }
 
 impl SchemaMap {
@@ -117,7 +117,7 @@ impl SchemaMap {
         }
     }
 
-    fn selected(&self, field: &FieldDefinition) -> bool {
+    pub fn selected(&self, field: &FieldDefinition) -> bool {
         !field.arguments.iter().any(|a| {
             !a.node.ty.node.nullable
                 && a.node.default_value.is_none()
@@ -126,7 +126,7 @@ impl SchemaMap {
     }
 }
 
-fn named(ty: &Type) -> &str {
+pub fn named(ty: &Type) -> &str {
     match &ty.base {
         BaseType::Named(name) => name.as_str(),
         BaseType::List(inner) => named(inner),
@@ -184,7 +184,7 @@ pub fn assert_promises_kept(schema: &SchemaMap, response: &Gql, root_type: &str,
 
 /// A tenant with a lead that has history: two sessions (one closed and summarized), notes,
 /// profile values.
-async fn lived_in(app: &TestApp, t: &TestTenant) -> String {
+pub async fn lived_in(app: &TestApp, t: &TestTenant) -> String {
     let first = record(
         app,
         &t.agent,
