@@ -283,6 +283,12 @@ impl Reading {
             if !asked.contains(*q) || (*q == Asked::SURNAME && !full_name) {
                 continue;
             }
+            // The full name asked for after a first name replaces it.
+            let mut answer = answer.clone();
+            if *q == Asked::SURNAME {
+                answer.confidence = answer.confidence.max(CORRECTION_CONFIDENCE);
+            }
+            let answer = &answer;
             match out.iter_mut().find(|f| f.key == answer.key) {
                 // A list item, or nothing yet for the key: the answer adds to it.
                 None => out.push(answer.clone()),
@@ -322,6 +328,7 @@ impl Reading {
 /// Words that may open an answer before the value ("sure, it's …", "כן, …").
 const ANSWER_OPENERS: &str = "\
     hi hey hello hiya yes yeah yep yup sure ok okay of course its it is im i am this is my name \
+    uh um er btw me
     names name is um uh oh so well כן בטח היי שלום אוקיי זה אני שמי קוראים לי השם שלי";
 
 /// How many opener words follow word `from`.
@@ -340,7 +347,7 @@ fn name_answer(toks: &Tokens<'_>) -> Option<Fact> {
     let mut best: Option<(String, usize, usize)> = None;
     for start in (0..toks.len()).filter(|&i| i == 0 || clause_start(toks, i)) {
         let at = start + skip_openers(toks, start);
-        let Some((value, last)) = read_name_span(toks, at, NameCue::Explicit) else {
+        let Some((value, last)) = read_name_span(toks, at, NameCue::Answer) else {
             continue;
         };
         if !ends_answer(toks, last) {
@@ -354,7 +361,7 @@ fn name_answer(toks: &Tokens<'_>) -> Option<Fact> {
         if lone_lower {
             continue;
         }
-        if best.as_ref().is_none_or(|(_, n, _)| words >= *n) {
+        if best.as_ref().is_none_or(|(_, n, _)| words > *n) {
             best = Some((value, words, at));
         }
     }
@@ -365,6 +372,21 @@ fn name_answer(toks: &Tokens<'_>) -> Option<Fact> {
         0.85
     };
     Some(fact(KnownKey::Name, value, confidence))
+}
+
+/// A name in the clauses that start within a few words after `from` that is fuller than `name`
+/// and starts like it (any name when `name` is empty), with the index of its last word.
+pub(super) fn fuller_name(toks: &Tokens<'_>, name: &str, from: usize) -> Option<(String, usize)> {
+    let first = name.split(' ').next().unwrap_or("");
+    (from..(from + 5).min(toks.len()))
+        .filter(|&i| i == from || clause_start(toks, i))
+        .find_map(|start| {
+            let at = start + skip_openers(toks, start);
+            let (value, last) = read_name_span(toks, at, NameCue::Answer)?;
+            let fuller =
+                value.split(' ').count() > name.split(' ').filter(|w| !w.is_empty()).count();
+            (ends_answer(toks, last) && fuller && value.starts_with(first)).then_some((value, last))
+        })
 }
 
 /// Whether a value ending at word `last` ends its clause: punctuation, a dash, a number or an
@@ -460,3 +482,58 @@ pub fn confirmed_read_back(
 
 static READ_BACK_NAME: LazyLock<Lexicon<()>> =
     LazyLock::new(|| grouped(&[((), Rule::ANY, "name, שם")]));
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::domain::classify::classify;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 14).unwrap()
+    }
+
+    fn answer(question: &str, reply: &str, region: &str) -> Vec<(String, String)> {
+        let asked = Asked::of_agent_message(question);
+        read(reply, &classify(reply, today()), region, Some(today()))
+            .facts(asked)
+            .into_iter()
+            .map(|f| (f.key.as_str().to_owned(), f.value))
+            .collect()
+    }
+
+    fn value(question: &str, reply: &str, region: &str, key: &str) -> Option<String> {
+        answer(question, reply, region)
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    #[test]
+    fn debug_cases() {
+        for (q, r) in [
+            ("Sure! And you are?", "Her mom, Jennifer Marsh"),
+            (
+                "שלום, כאן שני ממשרד רימון נכסים. אפשר שם?",
+                "אה, היי, כן, זה, אה, אליהו, אליהו פרידמן",
+            ),
+            ("ועם מי אני מדברת?", "אני הבת, רינת גבאי"),
+            (
+                "Name and best email?",
+                "Kayla Simmons, kayla.simmons@gmail.com",
+            ),
+        ] {
+            eprintln!("{:?} {:?}", Asked::of_agent_message(q), answer(q, r, "US"));
+            let toks = Tokens::new(r);
+            for i in 0..toks.len() {
+                eprintln!(
+                    "  {i} {} start={} span={:?}",
+                    toks.word(i),
+                    clause_start(&toks, i),
+                    read_name_span(&toks, i, NameCue::Explicit)
+                );
+            }
+        }
+    }
+}
