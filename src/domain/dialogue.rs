@@ -511,29 +511,137 @@ mod tests {
     }
 
     #[test]
-    fn debug_cases() {
-        for (q, r) in [
-            ("Sure! And you are?", "Her mom, Jennifer Marsh"),
-            (
-                "שלום, כאן שני ממשרד רימון נכסים. אפשר שם?",
-                "אה, היי, כן, זה, אה, אליהו, אליהו פרידמן",
-            ),
-            ("ועם מי אני מדברת?", "אני הבת, רינת גבאי"),
-            (
-                "Name and best email?",
-                "Kayla Simmons, kayla.simmons@gmail.com",
-            ),
+    fn the_agents_question_is_read_from_the_sentence_that_asks_it() {
+        assert_eq!(
+            Asked::of_agent_message("May I have your full name?"),
+            Asked::NAME
+        );
+        // "Thanks Joseph." is not a question about a name.
+        assert!(
+            !Asked::of_agent_message("Thanks Joseph. What's the name of the street?")
+                .contains(Asked::PHONE)
+        );
+        assert!(
+            Asked::of_agent_message("Can I get your order number?").contains(Asked::IDENTIFIER)
+        );
+        assert!(!Asked::of_agent_message("Can I get your order number?").contains(Asked::PHONE));
+        assert!(Asked::of_agent_message("ושם וטלפון?").contains(Asked::PHONE));
+        assert!(Asked::of_agent_message("ושם וטלפון?").contains(Asked::NAME));
+        assert!(Asked::of_agent_message("Hi Maya! And your last name?").contains(Asked::SURNAME));
+        assert_eq!(
+            Asked::of_agent_message("See you on the 21st!"),
+            Asked::NOTHING
+        );
+        let both = Asked::NAME.with(Asked::PHONE);
+        assert_eq!(Asked::from_stored(both.to_stored().as_deref()), both);
+        assert_eq!(Asked::NOTHING.to_stored(), None);
+    }
+
+    #[test]
+    fn answers_to_a_name_question_in_english_and_hebrew() {
+        let q = "May I have your full name?";
+        assert_eq!(
+            value(q, "Crystal Minh", "US", "name").as_deref(),
+            Some("Crystal Minh")
+        );
+        assert_eq!(
+            value(q, "tyler brooks. 646 555 0193", "US", "name").as_deref(),
+            Some("Tyler Brooks")
+        );
+        assert_eq!(
+            value(q, "Her mom, Jennifer Marsh", "US", "name").as_deref(),
+            Some("Jennifer Marsh")
+        );
+        assert_eq!(
+            value("מה השם המלא שלך?", "יוסי כהן", "IL", "name").as_deref(),
+            Some("יוסי כהן")
+        );
+        assert_eq!(
+            value("ושם מלא?", "אבי מזרחי", "IL", "name").as_deref(),
+            Some("אבי מזרחי")
+        );
+        // Not a name, and not an answer when nothing was asked.
+        assert_eq!(value(q, "sure thing", "US", "name"), None);
+        assert_eq!(value("How can I help?", "Crystal Minh", "US", "name"), None);
+    }
+
+    #[test]
+    fn digits_after_a_question_for_an_identifier_are_never_a_phone() {
+        for q in [
+            "Can I get your order number?",
+            "Could I have your ID number for the file?",
+            "Reg number please?",
+            "מה מספר ההזמנה?",
+            "אפשר מספר תעודת זהות?",
+            "Zip code?",
         ] {
-            eprintln!("{:?} {:?}", Asked::of_agent_message(q), answer(q, r, "US"));
-            let toks = Tokens::new(r);
-            for i in 0..toks.len() {
-                eprintln!(
-                    "  {i} {} start={} span={:?}",
-                    toks.word(i),
-                    clause_start(&toks, i),
-                    read_name_span(&toks, i, NameCue::Explicit)
-                );
-            }
+            assert_eq!(value(q, "0525551234", "IL", "phone"), None, "{q}");
         }
+        assert_eq!(
+            value("And a phone number?", "0525551234", "IL", "phone").as_deref(),
+            Some("+972525551234")
+        );
+        // Unasked, a bare number needs a phone cue.
+        assert_eq!(value("How can I help?", "0525551234", "IL", "phone"), None);
+        assert_eq!(
+            value("How can I help?", "call me on 0525551234", "IL", "phone").as_deref(),
+            Some("+972525551234")
+        );
+    }
+
+    #[test]
+    fn a_correction_outranks_the_name_before_it() {
+        let first =
+            read("Hi it's Sanya Azfal", &classify("x", today()), "GB", None).facts(Asked::NAME);
+        let fixed = read(
+            "Sorry, it's Sanya Afzal, autocorrect",
+            &classify("x", today()),
+            "GB",
+            None,
+        )
+        .facts(Asked::NOTHING);
+        let name = |facts: &[Fact]| {
+            facts
+                .iter()
+                .find(|f| f.key == KnownKey::Name)
+                .map(|f| (f.value.clone(), f.confidence))
+        };
+        let (a, ca) = name(&first).unwrap();
+        let (b, cb) = name(&fixed).unwrap();
+        assert_eq!((a.as_str(), b.as_str()), ("Sanya Azfal", "Sanya Afzal"));
+        assert!(cb > ca);
+    }
+
+    #[test]
+    fn answers_about_budget_rooms_pets_and_move_in() {
+        assert_eq!(
+            value("Budget?", "like 2200 max", "US", "budget").as_deref(),
+            Some("2200 USD/month")
+        );
+        assert_eq!(
+            value("How many bedrooms?", "at least two", "US", "bedrooms").as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            value("כמה חדרים?", "שלושה", "IL", "rooms").as_deref(),
+            Some("3")
+        );
+        assert_eq!(
+            value("כמה חדרים?", "שלושה", "IL", "bedrooms").as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            value("Any pets?", "nope", "US", "pets").as_deref(),
+            Some("none")
+        );
+        assert_eq!(
+            value("Move-in date?", "November 15th", "US", "move_in").as_deref(),
+            Some("2026-11-15")
+        );
+        // The same words unasked are not a move-in date.
+        assert_eq!(
+            value("How can I help?", "November 15th", "US", "move_in"),
+            None
+        );
     }
 }

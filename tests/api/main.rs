@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod drivers;
+mod extraction;
 mod graphiql;
 mod http_protocol;
 mod ingest;
