@@ -586,10 +586,10 @@ fn dates(toks: &Tokens<'_>, today: NaiveDate, day_first: bool) -> Vec<When> {
                 if let Some(d) = today.checked_add_months(Months::new(n as u32)) {
                     out.push(When::Month(d.year(), d.month()));
                 }
-            } else if toks.word(k) == "חודשיים" {
-                if let Some(d) = today.checked_add_months(Months::new(2)) {
-                    out.push(When::Month(d.year(), d.month()));
-                }
+            } else if toks.word(k) == "חודשיים"
+                && let Some(d) = today.checked_add_months(Months::new(2))
+            {
+                out.push(When::Month(d.year(), d.month()));
             }
             continue;
         }
