@@ -283,6 +283,12 @@ impl Reading {
             if !asked.contains(*q) || (*q == Asked::SURNAME && !full_name) {
                 continue;
             }
+            // The full name asked for after a first name replaces it.
+            let mut answer = answer.clone();
+            if *q == Asked::SURNAME {
+                answer.confidence = answer.confidence.max(CORRECTION_CONFIDENCE);
+            }
+            let answer = &answer;
             match out.iter_mut().find(|f| f.key == answer.key) {
                 // A list item, or nothing yet for the key: the answer adds to it.
                 None => out.push(answer.clone()),
@@ -322,6 +328,7 @@ impl Reading {
 /// Words that may open an answer before the value ("sure, it's …", "כן, …").
 const ANSWER_OPENERS: &str = "\
     hi hey hello hiya yes yeah yep yup sure ok okay of course its it is im i am this is my name \
+    uh um er btw me
     names name is um uh oh so well כן בטח היי שלום אוקיי זה אני שמי קוראים לי השם שלי";
 
 /// How many opener words follow word `from`.
@@ -340,7 +347,7 @@ fn name_answer(toks: &Tokens<'_>) -> Option<Fact> {
     let mut best: Option<(String, usize, usize)> = None;
     for start in (0..toks.len()).filter(|&i| i == 0 || clause_start(toks, i)) {
         let at = start + skip_openers(toks, start);
-        let Some((value, last)) = read_name_span(toks, at, NameCue::Explicit) else {
+        let Some((value, last)) = read_name_span(toks, at, NameCue::Answer) else {
             continue;
         };
         if !ends_answer(toks, last) {
@@ -354,7 +361,7 @@ fn name_answer(toks: &Tokens<'_>) -> Option<Fact> {
         if lone_lower {
             continue;
         }
-        if best.as_ref().is_none_or(|(_, n, _)| words >= *n) {
+        if best.as_ref().is_none_or(|(_, n, _)| words > *n) {
             best = Some((value, words, at));
         }
     }
@@ -365,6 +372,21 @@ fn name_answer(toks: &Tokens<'_>) -> Option<Fact> {
         0.85
     };
     Some(fact(KnownKey::Name, value, confidence))
+}
+
+/// A name in the clauses that start within a few words after `from` that is fuller than `name`
+/// and starts like it (any name when `name` is empty), with the index of its last word.
+pub(super) fn fuller_name(toks: &Tokens<'_>, name: &str, from: usize) -> Option<(String, usize)> {
+    let first = name.split(' ').next().unwrap_or("");
+    (from..(from + 5).min(toks.len()))
+        .filter(|&i| i == from || clause_start(toks, i))
+        .find_map(|start| {
+            let at = start + skip_openers(toks, start);
+            let (value, last) = read_name_span(toks, at, NameCue::Answer)?;
+            let fuller =
+                value.split(' ').count() > name.split(' ').filter(|w| !w.is_empty()).count();
+            (ends_answer(toks, last) && fuller && value.starts_with(first)).then_some((value, last))
+        })
 }
 
 /// Whether a value ending at word `last` ends its clause: punctuation, a dash, a number or an
@@ -460,3 +482,166 @@ pub fn confirmed_read_back(
 
 static READ_BACK_NAME: LazyLock<Lexicon<()>> =
     LazyLock::new(|| grouped(&[((), Rule::ANY, "name, שם")]));
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::domain::classify::classify;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 14).unwrap()
+    }
+
+    fn answer(question: &str, reply: &str, region: &str) -> Vec<(String, String)> {
+        let asked = Asked::of_agent_message(question);
+        read(reply, &classify(reply, today()), region, Some(today()))
+            .facts(asked)
+            .into_iter()
+            .map(|f| (f.key.as_str().to_owned(), f.value))
+            .collect()
+    }
+
+    fn value(question: &str, reply: &str, region: &str, key: &str) -> Option<String> {
+        answer(question, reply, region)
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    #[test]
+    fn the_agents_question_is_read_from_the_sentence_that_asks_it() {
+        assert_eq!(
+            Asked::of_agent_message("May I have your full name?"),
+            Asked::NAME
+        );
+        // "Thanks Joseph." is not a question about a name.
+        assert!(
+            !Asked::of_agent_message("Thanks Joseph. What's the name of the street?")
+                .contains(Asked::PHONE)
+        );
+        assert!(
+            Asked::of_agent_message("Can I get your order number?").contains(Asked::IDENTIFIER)
+        );
+        assert!(!Asked::of_agent_message("Can I get your order number?").contains(Asked::PHONE));
+        assert!(Asked::of_agent_message("ושם וטלפון?").contains(Asked::PHONE));
+        assert!(Asked::of_agent_message("ושם וטלפון?").contains(Asked::NAME));
+        assert!(Asked::of_agent_message("Hi Maya! And your last name?").contains(Asked::SURNAME));
+        assert_eq!(
+            Asked::of_agent_message("See you on the 21st!"),
+            Asked::NOTHING
+        );
+        let both = Asked::NAME.with(Asked::PHONE);
+        assert_eq!(Asked::from_stored(both.to_stored().as_deref()), both);
+        assert_eq!(Asked::NOTHING.to_stored(), None);
+    }
+
+    #[test]
+    fn answers_to_a_name_question_in_english_and_hebrew() {
+        let q = "May I have your full name?";
+        assert_eq!(
+            value(q, "Crystal Minh", "US", "name").as_deref(),
+            Some("Crystal Minh")
+        );
+        assert_eq!(
+            value(q, "tyler brooks. 646 555 0193", "US", "name").as_deref(),
+            Some("Tyler Brooks")
+        );
+        assert_eq!(
+            value(q, "Her mom, Jennifer Marsh", "US", "name").as_deref(),
+            Some("Jennifer Marsh")
+        );
+        assert_eq!(
+            value("מה השם המלא שלך?", "יוסי כהן", "IL", "name").as_deref(),
+            Some("יוסי כהן")
+        );
+        assert_eq!(
+            value("ושם מלא?", "אבי מזרחי", "IL", "name").as_deref(),
+            Some("אבי מזרחי")
+        );
+        // Not a name, and not an answer when nothing was asked.
+        assert_eq!(value(q, "sure thing", "US", "name"), None);
+        assert_eq!(value("How can I help?", "Crystal Minh", "US", "name"), None);
+    }
+
+    #[test]
+    fn digits_after_a_question_for_an_identifier_are_never_a_phone() {
+        for q in [
+            "Can I get your order number?",
+            "Could I have your ID number for the file?",
+            "Reg number please?",
+            "מה מספר ההזמנה?",
+            "אפשר מספר תעודת זהות?",
+            "Zip code?",
+        ] {
+            assert_eq!(value(q, "0525551234", "IL", "phone"), None, "{q}");
+        }
+        assert_eq!(
+            value("And a phone number?", "0525551234", "IL", "phone").as_deref(),
+            Some("+972525551234")
+        );
+        // Unasked, a bare number needs a phone cue.
+        assert_eq!(value("How can I help?", "0525551234", "IL", "phone"), None);
+        assert_eq!(
+            value("How can I help?", "call me on 0525551234", "IL", "phone").as_deref(),
+            Some("+972525551234")
+        );
+    }
+
+    #[test]
+    fn a_correction_outranks_the_name_before_it() {
+        let first =
+            read("Hi it's Sanya Azfal", &classify("x", today()), "GB", None).facts(Asked::NAME);
+        let fixed = read(
+            "Sorry, it's Sanya Afzal, autocorrect",
+            &classify("x", today()),
+            "GB",
+            None,
+        )
+        .facts(Asked::NOTHING);
+        let name = |facts: &[Fact]| {
+            facts
+                .iter()
+                .find(|f| f.key == KnownKey::Name)
+                .map(|f| (f.value.clone(), f.confidence))
+        };
+        let (a, ca) = name(&first).unwrap();
+        let (b, cb) = name(&fixed).unwrap();
+        assert_eq!((a.as_str(), b.as_str()), ("Sanya Azfal", "Sanya Afzal"));
+        assert!(cb > ca);
+    }
+
+    #[test]
+    fn answers_about_budget_rooms_pets_and_move_in() {
+        assert_eq!(
+            value("Budget?", "like 2200 max", "US", "budget").as_deref(),
+            Some("2200 USD/month")
+        );
+        assert_eq!(
+            value("How many bedrooms?", "at least two", "US", "bedrooms").as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            value("כמה חדרים?", "שלושה", "IL", "rooms").as_deref(),
+            Some("3")
+        );
+        assert_eq!(
+            value("כמה חדרים?", "שלושה", "IL", "bedrooms").as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            value("Any pets?", "nope", "US", "pets").as_deref(),
+            Some("none")
+        );
+        assert_eq!(
+            value("Move-in date?", "November 15th", "US", "move_in").as_deref(),
+            Some("2026-11-15")
+        );
+        // The same words unasked are not a move-in date.
+        assert_eq!(
+            value("How can I help?", "November 15th", "US", "move_in"),
+            None
+        );
+    }
+}

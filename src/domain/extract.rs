@@ -170,7 +170,7 @@ pub(super) fn finish(found: Vec<Fact>, region: &str) -> Vec<Fact> {
 
 /// Greeting words that may open an introduction ("Hi, this is Dana", "היי זה יוסי").
 pub(super) const GREETINGS: &str = "\
-    hi hello hey there morning evening afternoon shalom שלום היי הי הלו אהלן טוב טובים";
+    hi hiya heya hello hey there morning evening afternoon shalom שלום היי הי הלו אהלן טוב טובים";
 
 /// Whether word `i` opens a clause: first word, after punctuation, or right after a greeting.
 pub(super) fn clause_start(toks: &Tokens<'_>, i: usize) -> bool {
@@ -267,6 +267,8 @@ pub(super) enum NameCue {
     Label,
     /// "it's Sanya Afzal", "hiya its jess patterson" (clause start; the name ends the clause).
     Its,
+    /// A clause that answers "what's your name?" (see `dialogue`): read like `Explicit`.
+    Answer,
 }
 
 impl NameCue {
@@ -280,6 +282,7 @@ impl NameCue {
             NameCue::Ze => 0.6,
             NameCue::Label => 0.9,
             NameCue::Its => 0.75,
+            NameCue::Answer => 0.85,
         }
     }
 
@@ -369,7 +372,7 @@ pub(super) const HE_NAME_STOP: &str = "\
     חייב חייבת אמור אמורה הולך הולכת בא באה מגיע מגיעה נמצא נמצאת פנוי פנויה זמין זמינה גרוש \
     גרושה עצמאי עצמאית בעל בעלת אחד אחת הכי די קצת נורא סתם ממתין ממתינה מחכה אוהב אוהבת חדש \
     חדשה ותיק ותיקה אישה גבר ילד ילדה מורה רופא רופאה עורך עורכת נציג נציגה מנהל מנהלת בעלים \
-    אה אמ אממ הבת הבן אגב מעדיף מעדיפה מבין מבינה מסכים מסכימה לבד עצמי בחופש במילואים בעבודה בבית בדרך הלקוח הלקוחה \
+    אה אמ אממ הבת הבן אגב עדיף מעדיף מעדיפה מבין מבינה מסכים מסכימה לבד עצמי בחופש במילואים בעבודה בבית בדרך הלקוח הלקוחה \
     אותו אותה שלי שלך ביי בוקר ערב אתמול היום מחר הולכים רוצות תקוע תקועה חולה בהריון מפחד \
     מפחדת כועס כועסת עייף עייפה מוכן מוכנה בטוח בטוחה יקר יקרה זול זולה מדי מעולה מצוין מצוינת \
     נהדר נהדרת נכון חשוב חשובה דחוף דחופה מוזר מוזרה ברור בדיוק אפשרי מסובך הכל הכול כל רציני \
@@ -388,7 +391,7 @@ const HE_NAME_FOLLOWERS: &str = "\
     רציתי רוצה מחפש מחפשת צריך צריכה מתעניין מתעניינת מעוניין מעוניינת אשמח מ מחברת מתקשר \
     מתקשרת פונה כותב כותבת שאלה";
 
-const TITLES: &str = "mr mrs ms miss dr mister doctor";
+const TITLES: &str = "mr mrs ms miss dr mister doctor ד\"ר דר";
 
 /// Looks like a verb or a prefixed word rather than a name ("מחפשת", "להזמין", "הבעלים").
 pub(super) fn hebrew_verb_like(word: &str) -> bool {
@@ -408,9 +411,10 @@ pub(super) fn read_name_span(
 ) -> Option<(String, usize)> {
     let gap = toks.gap_before(at);
     if at >= toks.len()
-        || !gap
-            .chars()
-            .all(|c| c.is_whitespace() || matches!(c, ':' | '-' | '"' | '–' | '—'))
+        || cue != NameCue::Answer
+            && !gap
+                .chars()
+                .all(|c| c.is_whitespace() || matches!(c, ':' | '-' | '"' | '–' | '—'))
     {
         return None;
     }
@@ -439,14 +443,23 @@ pub(super) fn read_name_span(
             }
         }
         let (orig, word) = (toks.orig(k), toks.word(k));
+        // The start of an email address ("kayla simmons kayla.simmons@gmail.com").
+        let chunk = toks.text[toks.list[k].orig.start..]
+            .split_whitespace()
+            .next();
+        if chunk.is_some_and(|c| c.contains('@')) {
+            break;
+        }
         // "This is John's phone" names someone else.
         if proper_word(orig) != Some(script) || orig.ends_with("'s") || orig.ends_with("’s") {
             break;
         }
         let acceptable = match script {
             Script::Latin => {
-                let capitalized_cue =
-                    !matches!(cue, NameCue::Explicit | NameCue::Label | NameCue::Its);
+                let capitalized_cue = !matches!(
+                    cue,
+                    NameCue::Explicit | NameCue::Label | NameCue::Its | NameCue::Answer
+                );
                 let caps_ok = if words.is_empty() {
                     !capitalized_cue || is_capitalized(orig)
                 } else {
@@ -466,7 +479,8 @@ pub(super) fn read_name_span(
                 let allowed = listed(HE_NAME_ALLOW, word) || !word.starts_with(risky_start);
                 // Surnames often start like a participle (מזרחי, מימון, לוי); after a first
                 // name given on cue they are read as written. "בן" inside a name is "Ben".
-                let surname = !words.is_empty() && !cue.loose();
+                // (A verb-like word inside a clause is still a verb: "עדיף להתקשר אחרי".)
+                let surname = !words.is_empty() && !cue.loose() && clause_end(toks, k);
                 let ben = surname && word == "בן" && proper_word(toks.orig(k + 1)).is_some();
                 ben || (allowed
                     && !listed(HE_NAME_STOP, word)
@@ -541,8 +555,18 @@ fn name(toks: &Tokens<'_>) -> Option<Fact> {
         {
             continue;
         }
-        let Some(value) = read_name(toks, hit.end, cue) else {
-            continue;
+        // "my name's Derek, Derek Huang", "my name is, uh, Samantha, Samantha Greer": the
+        // fullest name in the clauses right after the cue.
+        let value = match read_name_span(toks, hit.end, cue) {
+            Some((value, last)) => super::dialogue::fuller_name(toks, &value, last + 1)
+                .map_or(value, |(fuller, _)| fuller),
+            None if matches!(cue, NameCue::Explicit | NameCue::NameIs) => {
+                match super::dialogue::fuller_name(toks, "", hit.end) {
+                    Some((value, _)) => value,
+                    None => continue,
+                }
+            }
+            None => continue,
         };
         if cue == NameCue::Its {
             let last = hit.end + value.split([' ', '-']).count() - 1;

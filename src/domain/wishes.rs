@@ -302,7 +302,12 @@ const STUDIO: &str = "studio studios סטודיו";
 fn rooms(toks: &Tokens<'_>, w: &mut Wishes) {
     let hebrew = toks.list.iter().any(|t| t.hebrew);
     let mut found: Vec<(f64, RoomWord)> = Vec::new();
+    // Words already read as part of a count ("2.5" is two words).
+    let mut read_up_to = 0;
     for i in 0..toks.len() {
+        if i < read_up_to {
+            continue;
+        }
         if listed(STUDIO, toks.word(i)) || toks.matches(i, "יחידת") && toks.word(i + 1) == "דיור"
         {
             found.push((0.0, RoomWord::Bedroom));
@@ -316,6 +321,7 @@ fn rooms(toks: &Tokens<'_>, w: &mut Wishes) {
         let Some((n, end)) = count_at(toks, i) else {
             continue;
         };
+        read_up_to = end;
         // "2-bed", "2 bedroom", "2br".
         if let Some(hit) = ROOM_WORDS.longest_at(toks, end) {
             found.push((n, *hit.value));
@@ -580,10 +586,10 @@ fn dates(toks: &Tokens<'_>, today: NaiveDate, day_first: bool) -> Vec<When> {
                 if let Some(d) = today.checked_add_months(Months::new(n as u32)) {
                     out.push(When::Month(d.year(), d.month()));
                 }
-            } else if toks.word(k) == "חודשיים" {
-                if let Some(d) = today.checked_add_months(Months::new(2)) {
-                    out.push(When::Month(d.year(), d.month()));
-                }
+            } else if toks.word(k) == "חודשיים"
+                && let Some(d) = today.checked_add_months(Months::new(2))
+            {
+                out.push(When::Month(d.year(), d.month()));
             }
             continue;
         }
@@ -731,7 +737,8 @@ fn preferences(toks: &Tokens<'_>, w: &mut Wishes) {
                 continue;
             }
         }
-        let start = toks.list[hit.start].orig.start;
+        // Without the prefix letters ("וחניה" is "and parking").
+        let start = toks.list[hit.start].orig.start + hit.prefix.len();
         let end = toks.list[hit.end - 1].orig.end;
         let phrase = toks.text[start..end].to_owned();
         if !items.contains(&phrase) {
@@ -769,5 +776,117 @@ fn preferences(toks: &Tokens<'_>, w: &mut Wishes) {
     }
     for item in items {
         w.stated.push(fact(KnownKey::Preferences, item, 0.6));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::classify::classify;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 14).unwrap()
+    }
+
+    /// What a message states outright, by key.
+    fn stated(text: &str, region: &str, key: &str) -> Vec<String> {
+        let toks = Tokens::new(text);
+        read(&toks, &classify(text, today()), region, Some(today()))
+            .stated
+            .into_iter()
+            .filter(|f| f.key.as_str() == key)
+            .map(|f| f.value)
+            .collect()
+    }
+
+    #[test]
+    fn budgets_keep_amount_currency_and_period() {
+        for (text, region, want) in [
+            ("my budget is $3000 a month", "US", "3000 USD/month"),
+            ("up to 3.5k a month", "US", "3500 USD/month"),
+            ("max £1,100 pcm", "GB", "1100 GBP/month"),
+            ("עד 7000 בחודש", "IL", "7000 ILS/month"),
+            ("pre-approved, up to 750 thousand", "US", "750000 USD/total"),
+            ("התקציב 2.3 מיליון", "IL", "2300000 ILS/total"),
+            (
+                "budget around 8-10k total for both of us",
+                "US",
+                "10000 USD/total",
+            ),
+            ("budget is 2000-2500", "DE", "2500 EUR/month"),
+        ] {
+            assert_eq!(stated(text, region, "budget"), [want], "{text}");
+        }
+        // A price asked about, a count and a phone number are not budgets.
+        for text in [
+            "is it still $2,150?",
+            "2 bedrooms for 3 nights",
+            "call 0525551234",
+        ] {
+            assert!(stated(text, "US", "budget").is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn bedrooms_and_israeli_room_counts() {
+        for (text, bedrooms, rooms) in [
+            ("a two bedroom apartment", "2", None),
+            ("studio or 1br", "1", None),
+            ("2 or 3 bedrooms", "3", None),
+            ("a studio please", "0", None),
+            ("דירת 3 חדרים בתל אביב", "2", Some("3")),
+            ("2.5 חדרים עם מרפסת", "1", Some("2.5")),
+            ("דירת חדר", "0", Some("1")),
+        ] {
+            assert_eq!(stated(text, "IL", "bedrooms"), [bedrooms], "{text}");
+            let want: Vec<&str> = rooms.into_iter().collect();
+            assert_eq!(stated(text, "IL", "rooms"), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn pets_are_kinds_in_english_and_none_when_there_are_none() {
+        assert_eq!(
+            stated("I have a cat and two labs", "US", "pets"),
+            ["cat, dog"]
+        );
+        assert_eq!(stated("ויש לי כלב קטן", "IL", "pets"), ["dog"]);
+        assert_eq!(stated("nope, no pets", "US", "pets"), ["none"]);
+        assert_eq!(stated("אין חיות", "IL", "pets"), ["none"]);
+        assert!(stated("I'm allergic to cats", "US", "pets").is_empty());
+    }
+
+    #[test]
+    fn move_in_dates_resolve_against_the_day_of_the_message() {
+        for (text, want) in [
+            ("we'd like to move in June 1st", "2026-06-01"),
+            ("moving 1st of July", "2026-07-01"),
+            ("move in early january", "2027-01"),
+            ("need to move asap", "2026-03-14"),
+            ("להיכנס בעוד שבועיים", "2026-03-28"),
+            ("כניסה מתחילת אפריל", "2026-04"),
+            ("move in june or july", "2026-06"),
+        ] {
+            assert_eq!(stated(text, "US", "move_in"), [want], "{text}");
+        }
+        // A viewing date is not a move-in date.
+        assert!(stated("can I see it on June 1st?", "US", "move_in").is_empty());
+    }
+
+    #[test]
+    fn preferences_stay_in_the_customers_words() {
+        assert_eq!(
+            stated(
+                "a 2 bedroom, ideally close to downtown",
+                "US",
+                "preferences"
+            ),
+            ["close to downtown"]
+        );
+        assert_eq!(
+            stated("עם מעלית וחניה", "IL", "preferences"),
+            ["מעלית", "חניה"]
+        );
+        assert!(stated("is there parking?", "US", "preferences").is_empty());
     }
 }

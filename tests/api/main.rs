@@ -10,6 +10,7 @@ mod crm_changes;
 mod crm_export;
 mod dashboard;
 mod drivers;
+mod extraction;
 mod free_text;
 mod graphiql;
 mod http_protocol;
