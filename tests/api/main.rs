@@ -17,6 +17,7 @@ mod live;
 mod llm;
 mod memory;
 mod notes;
+mod outbound_webhooks;
 mod phones;
 mod pipeline;
 mod profile;

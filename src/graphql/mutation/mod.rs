@@ -8,6 +8,7 @@ mod notes;
 mod profile;
 mod sessions;
 mod tenant;
+mod webhooks;
 
 use async_graphql::MergedObject;
 
@@ -22,4 +23,5 @@ pub struct Mutation(
     ingest::IngestMutation,
     sessions::SessionMutation,
     admin::AdminMutation,
+    webhooks::WebhookMutation,
 );

@@ -8,6 +8,7 @@ mod memory;
 mod notes;
 mod profile;
 mod sessions;
+mod webhooks;
 
 use async_graphql::MergedObject;
 
@@ -21,5 +22,6 @@ pub struct Query(
     sessions::SessionQuery,
     memory::MemoryQuery,
     admin::AdminQuery,
+    webhooks::WebhookQuery,
     changes::ChangeQuery,
 );

@@ -13,3 +13,4 @@ pub mod profile;
 pub mod session;
 pub mod summary;
 pub mod tenant;
+pub mod webhook;
