@@ -24,8 +24,11 @@ pub struct CreateWebhookEndpointInput {
 /// Changes to an endpoint; what is left out stays.
 #[derive(InputObject)]
 pub struct UpdateWebhookEndpointInput {
+    /// A new receiver URL (same rules as on creation).
     pub url: Option<String>,
+    /// The event types to send from now on.
     pub event_types: Option<Vec<String>>,
+    /// What the endpoint is for.
     pub description: Option<String>,
     /// `true` re-enables a disabled endpoint (and clears why it was disabled).
     pub enabled: Option<bool>,

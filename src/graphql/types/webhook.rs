@@ -13,6 +13,7 @@ pub struct WebhookEndpoint(pub webhook_endpoint::Model);
 /// Where memodesk sends events, signed per Standard Webhooks.
 #[Object]
 impl WebhookEndpoint {
+    /// Opaque id.
     async fn id(&self) -> ID {
         to_id(self.0.id)
     }
@@ -53,10 +54,12 @@ impl WebhookEndpoint {
         self.0.previous_secret_expires_at
     }
 
+    /// When it was registered.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 
+    /// When it last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -65,6 +68,7 @@ impl WebhookEndpoint {
 /// An endpoint with its signing secret, shown once.
 #[derive(SimpleObject)]
 pub struct WebhookEndpointWithSecret {
+    /// The endpoint.
     pub endpoint: WebhookEndpoint,
     /// `whsec_…`: verify `webhook-signature` with it (any Standard Webhooks library). Store it
     /// now; it cannot be shown again.
@@ -106,6 +110,7 @@ pub struct WebhookDelivery(pub DeliveryDetail);
 /// One event for one endpoint.
 #[Object]
 impl WebhookDelivery {
+    /// Opaque id (pass it to `replayWebhookDelivery`).
     async fn id(&self) -> ID {
         to_id(self.0.delivery.id)
     }
@@ -115,10 +120,12 @@ impl WebhookDelivery {
         sender::message_id(self.0.delivery.id)
     }
 
+    /// The event type sent.
     async fn event_type(&self) -> &str {
         &self.0.delivery.event_type
     }
 
+    /// Where it stands.
     async fn status(&self) -> WebhookDeliveryStatus {
         WebhookDeliveryStatus::parse(&self.0.delivery.status)
     }
@@ -133,18 +140,22 @@ impl WebhookDelivery {
         self.0.delivery.next_attempt_at
     }
 
+    /// The receiver's HTTP status on the last attempt.
     async fn last_response_code(&self) -> Option<i32> {
         self.0.delivery.last_response_code
     }
 
+    /// Why the last attempt failed.
     async fn last_error(&self) -> Option<&str> {
         self.0.delivery.last_error.as_deref()
     }
 
+    /// When the receiver accepted it.
     async fn delivered_at(&self) -> Option<DateTime<Utc>> {
         self.0.delivery.delivered_at
     }
 
+    /// When the event was queued for this endpoint.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.delivery.created_at
     }
@@ -171,6 +182,7 @@ impl WebhookAttempt {
         self.0.attempt
     }
 
+    /// Whether the receiver answered 2xx.
     async fn succeeded(&self) -> bool {
         self.0.succeeded
     }
@@ -180,6 +192,7 @@ impl WebhookAttempt {
         self.0.response_code
     }
 
+    /// How long the request took, in milliseconds.
     async fn duration_ms(&self) -> i64 {
         self.0.duration_ms
     }
@@ -194,6 +207,7 @@ impl WebhookAttempt {
         self.0.error.as_deref()
     }
 
+    /// When it was made.
     async fn at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
