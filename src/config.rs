@@ -138,6 +138,9 @@ pub struct Settings {
     /// entry (the one the proxy added) for login throttling. Off by default: a client could
     /// otherwise pick its own address.
     pub trust_forwarded_for: bool,
+    /// Outbound webhooks may target loopback, private, link-local and cloud-metadata addresses
+    /// (`MEMODESK_WEBHOOKS_ALLOW_PRIVATE=true`; for tests and closed networks only).
+    pub webhooks_allow_private: bool,
     pub log_format: LogFormat,
 }
 
@@ -175,6 +178,7 @@ impl Default for Settings {
             cors_origins: Vec::new(),
             public_url: None,
             trust_forwarded_for: false,
+            webhooks_allow_private: false,
             log_format: LogFormat::Text,
         }
     }

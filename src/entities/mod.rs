@@ -15,6 +15,9 @@ pub mod profile_field_change;
 pub mod session;
 pub mod staff_user;
 pub mod tenant;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 
 use crate::domain::{
     ApiScope, Channel, CloseReason, IdentityKind, Locale, MessageRole, NoteKind, SessionStatus,

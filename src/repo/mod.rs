@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod summaries;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 

@@ -15,6 +15,7 @@ pub mod leads;
 pub mod live;
 pub mod memory;
 pub mod notes;
+pub mod outbound;
 pub mod privacy;
 pub mod profile;
 pub mod sessions;

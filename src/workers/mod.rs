@@ -3,6 +3,7 @@
 
 pub mod jobs;
 pub mod maintenance;
+pub mod outbound;
 pub mod sweeper;
 
 use tokio::task::JoinSet;
@@ -16,5 +17,6 @@ pub fn spawn(state: &AppState, shutdown: &CancellationToken) -> JoinSet<()> {
     set.spawn(jobs::run_loop(state.clone(), shutdown.clone()));
     set.spawn(sweeper::run_loop(state.clone(), shutdown.clone()));
     set.spawn(maintenance::run_loop(state.clone(), shutdown.clone()));
+    set.spawn(outbound::run_loop(state.clone(), shutdown.clone()));
     set
 }

@@ -9,6 +9,7 @@ mod privacy;
 mod profile;
 mod sessions;
 mod tenant;
+mod webhooks;
 
 use async_graphql::MergedObject;
 
@@ -24,4 +25,5 @@ pub struct Mutation(
     sessions::SessionMutation,
     admin::AdminMutation,
     privacy::PrivacyMutation,
+    webhooks::WebhookMutation,
 );

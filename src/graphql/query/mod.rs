@@ -9,6 +9,7 @@ mod notes;
 mod privacy;
 mod profile;
 mod sessions;
+mod webhooks;
 
 use async_graphql::MergedObject;
 
@@ -22,6 +23,7 @@ pub struct Query(
     sessions::SessionQuery,
     memory::MemoryQuery,
     admin::AdminQuery,
+    webhooks::WebhookQuery,
     changes::ChangeQuery,
     privacy::PrivacyQuery,
 );

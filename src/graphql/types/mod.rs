@@ -15,3 +15,4 @@ pub mod session;
 pub mod summary;
 pub mod tenant;
 pub mod text;
+pub mod webhook;
