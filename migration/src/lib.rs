@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261120_000001_initial;
 mod m20261122_000002_events_without_created_index;
 mod m20261206_000003_staff_deactivation;
+mod m20261206_000020_search;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261120_000001_initial::Migration),
             Box::new(m20261122_000002_events_without_created_index::Migration),
             Box::new(m20261206_000003_staff_deactivation::Migration),
+            Box::new(m20261206_000020_search::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ pub mod extract;
 mod locale;
 pub mod phone;
 pub mod profile;
+pub mod search;
 pub mod session_policy;
 pub mod summarize;
 pub mod text;

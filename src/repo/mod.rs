@@ -14,6 +14,7 @@ pub mod messages;
 pub mod notes;
 pub mod pagination;
 pub mod profile_changes;
+pub mod search;
 pub mod sessions;
 pub mod summaries;
 pub mod tenants;

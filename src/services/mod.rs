@@ -14,6 +14,7 @@ pub mod live;
 pub mod memory;
 pub mod notes;
 pub mod profile;
+pub mod search;
 pub mod sessions;
 pub mod summaries;
 pub mod tenants;

@@ -19,6 +19,7 @@ mod phones;
 mod pipeline;
 mod profile;
 mod schema;
+mod search;
 mod tenancy;
 mod validation;
 mod webhooks;

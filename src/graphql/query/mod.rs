@@ -6,6 +6,7 @@ mod me;
 mod memory;
 mod notes;
 mod profile;
+mod search;
 mod sessions;
 
 use async_graphql::MergedObject;
@@ -19,5 +20,6 @@ pub struct Query(
     notes::NoteQuery,
     sessions::SessionQuery,
     memory::MemoryQuery,
+    search::SearchQuery,
     admin::AdminQuery,
 );

@@ -10,6 +10,7 @@ pub mod memory;
 pub mod message;
 pub mod note;
 pub mod profile;
+pub mod search;
 pub mod session;
 pub mod summary;
 pub mod tenant;
