@@ -13,9 +13,13 @@ use std::sync::OnceLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
-use super::InvalidInput;
+use chrono::{DateTime, Utc};
+
+use super::context::relative_time;
+use super::locale::wording;
 use super::text::hebrew;
 use super::vocabulary::vocabulary;
+use super::{Channel, InvalidInput, Locale, MessageRole};
 
 vocabulary! {
     /// What a search hit is.
@@ -521,6 +525,73 @@ fn escape_html(text: &str) -> String {
     out
 }
 
+/// One of a lead's past moments relevant to the message at hand (memory context).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelevantMemory {
+    pub kind: SearchKind,
+    pub text: String,
+    pub at: DateTime<Utc>,
+    pub channel: Option<Channel>,
+    /// Who said it (messages only).
+    pub role: Option<MessageRole>,
+}
+
+/// Characters of one relevant memory shown in the memory context.
+const RELEVANT_ITEM_CHARS: usize = 280;
+/// The least of a memory worth showing cut short.
+const MIN_CUT_CHARS: usize = 24;
+
+/// The memory context's section of relevant past moments, most relevant first, in at most
+/// `max_chars` characters (whole lines only; empty when not even one fits).
+pub fn relevant_section(
+    locale: Locale,
+    now: DateTime<Utc>,
+    memories: &[RelevantMemory],
+    max_chars: usize,
+) -> String {
+    let words = wording(locale);
+    let l = &words.context;
+    let mut section = format!("{}:", l.relevant);
+    let mut used = section.chars().count();
+    let mut lines = 0;
+    for memory in memories {
+        let mut text: String = memory.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.chars().count() > RELEVANT_ITEM_CHARS {
+            text = text.chars().take(RELEVANT_ITEM_CHARS - 1).collect();
+            text.push('…');
+        }
+        let mut line = format!("\n- {}", relative_time(locale, now, memory.at));
+        if let Some(channel) = memory.channel {
+            line.push_str(", ");
+            line.push_str(l.channel(channel));
+        }
+        line.push_str(": ");
+        if let Some(role) = memory.role {
+            line.push_str(words.role(role));
+            line.push_str(": ");
+        }
+        // The last line that fits only in part is cut, if enough of it is left to read.
+        let room = max_chars.saturating_sub(used + line.chars().count());
+        let text_chars = text.chars().count();
+        let cut = text_chars > room;
+        if cut {
+            if room < MIN_CUT_CHARS {
+                break;
+            }
+            text = text.chars().take(room - 1).collect();
+            text.push('…');
+        }
+        line.push_str(&text);
+        used += line.chars().count();
+        section.push_str(&line);
+        lines += 1;
+        if cut {
+            break;
+        }
+    }
+    if lines == 0 { String::new() } else { section }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -602,6 +673,33 @@ mod tests {
     fn hebrew_phrases_are_near_groups_on_fts5() {
         let q = SearchQuery::parse("\"דמי ביטול\"", "query").unwrap();
         assert_eq!(q.to_fts5(), "body : ((NEAR(\"דמי\" \"ביטול\", 5)))");
+    }
+
+    #[test]
+    fn the_relevant_section_has_its_heading_and_keeps_to_its_budget() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let memory = |text: &str| RelevantMemory {
+            kind: SearchKind::Message,
+            text: text.into(),
+            at: now - chrono::Duration::days(3),
+            channel: Some(Channel::Whatsapp),
+            role: Some(MessageRole::Customer),
+        };
+        let memories = [memory("I love the   balcony"), memory("Second one")];
+        let en = relevant_section(Locale::En, now, &memories, 1000);
+        assert_eq!(
+            en,
+            "Relevant past moments:\n- 3 days ago, WhatsApp: Customer: I love the balcony\n\
+             - 3 days ago, WhatsApp: Customer: Second one"
+        );
+        let one = relevant_section(Locale::En, now, &memories, 80);
+        assert_eq!(one.lines().count(), 2, "{one}");
+        let long = [memory(&"word ".repeat(100))];
+        let cut = relevant_section(Locale::En, now, &long, 100);
+        assert_eq!(cut.chars().count(), 100, "{cut}");
+        assert!(cut.ends_with('…'), "{cut}");
+        assert_eq!(relevant_section(Locale::En, now, &memories, 10), "");
+        assert!(relevant_section(Locale::He, now, &memories, 1000).starts_with("רגעים רלוונטיים"));
     }
 
     #[test]

@@ -12,7 +12,10 @@ use uuid::Uuid;
 use crate::auth::{Actor, Permission};
 use crate::db::executor::Executor;
 use crate::domain::InvalidInput;
-use crate::domain::search::{SearchKind, SearchQuery, snippet};
+use crate::domain::context::{self, ContextDocument, Rendered};
+use crate::domain::search::{
+    MAX_QUERY_CHARS, RelevantMemory, SearchKind, SearchQuery, relevant_section, snippet,
+};
 use crate::entities::{interaction_summary, message, note};
 use crate::error::{AppError, AppResult};
 use crate::repo;
@@ -279,4 +282,89 @@ async fn hydrate<C: Executor>(
             })
         })
         .collect())
+}
+
+/// The most relevant memories a memory context may ask for.
+pub const MAX_RELEVANT: usize = 20;
+
+/// What a memory context asks of search: the lead's past moments relevant to `text`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelevantRequest {
+    pub text: String,
+    pub first: usize,
+}
+
+impl RelevantRequest {
+    /// Checks `relevantTo` and `relevantFirst`; `None` when there is nothing to look for.
+    pub fn parse(text: Option<String>, first: i32) -> Result<Option<Self>, InvalidInput> {
+        let first = usize::try_from(first)
+            .ok()
+            .filter(|n| *n <= MAX_RELEVANT)
+            .ok_or_else(|| {
+                InvalidInput::new(
+                    "relevantFirst",
+                    format!("must be between 0 and {MAX_RELEVANT}"),
+                )
+            })?;
+        let Some(text) = text else {
+            return Ok(None);
+        };
+        if text.chars().count() > MAX_QUERY_CHARS {
+            return Err(InvalidInput::new(
+                "relevantTo",
+                format!("at most {MAX_QUERY_CHARS} characters"),
+            ));
+        }
+        Ok((first > 0 && !text.trim().is_empty()).then_some(Self { text, first }))
+    }
+}
+
+/// The memory context's text with the relevant memories under their own heading: they get
+/// at most a quarter of the budget, the rest of the context what is left.
+pub fn render_with_relevant(
+    doc: &ContextDocument,
+    relevant: &[SearchHit],
+    budget: usize,
+) -> Rendered {
+    if relevant.is_empty() {
+        return context::render(doc, budget);
+    }
+    let memories: Vec<RelevantMemory> = relevant
+        .iter()
+        .map(|hit| match &hit.record {
+            SearchRecord::Message(m) => RelevantMemory {
+                kind: hit.kind,
+                text: m.content.clone(),
+                at: m.occurred_at,
+                channel: Some(m.channel),
+                role: Some(m.role),
+            },
+            SearchRecord::Summary(s) => RelevantMemory {
+                kind: hit.kind,
+                text: s.summary.clone(),
+                at: s.created_at,
+                channel: Some(s.channel),
+                role: None,
+            },
+            SearchRecord::Note(n) => RelevantMemory {
+                kind: hit.kind,
+                text: n.body.clone(),
+                at: n.created_at,
+                channel: None,
+                role: None,
+            },
+        })
+        .collect();
+    let section = relevant_section(doc.locale, doc.now, &memories, budget / 4);
+    if section.is_empty() {
+        return context::render(doc, budget);
+    }
+    let section_chars = section.chars().count() + 2;
+    let mut rendered = context::render(doc, budget.saturating_sub(section_chars));
+    if !rendered.text.is_empty() {
+        rendered.text.push_str("\n\n");
+    }
+    rendered.text.push_str(&section);
+    rendered.estimated_tokens = context::estimate_tokens(&rendered.text);
+    rendered
 }

@@ -513,3 +513,162 @@ async fn retention_forgets_old_index_rows_with_the_records() {
         ["A new balcony question"]
     );
 }
+
+const CONTEXT: &str = r#"query($lead: ID!, $text: String, $first: Int! = 5, $locale: String) {
+  memoryContext(leadId: $lead, relevantTo: $text, relevantFirst: $first, locale: $locale) {
+    session { id }
+    relevantMemories { kind snippet session { id } record {
+      ... on Message { content } ... on InteractionSummary { summary } ... on Note { body } } }
+    rendered { text estimatedTokens }
+  }
+}"#;
+
+#[tokio::test]
+async fn the_memory_context_brings_back_past_moments_relevant_to_the_latest_message() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let (lead, first_session) = says(
+        &app,
+        &t,
+        "972500000055",
+        "Does the Basel apartment have a balcony?",
+    )
+    .await;
+    says(&app, &t, "972500000055", "I also need parking for two cars").await;
+    add_note(&app, &t.agent, &lead, "Balcony must face west", false).await;
+    app.clock.advance(Duration::minutes(20));
+    app.sweep(1).await;
+    app.run_jobs(1).await;
+    app.clock.advance(Duration::days(3));
+    let (_, current) = says(
+        &app,
+        &t,
+        "972500000055",
+        "Hi again, what about the balcony?",
+    )
+    .await;
+    assert_ne!(current, first_session);
+
+    let response = app
+        .gql(
+            Some(&t.viewer),
+            CONTEXT,
+            json!({ "lead": lead, "text": "what about the balcony?" }),
+        )
+        .await;
+    let context = &response.ok()["memoryContext"];
+    let memories = context["relevantMemories"].as_array().unwrap();
+    assert!(!memories.is_empty(), "{context}");
+    for memory in memories {
+        assert_ne!(
+            memory["session"]["id"],
+            current.as_str(),
+            "the conversation in progress is not a memory: {memory}"
+        );
+    }
+    let texts: Vec<String> = memories
+        .iter()
+        .map(|m| {
+            let r = &m["record"];
+            r["content"]
+                .as_str()
+                .or(r["summary"].as_str())
+                .or(r["body"].as_str())
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        texts.contains(&"Does the Basel apartment have a balcony?".to_owned()),
+        "{texts:?}"
+    );
+    assert!(
+        texts.contains(&"Balcony must face west".to_owned()),
+        "{texts:?}"
+    );
+    assert!(
+        !texts
+            .iter()
+            .any(|t| t.contains("parking") && !t.contains("alcony")),
+        "{texts:?}"
+    );
+    let rendered = context["rendered"]["text"].as_str().unwrap();
+    assert!(
+        rendered.contains("Relevant past moments:\n- "),
+        "{rendered}"
+    );
+    assert!(rendered.contains("Balcony must face west"), "{rendered}");
+
+    let hebrew = app
+        .gql(
+            Some(&t.viewer),
+            CONTEXT,
+            json!({ "lead": lead, "text": "balcony", "locale": "he", "first": 1 }),
+        )
+        .await;
+    let context = &hebrew.ok()["memoryContext"];
+    assert_eq!(context["relevantMemories"].as_array().unwrap().len(), 1);
+    assert!(
+        context["rendered"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("רגעים רלוונטיים מהעבר:"),
+        "{context}"
+    );
+
+    let without = app
+        .gql(Some(&t.viewer), CONTEXT, json!({ "lead": lead }))
+        .await;
+    let context = &without.ok()["memoryContext"];
+    assert_eq!(context["relevantMemories"], json!([]));
+    assert!(
+        !context["rendered"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Relevant past moments")
+    );
+
+    let too_many = app
+        .gql(
+            Some(&t.viewer),
+            CONTEXT,
+            json!({ "lead": lead, "text": "balcony", "first": 21 }),
+        )
+        .await;
+    too_many.expect_error("BAD_USER_INPUT");
+    assert_eq!(too_many.field(), Some("relevantFirst"));
+}
+
+#[tokio::test]
+async fn relevant_memories_stay_within_the_context_budget_and_the_tenant() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let other = app.tenant("Other").await;
+    let (lead, _) = says(&app, &t, "972500000066", "garden ".repeat(300).trim()).await;
+    says(
+        &app,
+        &other,
+        "972500000066",
+        "garden party in the other tenant",
+    )
+    .await;
+    app.clock.advance(Duration::minutes(20));
+    app.sweep(2).await;
+    crate::helpers::update_settings(&app, &t.admin, "contextCharBudget: 600").await;
+    let response = app
+        .gql(
+            Some(&t.viewer),
+            CONTEXT,
+            json!({ "lead": lead, "text": "garden" }),
+        )
+        .await;
+    let context = &response.ok()["memoryContext"];
+    let rendered = context["rendered"]["text"].as_str().unwrap();
+    assert!(
+        rendered.chars().count() <= 600,
+        "{}",
+        rendered.chars().count()
+    );
+    assert!(rendered.contains("Relevant past moments:"), "{rendered}");
+    assert!(!rendered.contains("party"), "{rendered}");
+}

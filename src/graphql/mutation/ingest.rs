@@ -197,6 +197,7 @@ impl IngestMutation {
                 phone: None,
                 channel: Some(recorded.session.channel),
                 locale,
+                relevant: None,
             };
             Some(MemoryContext(memory::context(state, actor, request).await?))
         } else {
