@@ -40,6 +40,9 @@ pub const MAX_QUERY_CHARS: usize = 1000;
 /// by up to four prefix-stripped forms of itself (see [`SearchQuery::to_fts5`]).
 const HEBREW_PHRASE_SLACK: usize = 5;
 
+/// Longer words are not indexed.
+const MAX_TERM_BYTES: usize = 200;
+
 /// PostgreSQL's largest word position; later words share it.
 const PG_MAX_POSITION: usize = 16_383;
 
@@ -179,6 +182,10 @@ pub fn index_text(text: &str) -> IndexedText {
     for (i, word) in words.iter().enumerate() {
         let position = (i + 1).min(PG_MAX_POSITION);
         for form in word.forms() {
+            // PostgreSQL refuses a lexeme over 2 KB; nobody searches for such a "word".
+            if form.len() > MAX_TERM_BYTES {
+                continue;
+            }
             if !body.is_empty() {
                 body.push(' ');
             }
