@@ -7,6 +7,7 @@ mod m20261122_000002_events_without_created_index;
 mod m20261206_000003_staff_deactivation;
 mod m20261206_000004_session_awaiting;
 mod m20261206_000010_privacy;
+mod m20261206_000020_search;
 mod m20261206_000030_crm;
 
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000003_staff_deactivation::Migration),
             Box::new(m20261206_000004_session_awaiting::Migration),
             Box::new(m20261206_000010_privacy::Migration),
+            Box::new(m20261206_000020_search::Migration),
             Box::new(m20261206_000030_crm::Migration),
         ]
     }

@@ -328,6 +328,14 @@ impl RowReader for SqliteRow<'_, '_> {
             _ => Err(DbErr::Custom("expected a uuid column".into())),
         }
     }
+
+    fn next_f64(&mut self) -> Result<f64, DbErr> {
+        match self.value()? {
+            ValueRef::Real(x) => Ok(x),
+            ValueRef::Integer(n) => Ok(n as f64),
+            _ => Err(DbErr::Custom("expected a number column".into())),
+        }
+    }
 }
 
 /// Binds `statement`'s values to `stmt`: numbered placeholders (`$1`, `?1`) take the value of

@@ -129,6 +129,7 @@ pub trait RowReader {
     fn next_i64(&mut self) -> Result<i64, DbErr>;
     fn next_string(&mut self) -> Result<String, DbErr>;
     fn next_uuid(&mut self) -> Result<Uuid, DbErr>;
+    fn next_f64(&mut self) -> Result<f64, DbErr>;
 }
 
 /// A row type of [`Executor::rows`]: tuples of the column types below, in select order.
@@ -165,6 +166,12 @@ impl Column for Uuid {
     }
 }
 
+impl Column for f64 {
+    fn read(row: &mut dyn RowReader) -> Result<Self, DbErr> {
+        row.next_f64()
+    }
+}
+
 impl<A: Column> FromRow for (A,) {
     fn from_row(row: &mut dyn RowReader) -> Result<Self, DbErr> {
         Ok((A::read(row)?,))
@@ -180,6 +187,12 @@ impl<A: Column, B: Column> FromRow for (A, B) {
 impl<A: Column, B: Column, C: Column> FromRow for (A, B, C) {
     fn from_row(row: &mut dyn RowReader) -> Result<Self, DbErr> {
         Ok((A::read(row)?, B::read(row)?, C::read(row)?))
+    }
+}
+
+impl<A: Column, B: Column, C: Column, D: Column> FromRow for (A, B, C, D) {
+    fn from_row(row: &mut dyn RowReader) -> Result<Self, DbErr> {
+        Ok((A::read(row)?, B::read(row)?, C::read(row)?, D::read(row)?))
     }
 }
 
@@ -215,6 +228,17 @@ impl RowReader for SeaRow<'_> {
 
     fn next_uuid(&mut self) -> Result<Uuid, DbErr> {
         self.next()
+    }
+
+    fn next_f64(&mut self) -> Result<f64, DbErr> {
+        // ts_rank_cd is a 4-byte real.
+        match self.row.try_get_by_index::<f64>(self.next) {
+            Ok(x) => {
+                self.next += 1;
+                Ok(x)
+            }
+            Err(_) => self.next::<f32>().map(f64::from),
+        }
     }
 }
 

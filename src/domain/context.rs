@@ -606,7 +606,7 @@ fn percent(confidence: f64) -> u32 {
 }
 
 /// "just now", "5 minutes ago", "2 days ago", or the date when it is more than 30 days ago.
-fn relative_time(locale: Locale, now: DateTime<Utc>, at: DateTime<Utc>) -> String {
+pub(crate) fn relative_time(locale: Locale, now: DateTime<Utc>, at: DateTime<Utc>) -> String {
     let l = &wording(locale).context;
     let seconds = (now - at).num_seconds();
     // A little clock skew between replicas is "just now"; a far-future time is shown as a date.

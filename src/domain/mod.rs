@@ -14,6 +14,7 @@ mod locale;
 pub mod phone;
 pub mod profile;
 pub mod redact;
+pub mod search;
 pub mod session_policy;
 pub mod summarize;
 pub mod text;

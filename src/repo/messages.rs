@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::group_keys;
 use super::leads::keyset_after;
 use super::pagination::{Cursor, Direction, PageRequest};
+use super::search::SearchDocument;
 use crate::db::executor::Executor;
 use crate::domain::Channel;
 use crate::entities::message;
@@ -47,16 +48,21 @@ pub async fn find<C: Executor>(
     conn.one(message::Entity::find_by_id((tenant_id, id))).await
 }
 
+/// Inserts new messages and their search index entries (same transaction).
 pub async fn insert_many<C: Executor>(conn: &C, rows: Vec<message::Model>) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
     }
     conn.insert_rows(
-        rows.into_iter().map(message::ActiveModel::from).collect(),
+        rows.iter()
+            .cloned()
+            .map(message::ActiveModel::from)
+            .collect(),
         None,
     )
     .await?;
-    Ok(())
+    let docs: Vec<SearchDocument<'_>> = rows.iter().map(SearchDocument::of_message).collect();
+    super::search::index_new(conn, &docs).await
 }
 
 /// The last `limit` messages of a session, oldest first.

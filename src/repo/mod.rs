@@ -17,6 +17,7 @@ pub mod notes;
 pub mod pagination;
 pub mod privacy;
 pub mod profile_changes;
+pub mod search;
 pub mod sessions;
 pub mod summaries;
 pub mod tenants;

@@ -18,6 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::repo;
 use crate::repo::tenants::TenantSettings;
 use crate::services::profile::profile_of;
+use crate::services::search;
 use crate::state::AppState;
 
 /// Which customer, and how to render.
@@ -29,6 +30,8 @@ pub struct ContextRequest {
     pub channel: Option<Channel>,
     /// A BCP 47 tag (`en`, `he-IL`); when absent, the customer's language (see [`locale_for`]).
     pub locale: Option<String>,
+    /// Also the lead's past moments most relevant to this text (search).
+    pub relevant: Option<search::RelevantRequest>,
 }
 
 /// The last summary of an earlier conversation.
@@ -61,6 +64,8 @@ pub struct MemoryContext {
     pub locale: Locale,
     pub customer_service_mode: bool,
     pub rendered: Rendered,
+    /// The lead's past moments most relevant to `ContextRequest::relevant`, best first.
+    pub relevant: Vec<search::SearchHit>,
 }
 
 /// Builds the memory context for a lead id or a phone number (exactly one).
@@ -290,7 +295,23 @@ pub async fn context(
         suggested_opening: suggested_opening.clone(),
         now,
     };
-    let rendered = context::render(&doc, budget(settings.context_char_budget));
+    let relevant = match &request.relevant {
+        Some(r) if cs_mode => {
+            let current = session.as_ref().map(|s| s.id);
+            search::relevant_memories(
+                state.db.reader(),
+                tenant_id,
+                lead.id,
+                &r.text,
+                current,
+                r.first,
+            )
+            .await?
+        }
+        _ => Vec::new(),
+    };
+    let rendered =
+        search::render_with_relevant(&doc, &relevant, budget(settings.context_char_budget));
     crate::services::audit::lead_viewed(
         state,
         actor,
@@ -310,6 +331,7 @@ pub async fn context(
         locale,
         customer_service_mode: cs_mode,
         rendered,
+        relevant,
     })
 }
 
@@ -504,5 +526,6 @@ fn new_customer(
         locale,
         customer_service_mode: cs_mode,
         rendered: context::render(&doc, budget(settings.context_char_budget)),
+        relevant: Vec::new(),
     }
 }

@@ -18,6 +18,7 @@ pub mod notes;
 pub mod outbound;
 pub mod privacy;
 pub mod profile;
+pub mod search;
 pub mod sessions;
 pub mod summaries;
 pub mod tenants;

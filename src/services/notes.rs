@@ -8,6 +8,7 @@ use crate::entities::note;
 use crate::error::{AppError, AppResult};
 use crate::events::{NewEvent, outbox};
 use crate::repo;
+use crate::repo::search::SearchDocument;
 use crate::services::audit;
 use crate::state::AppState;
 
@@ -86,6 +87,7 @@ pub async fn add(state: &AppState, actor: &Actor, input: NewNote) -> AppResult<n
         updated_at: now,
     };
     let saved = sea_orm::ActiveModelTrait::insert(note::ActiveModel::from(note), &txn).await?;
+    repo::search::index_new(&txn, &[SearchDocument::of_note(&saved)]).await?;
     finish(
         state,
         actor,
@@ -149,6 +151,7 @@ pub async fn update(
     let current = repo::notes::find(&txn, actor.tenant_id, id)
         .await?
         .ok_or(AppError::not_found("note"))?;
+    let body_changed = body.as_ref().is_some_and(|b| *b != current.body);
     let mut active: note::ActiveModel = current.into();
     if let Some(body) = body {
         active.body = sea_orm::ActiveValue::Set(body);
@@ -158,6 +161,9 @@ pub async fn update(
     }
     active.updated_at = sea_orm::ActiveValue::Set(state.now());
     let saved = sea_orm::ActiveModelTrait::update(active, &txn).await?;
+    if body_changed {
+        repo::search::reindex(&txn, &SearchDocument::of_note(&saved)).await?;
+    }
     finish(
         state,
         actor,

@@ -21,6 +21,7 @@ use crate::events::{NewEvent, outbox};
 use crate::llm::{Builtin, Summarized};
 use crate::repo;
 use crate::repo::jobs::NewJob;
+use crate::repo::search::SearchDocument;
 use crate::services::profile;
 use crate::state::AppState;
 
@@ -374,9 +375,11 @@ async fn upsert_summary(
         )
         .exec_without_returning(txn)
         .await?;
-    repo::summaries::for_session(txn, session.tenant_id, session.id)
+    let stored = repo::summaries::for_session(txn, session.tenant_id, session.id)
         .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("summary vanished after upsert")))
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("summary vanished after upsert")))?;
+    repo::search::reindex(txn, &SearchDocument::of_summary(&stored)).await?;
+    Ok(stored)
 }
 
 /// A call's summary as a `call_summary` note (updated in place on a re-run).
@@ -398,10 +401,9 @@ async fn upsert_call_note(
             let mut active: note::ActiveModel = existing.into();
             active.body = sea_orm::ActiveValue::Set(summary.to_owned());
             active.updated_at = sea_orm::ActiveValue::Set(now);
-            (
-                sea_orm::ActiveModelTrait::update(active, txn).await?,
-                EventType::NoteUpdated,
-            )
+            let saved = sea_orm::ActiveModelTrait::update(active, txn).await?;
+            repo::search::reindex(txn, &SearchDocument::of_note(&saved)).await?;
+            (saved, EventType::NoteUpdated)
         }
         None => {
             let row = note::Model {
@@ -417,10 +419,10 @@ async fn upsert_call_note(
                 created_at: now,
                 updated_at: now,
             };
-            (
-                sea_orm::ActiveModelTrait::insert(note::ActiveModel::from(row), txn).await?,
-                EventType::NoteCreated,
-            )
+            let saved =
+                sea_orm::ActiveModelTrait::insert(note::ActiveModel::from(row), txn).await?;
+            repo::search::index_new(txn, &[SearchDocument::of_note(&saved)]).await?;
+            (saved, EventType::NoteCreated)
         }
     };
     Ok(Some(NewEvent::new(

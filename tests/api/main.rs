@@ -34,6 +34,7 @@ mod privacy_retention;
 mod profile;
 mod read_scopes;
 mod schema;
+mod search;
 mod tenancy;
 mod validation;
 mod webhooks;

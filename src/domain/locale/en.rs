@@ -18,6 +18,7 @@ pub(super) static WORDING: Wording = Wording {
         pinned: "[pinned]",
         by: "by",
         current_conversation: "Current conversation",
+        relevant: "Relevant past moments",
         channels: ["WhatsApp", "phone call", "web chat", "SMS", "email"],
         sources: ["staff", "CRM import", "channel", "AI"],
         keys: [

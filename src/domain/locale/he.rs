@@ -18,6 +18,7 @@ pub(super) static WORDING: Wording = Wording {
         pinned: "[מוצמד]",
         by: "מאת",
         current_conversation: "השיחה הנוכחית",
+        relevant: "רגעים רלוונטיים מהעבר",
         channels: ["וואטסאפ", "שיחת טלפון", "צ'אט באתר", "SMS", "אימייל"],
         sources: ["צוות", "ייבוא מ-CRM", "ערוץ", "בינה מלאכותית"],
         keys: [

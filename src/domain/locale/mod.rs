@@ -53,6 +53,8 @@ pub(crate) struct ContextWording {
     pub(crate) pinned: &'static str,
     pub(crate) by: &'static str,
     pub(crate) current_conversation: &'static str,
+    /// The heading of the lead's past moments most relevant to the latest message (search).
+    pub(crate) relevant: &'static str,
     /// Indexed like [`Channel::ALL`].
     pub(crate) channels: [&'static str; 5],
     /// Indexed like [`Source::ALL`].

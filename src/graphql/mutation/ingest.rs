@@ -216,6 +216,7 @@ impl IngestMutation {
                 phone: None,
                 channel: Some(recorded.session.channel),
                 locale: text::opt(locale),
+                relevant: None,
             };
             Some(MemoryContext(memory::context(state, actor, request).await?))
         } else {

@@ -8,6 +8,7 @@ mod memory;
 mod notes;
 mod privacy;
 mod profile;
+mod search;
 mod sessions;
 mod webhooks;
 
@@ -22,6 +23,7 @@ pub struct Query(
     notes::NoteQuery,
     sessions::SessionQuery,
     memory::MemoryQuery,
+    search::SearchQuery,
     admin::AdminQuery,
     webhooks::WebhookQuery,
     changes::ChangeQuery,

@@ -83,6 +83,18 @@ impl MemoryContext {
         self.0.customer_service_mode
     }
 
+    /// The lead's past messages, summaries and notes most relevant to `relevantTo`, best
+    /// first, outside the conversation in progress (empty without `relevantTo`, and when the
+    /// tenant's customer-service mode is off).
+    async fn relevant_memories(&self) -> Vec<super::search::SearchHit> {
+        self.0
+            .relevant
+            .iter()
+            .cloned()
+            .map(super::search::SearchHit)
+            .collect()
+    }
+
     /// Everything above as prompt-ready text.
     async fn rendered(&self) -> RenderedContext {
         let r = &self.0.rendered;

@@ -11,6 +11,7 @@ pub mod message;
 pub mod note;
 pub mod privacy;
 pub mod profile;
+pub mod search;
 pub mod session;
 pub mod summary;
 pub mod tenant;

@@ -1,0 +1,411 @@
+//! The search index: one row per message, summary and note, written in the record's own
+//! transaction, and the lexical query over it (FTS5 on SQLite, `tsvector` on PostgreSQL).
+//!
+//! Deleting a record deletes its index row by trigger (see the `search` migration), so
+//! erasure and retention forget the index with the records; [`forget_lead`] and
+//! [`forget_older_than`] exist for callers that delete the index on its own.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseBackend, DbErr, Statement, Value};
+use uuid::Uuid;
+
+use crate::db::executor::Executor;
+use crate::domain::search::{SearchKind, SearchQuery, index_text};
+use crate::domain::{Channel, MessageRole};
+use crate::entities::{interaction_summary, message, note};
+
+/// Documents per insert statement (8–9 values each, far below SQLite's variable limit).
+const CHUNK: usize = 200;
+
+/// One searchable record as the index sees it.
+#[derive(Debug, Clone)]
+pub struct SearchDocument<'a> {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub kind: SearchKind,
+    pub lead_id: Uuid,
+    pub session_id: Option<Uuid>,
+    pub channel: Option<Channel>,
+    pub role: Option<MessageRole>,
+    pub occurred_at: DateTime<Utc>,
+    pub text: &'a str,
+}
+
+impl<'a> SearchDocument<'a> {
+    pub fn of_message(m: &'a message::Model) -> Self {
+        Self {
+            tenant_id: m.tenant_id,
+            id: m.id,
+            kind: SearchKind::Message,
+            lead_id: m.lead_id,
+            session_id: Some(m.session_id),
+            channel: Some(m.channel),
+            role: Some(m.role),
+            occurred_at: m.occurred_at,
+            text: &m.content,
+        }
+    }
+
+    pub fn of_summary(s: &'a interaction_summary::Model) -> Self {
+        Self {
+            tenant_id: s.tenant_id,
+            id: s.id,
+            kind: SearchKind::Summary,
+            lead_id: s.lead_id,
+            session_id: Some(s.session_id),
+            channel: Some(s.channel),
+            role: None,
+            occurred_at: s.created_at,
+            text: &s.summary,
+        }
+    }
+
+    pub fn of_note(n: &'a note::Model) -> Self {
+        Self {
+            tenant_id: n.tenant_id,
+            id: n.id,
+            kind: SearchKind::Note,
+            lead_id: n.lead_id,
+            session_id: n.session_id,
+            channel: None,
+            role: None,
+            occurred_at: n.created_at,
+            text: &n.body,
+        }
+    }
+}
+
+/// The token that confines an FTS5 match to a tenant (and one to a lead).
+fn tenant_token(tenant_id: Uuid) -> String {
+    format!("t{}", tenant_id.simple())
+}
+
+fn lead_token(lead_id: Uuid) -> String {
+    format!("l{}", lead_id.simple())
+}
+
+/// Adds records that are not in the index yet (new messages, notes, summaries).
+pub async fn index_new<C: Executor>(conn: &C, docs: &[SearchDocument<'_>]) -> Result<(), DbErr> {
+    for chunk in docs.chunks(CHUNK) {
+        match conn.backend() {
+            DatabaseBackend::Postgres => index_postgres(conn, chunk).await?,
+            _ => index_sqlite(conn, chunk).await?,
+        }
+    }
+    Ok(())
+}
+
+/// Replaces a record's entry (its text changed, or it was rewritten in place).
+pub async fn reindex<C: Executor>(conn: &C, doc: &SearchDocument<'_>) -> Result<(), DbErr> {
+    forget(conn, doc.tenant_id, &[doc.id]).await?;
+    index_new(conn, std::slice::from_ref(doc)).await
+}
+
+fn document_values(doc: &SearchDocument<'_>, values: &mut Vec<Value>) {
+    values.push(doc.tenant_id.into());
+    values.push(doc.id.into());
+    values.push(doc.kind.as_str().into());
+    values.push(doc.lead_id.into());
+    values.push(doc.session_id.into());
+    values.push(doc.channel.map(|c| c.as_str().to_owned()).into());
+    values.push(doc.role.map(|r| r.as_str().to_owned()).into());
+    values.push(doc.occurred_at.into());
+}
+
+fn placeholders(row: usize, width: usize, extra: &str) -> String {
+    let first = row * width;
+    let list: Vec<String> = (1..=width)
+        .map(|i| {
+            if i == width && !extra.is_empty() {
+                format!("${}{extra}", first + i)
+            } else {
+                format!("${}", first + i)
+            }
+        })
+        .collect();
+    format!("({})", list.join(", "))
+}
+
+const COLUMNS: &str = "tenant_id, id, kind, lead_id, session_id, channel, role, occurred_at";
+
+async fn index_sqlite<C: Executor>(conn: &C, docs: &[SearchDocument<'_>]) -> Result<(), DbErr> {
+    let mut values = Vec::with_capacity(docs.len() * 8);
+    let mut rows = Vec::with_capacity(docs.len());
+    for (i, doc) in docs.iter().enumerate() {
+        document_values(doc, &mut values);
+        rows.push(placeholders(i, 8, ""));
+    }
+    let inserted: Vec<(i64, Uuid)> = conn
+        .rows(Statement::from_sql_and_values(
+            DatabaseBackend::Sqlite,
+            format!(
+                "INSERT INTO search_documents ({COLUMNS}) VALUES {} RETURNING rowid, id",
+                rows.join(", ")
+            ),
+            values,
+        ))
+        .await?;
+    let mut values = Vec::with_capacity(docs.len() * 3);
+    let mut rows = Vec::with_capacity(docs.len());
+    for (i, (rowid, id)) in inserted.iter().enumerate() {
+        let doc = docs
+            .iter()
+            .find(|d| d.id == *id)
+            .ok_or_else(|| DbErr::Custom("search document vanished on insert".into()))?;
+        values.push((*rowid).into());
+        values.push(
+            format!(
+                "{} {}",
+                tenant_token(doc.tenant_id),
+                lead_token(doc.lead_id)
+            )
+            .into(),
+        );
+        values.push(index_text(doc.text).fts5_body.into());
+        rows.push(placeholders(i, 3, ""));
+    }
+    conn.execute(Statement::from_sql_and_values(
+        DatabaseBackend::Sqlite,
+        format!(
+            "INSERT INTO search_fts (rowid, scope, body) VALUES {}",
+            rows.join(", ")
+        ),
+        values,
+    ))
+    .await?;
+    Ok(())
+}
+
+async fn index_postgres<C: Executor>(conn: &C, docs: &[SearchDocument<'_>]) -> Result<(), DbErr> {
+    let mut values = Vec::with_capacity(docs.len() * 9);
+    let mut rows = Vec::with_capacity(docs.len());
+    for (i, doc) in docs.iter().enumerate() {
+        document_values(doc, &mut values);
+        // The tenant's token (no position) lets the GIN index narrow a match to the tenant.
+        let terms = index_text(doc.text).tsvector;
+        values.push(format!("{terms} '{}'", tenant_token(doc.tenant_id)).into());
+        rows.push(placeholders(i, 9, "::tsvector"));
+    }
+    conn.execute(Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        format!(
+            "INSERT INTO search_documents ({COLUMNS}, terms) VALUES {} \
+             ON CONFLICT (tenant_id, id) DO UPDATE SET terms = EXCLUDED.terms, \
+             occurred_at = EXCLUDED.occurred_at, session_id = EXCLUDED.session_id",
+            rows.join(", ")
+        ),
+        values,
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Removes records' entries (the records themselves stay).
+pub async fn forget<C: Executor>(conn: &C, tenant_id: Uuid, ids: &[Uuid]) -> Result<u64, DbErr> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut values: Vec<Value> = vec![tenant_id.into()];
+    let list: Vec<String> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            values.push((*id).into());
+            format!("${}", i + 2)
+        })
+        .collect();
+    conn.execute(Statement::from_sql_and_values(
+        conn.backend(),
+        format!(
+            "DELETE FROM search_documents WHERE tenant_id = $1 AND id IN ({})",
+            list.join(", ")
+        ),
+        values,
+    ))
+    .await
+}
+
+/// Removes every entry of a lead. Deleting the lead's records already does this (triggers);
+/// for a caller that erases the index without the records.
+pub async fn forget_lead<C: Executor>(
+    conn: &C,
+    tenant_id: Uuid,
+    lead_id: Uuid,
+) -> Result<u64, DbErr> {
+    conn.execute(Statement::from_sql_and_values(
+        conn.backend(),
+        "DELETE FROM search_documents WHERE tenant_id = $1 AND lead_id = $2",
+        [tenant_id.into(), lead_id.into()],
+    ))
+    .await
+}
+
+/// Removes the entries of records older than `cutoff` (retention), as deleting those records
+/// does by trigger.
+pub async fn forget_older_than<C: Executor>(
+    conn: &C,
+    tenant_id: Uuid,
+    cutoff: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    conn.execute(Statement::from_sql_and_values(
+        conn.backend(),
+        "DELETE FROM search_documents WHERE tenant_id = $1 AND occurred_at < $2",
+        [tenant_id.into(), cutoff.into()],
+    ))
+    .await
+}
+
+/// What a search is limited to, beyond the tenant.
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilter {
+    pub lead_id: Option<Uuid>,
+    pub channels: Vec<Channel>,
+    pub roles: Vec<MessageRole>,
+    pub kinds: Vec<SearchKind>,
+    /// At or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Before.
+    pub to: Option<DateTime<Utc>>,
+    /// Leaves out one conversation (the one in progress, for the memory context).
+    pub exclude_session: Option<Uuid>,
+}
+
+/// One lexical match, best first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LexicalHit {
+    pub id: Uuid,
+    pub kind: SearchKind,
+    /// BM25 on SQLite, `ts_rank_cd` on PostgreSQL: higher is better.
+    pub score: f64,
+}
+
+/// Appends `sql` with its values numbered from where `values` is.
+struct Sql {
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.values.push(value.into());
+        format!("${}", self.values.len())
+    }
+
+    fn list<T: Copy>(&mut self, items: &[T], value: impl Fn(T) -> Value) -> String {
+        let marks: Vec<String> = items.iter().map(|&t| self.bind(value(t))).collect();
+        marks.join(", ")
+    }
+}
+
+fn filters(sql: &mut Sql, filter: &SearchFilter) {
+    if let Some(lead) = filter.lead_id {
+        let mark = sql.bind(lead);
+        sql.text.push_str(&format!(" AND d.lead_id = {mark}"));
+    }
+    if !filter.kinds.is_empty() {
+        let marks = sql.list(&filter.kinds, |k| k.as_str().into());
+        sql.text.push_str(&format!(" AND d.kind IN ({marks})"));
+    }
+    if !filter.channels.is_empty() {
+        let marks = sql.list(&filter.channels, |c| c.as_str().into());
+        sql.text.push_str(&format!(" AND d.channel IN ({marks})"));
+    }
+    if !filter.roles.is_empty() {
+        let marks = sql.list(&filter.roles, |r| r.as_str().into());
+        sql.text.push_str(&format!(" AND d.role IN ({marks})"));
+    }
+    if let Some(from) = filter.from {
+        let mark = sql.bind(from);
+        sql.text.push_str(&format!(" AND d.occurred_at >= {mark}"));
+    }
+    if let Some(to) = filter.to {
+        let mark = sql.bind(to);
+        sql.text.push_str(&format!(" AND d.occurred_at < {mark}"));
+    }
+    if let Some(session) = filter.exclude_session {
+        let mark = sql.bind(session);
+        sql.text.push_str(&format!(
+            " AND (d.session_id IS NULL OR d.session_id <> {mark})"
+        ));
+    }
+}
+
+/// The tenant's records matching `query`, best first: `limit` of them after skipping `offset`.
+pub async fn lexical<C: Executor>(
+    conn: &C,
+    tenant_id: Uuid,
+    query: &SearchQuery,
+    filter: &SearchFilter,
+    limit: u64,
+    offset: u64,
+) -> Result<Vec<LexicalHit>, DbErr> {
+    let statement = lexical_statement(conn.backend(), tenant_id, query, filter, limit, offset);
+    let rows: Vec<(Uuid, String, f64)> = conn.rows(statement).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, kind, score)| {
+            Some(LexicalHit {
+                id,
+                kind: SearchKind::parse(&kind)?,
+                score,
+            })
+        })
+        .collect())
+}
+
+/// The raw lexical statement (public for the benchmark's baseline).
+pub fn lexical_statement(
+    backend: DatabaseBackend,
+    tenant_id: Uuid,
+    query: &SearchQuery,
+    filter: &SearchFilter,
+    limit: u64,
+    offset: u64,
+) -> Statement {
+    let mut sql = Sql {
+        text: String::new(),
+        values: Vec::new(),
+    };
+    if backend == DatabaseBackend::Postgres {
+        let (groups, excluded) = query.to_websearch();
+        let mut parts: Vec<String> = groups
+            .into_iter()
+            .map(|g| {
+                let mark = sql.bind(g);
+                format!("websearch_to_tsquery('simple', {mark})")
+            })
+            .collect();
+        parts.extend(excluded.into_iter().map(|e| {
+            let mark = sql.bind(e);
+            format!("!! websearch_to_tsquery('simple', {mark})")
+        }));
+        let wanted = format!("({})", parts.join(" && "));
+        let tenant = sql.bind(tenant_token(tenant_id));
+        let tenant_id_mark = sql.bind(tenant_id);
+        sql.text = format!(
+            "SELECT d.id, d.kind, ts_rank_cd(d.terms, {wanted})::float8 AS score \
+             FROM search_documents d \
+             WHERE d.terms @@ ({wanted} && {tenant}::tsquery) AND d.tenant_id = {tenant_id_mark}"
+        );
+    } else {
+        let mut expr = format!("scope : \"{}\"", tenant_token(tenant_id));
+        if let Some(lead) = filter.lead_id {
+            expr.push_str(&format!(" AND scope : \"{}\"", lead_token(lead)));
+        }
+        expr.push_str(&format!(" AND ({})", query.to_fts5()));
+        let matching = sql.bind(expr);
+        let tenant_id_mark = sql.bind(tenant_id);
+        // CROSS JOIN keeps the FTS match as the outer loop.
+        sql.text = format!(
+            "SELECT d.id, d.kind, -bm25(search_fts, 0.0, 1.0) AS score \
+             FROM search_fts CROSS JOIN search_documents d ON d.rowid = search_fts.rowid \
+             WHERE search_fts MATCH {matching} AND d.tenant_id = {tenant_id_mark}"
+        );
+    }
+    filters(&mut sql, filter);
+    // Limits are part of the SQL: SQLite prepares a statement with a bound LIMIT on every run.
+    sql.text.push_str(&format!(
+        " ORDER BY score DESC, d.id DESC LIMIT {limit} OFFSET {offset}"
+    ));
+    Statement::from_sql_and_values(backend, sql.text, sql.values)
+}
