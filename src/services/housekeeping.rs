@@ -1,4 +1,5 @@
-//! Housekeeping: events past their tenant's retention, finished jobs past a week.
+//! Housekeeping: events (and the webhook deliveries made of them) past their tenant's
+//! retention, finished jobs past a week.
 
 use chrono::{DateTime, Utc};
 use sea_orm::DbErr;
@@ -23,6 +24,8 @@ pub async fn run_once(state: &AppState) -> AppResult<(u64, u64)> {
     for (tenant_id, retention_days) in tenants {
         let before = now - chrono::Duration::days(i64::from(retention_days));
         events += expire_events(state, tenant_id, before, DELETE_CHUNK).await?;
+        // Outbound webhook deliveries carry event payloads: they go with the events.
+        repo::webhooks::delete_before(state.db.writer(), tenant_id, before).await?;
     }
     let jobs = repo::jobs::delete_done_before(
         state.db.writer(),

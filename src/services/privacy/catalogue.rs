@@ -68,6 +68,25 @@ pub struct Entry {
 /// Every table holding data about a lead, in erasure order (rows before what they point at).
 pub const CATALOGUE: &[Entry] = &[
     Entry {
+        table: "webhook_attempts",
+        holds: "what the business's integrations answered when told about a change to you",
+        erase: Erase::LeadColumn("lead_id"),
+        retention: Retention::Elsewhere("with the events they deliver (housekeeping)"),
+    },
+    Entry {
+        table: "webhook_deliveries",
+        holds: "notices about changes to you sent to the business's integrations",
+        erase: Erase::LeadColumn("lead_id"),
+        retention: Retention::Elsewhere("with the events they deliver (housekeeping)"),
+    },
+    Entry {
+        table: "search_documents",
+        holds: "the search index of your messages, summaries and notes (and, on SQLite, its \
+                words in search_fts)",
+        erase: Erase::LeadColumn("lead_id"),
+        retention: Retention::Elsewhere("deleted with its record, by a database trigger"),
+    },
+    Entry {
         table: "jobs",
         holds: "background work about a conversation (summaries to write)",
         erase: Erase::JsonIds {
