@@ -75,14 +75,9 @@ async fn thirty_aliased_pages_of_pages_are_refused_before_they_run_saying_what_c
     response.ok();
 }
 
-/// The dashboard's GraphQL documents (web/app.js), fragments filled in.
+/// The dashboard's GraphQL documents (web/js/api.js, all of them), fragments filled in.
 fn dashboard_documents() -> Vec<(String, String)> {
-    let source = include_str!("../../web/app.js");
-    let block = source
-        .split("// BEGIN DOCUMENTS")
-        .nth(1)
-        .and_then(|rest| rest.split("// END DOCUMENTS").next())
-        .expect("document block");
+    let block = include_str!("../../web/js/api.js");
     let mut fragments = HashMap::new();
     let mut documents = Vec::new();
     let mut rest = block;

@@ -13,6 +13,8 @@ use crate::helpers::{Gql, TestApp, TestTenant, add_note, message, record};
 /// The schema's object types and their fields.
 pub struct SchemaMap {
     pub objects: HashMap<String, Vec<FieldDefinition>>,
+    /// The schema's union types (selected by their `__typename` only).
+    pub unions: std::collections::HashSet<String>,
     /// When set, only fields named in this document count as selected.
     pub document: Option<String>,
 }
@@ -22,18 +24,26 @@ impl SchemaMap {
         let sdl = memodesk::graphql::sdl();
         let document = async_graphql::parser::parse_schema(&sdl).expect("SDL parses");
         let mut objects = HashMap::new();
+        let mut unions = std::collections::HashSet::new();
         for definition in document.definitions {
-            if let TypeSystemDefinition::Type(ty) = definition
-                && let TypeKind::Object(object) = ty.node.kind
-            {
-                objects.insert(
-                    ty.node.name.node.to_string(),
-                    object.fields.into_iter().map(|f| f.node).collect(),
-                );
+            if let TypeSystemDefinition::Type(ty) = definition {
+                match ty.node.kind {
+                    TypeKind::Object(object) => {
+                        objects.insert(
+                            ty.node.name.node.to_string(),
+                            object.fields.into_iter().map(|f| f.node).collect(),
+                        );
+                    }
+                    TypeKind::Union(_) => {
+                        unions.insert(ty.node.name.node.to_string());
+                    }
+                    _ => {}
+                }
             }
         }
         Self {
             objects,
+            unions,
             document: None,
         }
     }
@@ -66,6 +76,8 @@ impl SchemaMap {
                     "{name}{args} {{ {} }}",
                     self.selection(inner, depth - 1)
                 ));
+            } else if self.unions.contains(inner) {
+                parts.push(format!("{name}{args} {{ __typename }}"));
             } else {
                 parts.push(format!("{name}{args}"));
             }

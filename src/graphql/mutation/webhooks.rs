@@ -1,5 +1,6 @@
 //! Managing outbound webhook endpoints (admins).
 
+use crate::graphql::types::text::{self, SHORT, Text, VALUE};
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use crate::graphql::context::{ContextExt, parse_id};
@@ -13,23 +14,24 @@ pub struct WebhookMutation;
 #[derive(InputObject)]
 pub struct CreateWebhookEndpointInput {
     /// `https://…` (plain `http` outside production). Private, loopback, link-local and cloud
-    /// metadata addresses are refused.
-    pub url: String,
-    /// Event types to send, e.g. `["lead.updated", "summary.created", "lead.erased"]`.
-    pub event_types: Vec<String>,
-    /// What the endpoint is for.
-    pub description: Option<String>,
+    /// metadata addresses are refused. At most 1000 characters.
+    pub url: Text<VALUE>,
+    /// Event types to send, e.g. `["lead.updated", "summary.created", "lead.erased"]`; each
+    /// at most 200 characters.
+    pub event_types: Vec<Text<SHORT>>,
+    /// What the endpoint is for; at most 1000 characters.
+    pub description: Option<Text<VALUE>>,
 }
 
 /// Changes to an endpoint; what is left out stays.
 #[derive(InputObject)]
 pub struct UpdateWebhookEndpointInput {
-    /// A new receiver URL (same rules as on creation).
-    pub url: Option<String>,
-    /// The event types to send from now on.
-    pub event_types: Option<Vec<String>>,
-    /// What the endpoint is for.
-    pub description: Option<String>,
+    /// A new receiver URL (same rules as on creation); at most 1000 characters.
+    pub url: Option<Text<VALUE>>,
+    /// The event types to send from now on; each at most 200 characters.
+    pub event_types: Option<Vec<Text<SHORT>>>,
+    /// What the endpoint is for; at most 1000 characters.
+    pub description: Option<Text<VALUE>>,
     /// `true` re-enables a disabled endpoint (and clears why it was disabled).
     pub enabled: Option<bool>,
 }
@@ -44,9 +46,15 @@ impl WebhookMutation {
         input: CreateWebhookEndpointInput,
     ) -> Result<WebhookEndpointWithSecret> {
         let input = EndpointInput {
-            url: Some(input.url),
-            event_types: Some(input.event_types),
-            description: input.description,
+            url: Some(input.url.into_string()),
+            event_types: Some(
+                input
+                    .event_types
+                    .into_iter()
+                    .map(Text::into_string)
+                    .collect(),
+            ),
+            description: text::opt(input.description),
             enabled: None,
         };
         let (endpoint, secret) = outbound::create(ctx.state()?, ctx.actor()?, input).await?;
@@ -65,9 +73,11 @@ impl WebhookMutation {
     ) -> Result<WebhookEndpoint> {
         let id = parse_id(&id, "id")?;
         let input = EndpointInput {
-            url: input.url,
-            event_types: input.event_types,
-            description: input.description,
+            url: text::opt(input.url),
+            event_types: input
+                .event_types
+                .map(|types| types.into_iter().map(Text::into_string).collect()),
+            description: text::opt(input.description),
             enabled: input.enabled,
         };
         let endpoint = outbound::update(ctx.state()?, ctx.actor()?, id, input).await?;

@@ -31,8 +31,9 @@ pub struct LeadFilter {
     pub returning: Option<bool>,
     /// Leads with (true) or without (false) an open conversation.
     pub has_open_conversation: Option<bool>,
-    /// Leads who spoke this language in a conversation (ISO 639-1, e.g. `he`).
-    pub language: Option<String>,
+    /// Leads who spoke this language in a conversation (ISO 639-1, e.g. `he`); at most 200
+    /// characters.
+    pub language: Option<Text<SHORT>>,
 }
 
 impl LeadFilter {

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::graphql::types::text::{SHORT, Text};
 use async_graphql::{Context, Object, Result};
 
 use crate::graphql::context::{ContextExt, page_request, parse_id};
@@ -19,7 +20,8 @@ impl PrivacyQuery {
         ctx: &Context<'_>,
         filter: Option<AuditLogFilter>,
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The cursor of the entry to start after; at most 200 characters.")]
+        after: Option<Text<SHORT>>,
     ) -> Result<AuditEntryConnection> {
         let state = ctx.state()?;
         let actor = ctx.actor()?;
@@ -30,7 +32,7 @@ impl PrivacyQuery {
                 .actor
                 .map(|id| parse_id(&id, "filter.actor"))
                 .transpose()?,
-            action: f.action,
+            action: f.action.map(Text::into_string),
             lead_id: f
                 .lead_id
                 .map(|id| parse_id(&id, "filter.leadId"))

@@ -1,5 +1,6 @@
 //! Full-text search over the tenant's messages, summaries and notes.
 
+use crate::graphql::types::text::{self, SHORT, Text, VALUE};
 use async_graphql::{Context, Object, Result};
 
 use crate::graphql::context::ContextExt;
@@ -20,13 +21,15 @@ impl SearchQuery {
     async fn search(
         &self,
         ctx: &Context<'_>,
-        query: String,
+        #[graphql(desc = "What to look for; at most 1000 characters.")] query: Text<VALUE>,
         filter: Option<SearchFilter>,
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The cursor of the hit to start after; at most 200 characters.")]
+        after: Option<Text<SHORT>>,
     ) -> Result<SearchHitConnection> {
+        let after = text::opt(after);
         let request = SearchRequest {
-            query,
+            query: query.into_string(),
             filter: filter.unwrap_or_default().into_filter()?,
             first,
             after,

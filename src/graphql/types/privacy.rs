@@ -1,5 +1,6 @@
 //! Privacy: erasure receipts and the audit log.
 
+use crate::graphql::types::text::{SHORT, Text};
 use async_graphql::{ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -112,8 +113,8 @@ impl AuditEntry {
 pub struct AuditLogFilter {
     /// The staff user or API key that acted.
     pub actor: Option<ID>,
-    /// The action, e.g. `lead.viewed`.
-    pub action: Option<String>,
+    /// The action, e.g. `lead.viewed`; at most 200 characters.
+    pub action: Option<Text<SHORT>>,
     /// Entries about this lead.
     pub lead_id: Option<ID>,
     /// At or after this time.

@@ -1,5 +1,6 @@
 //! Search hits: the record found, how it ranked, and a snippet with the matching words.
 
+use crate::graphql::types::text::{SHORT, Text};
 use async_graphql::{Context, Enum, InputObject, Object, Result, Union};
 
 use super::connection::PageInfo;
@@ -39,10 +40,10 @@ pub struct SearchFilter {
     /// Only these kinds of record.
     pub kinds: Option<Vec<SearchKindGql>>,
     /// Only records from this time on (RFC 3339): a message's time, a summary's or note's
-    /// creation.
-    pub from: Option<String>,
-    /// Only records before this time (RFC 3339).
-    pub to: Option<String>,
+    /// creation. At most 200 characters.
+    pub from: Option<Text<SHORT>>,
+    /// Only records before this time (RFC 3339); at most 200 characters.
+    pub to: Option<Text<SHORT>>,
 }
 
 impl SearchFilter {
