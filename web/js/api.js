@@ -7,7 +7,7 @@ const F_PROFILE = `fragment Profile on Lead {
   id profile { key value source confidence locked rejected updatedAt updatedBy evidence { snippet } } }`;
 const F_LEAD_HEAD = `fragment LeadHead on Lead {
   ...LeadRow ...Profile sessionCount createdAt identities { kind value channel }
-  lastSummary { text channel at sessionId } }`;
+  lastSummary { text channel at conversationEndedAt sessionId } }`;
 const F_SESSION = `fragment SessionRow on Session {
   id channel status startedAt lastMessageAt closedAt closeReason messageCount intents language }`;
 const F_MESSAGE = `fragment Msg on Message {

@@ -295,7 +295,7 @@ export function renderLastSummary() {
   const s = state.lead.lastSummary;
   $('last-summary').replaceChildren(s
     ? h('div', { class: 'summary' },
-      h('p', { class: 'meta small muted' }, badge(channelName(s.channel), 'channel'), ' ', timeEl(s.at)),
+      h('p', { class: 'meta small muted' }, badge(channelName(s.channel), 'channel'), ' ', timeEl(s.conversationEndedAt ?? s.at)),
       h('p', { class: 'text', dir: 'auto' }, s.text))
     : h('p', { class: 'muted' }, 'No conversation has been summarized yet.'));
 }
