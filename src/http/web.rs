@@ -13,19 +13,24 @@ const STYLE: &str = include_str!("../../web/style.css");
 const MODULES: &[(&str, &str)] = &[
     ("admin.js", include_str!("../../web/js/admin.js")),
     ("api.js", include_str!("../../web/js/api.js")),
+    ("audit.js", include_str!("../../web/js/audit.js")),
     ("client.js", include_str!("../../web/js/client.js")),
     (
         "conversation.js",
         include_str!("../../web/js/conversation.js"),
     ),
     ("dom.js", include_str!("../../web/js/dom.js")),
+    ("exports.js", include_str!("../../web/js/exports.js")),
     ("lead.js", include_str!("../../web/js/lead.js")),
     ("leads.js", include_str!("../../web/js/leads.js")),
     ("memory.js", include_str!("../../web/js/memory.js")),
     ("palette.js", include_str!("../../web/js/palette.js")),
+    ("privacy.js", include_str!("../../web/js/privacy.js")),
     ("router.js", include_str!("../../web/js/router.js")),
+    ("search.js", include_str!("../../web/js/search.js")),
     ("session.js", include_str!("../../web/js/session.js")),
     ("state.js", include_str!("../../web/js/state.js")),
+    ("webhooks.js", include_str!("../../web/js/webhooks.js")),
 ];
 
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";

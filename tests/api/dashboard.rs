@@ -7,16 +7,21 @@ use crate::helpers::TestApp;
 const MODULES: &[&str] = &[
     "admin.js",
     "api.js",
+    "audit.js",
     "client.js",
     "conversation.js",
     "dom.js",
+    "exports.js",
     "lead.js",
     "leads.js",
     "memory.js",
     "palette.js",
+    "privacy.js",
     "router.js",
+    "search.js",
     "session.js",
     "state.js",
+    "webhooks.js",
 ];
 
 fn policy(response: &reqwest::Response) -> String {

@@ -1,12 +1,18 @@
 // Admin screens (admins only; the server refuses everyone else): staff users, API keys,
-// workspace settings, background jobs.
+// workspace settings, background jobs; webhooks, exports and the audit log have their modules.
 
 import { Q } from './api.js';
 import { gql, act } from './client.js';
 import { $, h, timeEl, words, badge, toast } from './dom.js';
+import { loadWebhooks } from './webhooks.js';
+import { loadExports } from './exports.js';
+import { loadAudit } from './audit.js';
 
-const TABS = ['users', 'keys', 'settings', 'jobs'];
-const LOADERS = { users: loadUsers, keys: loadKeys, settings: loadSettings, jobs: () => loadJobs() };
+const TABS = ['users', 'keys', 'settings', 'jobs', 'webhooks', 'exports', 'audit'];
+const LOADERS = {
+  users: loadUsers, keys: loadKeys, settings: loadSettings, jobs: () => loadJobs(),
+  webhooks: loadWebhooks, exports: loadExports, audit: () => loadAudit(),
+};
 
 /** Shows one admin screen and loads it. */
 export async function showAdmin(tab) {
@@ -124,7 +130,8 @@ $('key-secret-done').addEventListener('click', () => {
 
 // Settings ---------------------------------------------------------------------------------
 
-const NUMBERS = ['sessionIdleMinutes', 'contextMessages', 'contextNotes', 'contextCharBudget', 'retentionDays', 'eventRetentionDays'];
+const NUMBERS = ['sessionIdleMinutes', 'contextMessages', 'contextNotes', 'contextCharBudget',
+  'eventRetentionDays', 'messageRetentionDays', 'summaryRetentionDays', 'auditRetentionDays'];
 const SECRETS = ['whatsappAppSecret', 'whatsappVerifyToken', 'twilioAuthToken'];
 
 async function loadSettings() {
@@ -140,6 +147,9 @@ function fillSettings(t) {
   form.elements.defaultRegion.value = s.defaultRegion;
   form.elements.resetKeywords.value = s.resetKeywords.join('\n');
   for (const k of NUMBERS) form.elements[k].value = s[k];
+  form.elements.piiRedaction.value = s.piiRedaction;
+  for (const c of form.querySelectorAll('input[name=piiKind]')) c.checked = s.piiRedactionKinds.includes(c.value);
+  clearFieldError();
   for (const k of SECRETS) form.elements[k].value = '';
   const set = (id, on) => { $(id).textContent = on ? 'set' : 'not set'; $(id).className = `badge ${on ? 'ok' : ''}`; };
   set('s-wa-secret', s.whatsappAppSecretConfigured);
@@ -158,13 +168,42 @@ $('settings-form').addEventListener('submit', act(async (ev) => {
     resetKeywords: f.resetKeywords.value.split('\n').map((x) => x.trim()).filter(Boolean),
   };
   for (const k of NUMBERS) input[k] = Number(f[k].value);
+  input.piiRedaction = f.piiRedaction.value;
+  input.piiRedactionKinds = [...ev.target.querySelectorAll('input[name=piiKind]:checked')].map((c) => c.value);
   // Secrets are write-only: sent only when typed.
   for (const k of SECRETS) if (f[k].value) input[k] = f[k].value;
   const submit = ev.submitter;
-  fillSettings((await gql(Q.updateTenant, { input })).updateTenantSettings);
+  clearFieldError();
+  let tenant;
+  try {
+    tenant = (await gql(Q.updateTenant, { input })).updateTenantSettings;
+  } catch (e) {
+    showFieldError(e);
+    throw e;
+  }
+  fillSettings(tenant);
   toast('Settings saved.', null, 'ok');
   submit?.focus();
 }));
+
+/** The server's BAD_USER_INPUT names a field: mark it and say why beside the form. */
+function showFieldError(e) {
+  if (e.code !== 'BAD_USER_INPUT') return;
+  const form = $('settings-form');
+  const name = (e.field ?? '').replace(/^input\./, '');
+  const el = form.elements[name] ?? (name === 'piiRedactionKinds' ? form.querySelector('input[name=piiKind]') : null);
+  $('settings-error').hidden = false;
+  $('settings-error').replaceChildren(h('strong', {}, e.code), ' ', e.message);
+  if (el) { el.setAttribute('aria-invalid', 'true'); el.setAttribute('aria-describedby', 'settings-error'); el.focus(); }
+}
+
+function clearFieldError() {
+  $('settings-error').hidden = true;
+  for (const el of $('settings-form').querySelectorAll('[aria-invalid]')) {
+    el.removeAttribute('aria-invalid');
+    el.removeAttribute('aria-describedby');
+  }
+}
 
 // Background jobs --------------------------------------------------------------------------
 

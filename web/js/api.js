@@ -6,20 +6,26 @@ const F_LEAD_ROW = `fragment LeadRow on Lead {
 const F_PROFILE = `fragment Profile on Lead {
   id profile { key value source confidence locked rejected updatedAt updatedBy evidence { snippet } } }`;
 const F_LEAD_HEAD = `fragment LeadHead on Lead {
-  ...LeadRow ...Profile sessionCount createdAt identities { kind value channel }
+  ...LeadRow ...Profile sessionCount createdAt previouslyErased identities { kind value channel }
   lastSummary { text channel at conversationEndedAt sessionId } }`;
 const F_SESSION = `fragment SessionRow on Session {
   id channel status startedAt lastMessageAt closedAt closeReason messageCount intents language }`;
 const F_MESSAGE = `fragment Msg on Message {
-  id sessionId leadId role content intent channel deliveryStatus occurredAt }`;
+  id sessionId leadId role content intent channel deliveryStatus occurredAt redactions { kind count } }`;
 const F_NOTE = `fragment NoteF on Note { id kind body author pinned createdAt updatedAt }`;
 
 const F_STAFF = `fragment Staff on StaffUser { id email displayName role active lastLoginAt deactivatedAt createdAt }`;
 const F_KEY = `fragment Key on ApiKey { id name scopes lastUsedAt revokedAt createdAt }`;
 const F_TENANT = `fragment TenantF on Tenant { id name settings {
   customerServiceMode sessionIdleMinutes contextMessages contextNotes contextCharBudget locale defaultRegion
-  retentionDays eventRetentionDays resetKeywords
+  eventRetentionDays messageRetentionDays summaryRetentionDays auditRetentionDays piiRedaction piiRedactionKinds
+  resetKeywords
   whatsappAppSecretConfigured whatsappVerifyTokenConfigured twilioAuthTokenConfigured } }`;
+const F_HOOK = `fragment Hook on WebhookEndpoint {
+  id url description eventTypes enabled disabledReason failingSince previousSecretExpiresAt createdAt updatedAt }`;
+const F_DELIVERY = `fragment Delivery on WebhookDelivery {
+  id webhookId eventType status attemptCount nextAttemptAt lastResponseCode lastError deliveredAt createdAt
+  attempts { attempt succeeded responseCode durationMs responseBody error at } }`;
 const F_JOB = `fragment JobF on Job { id kind status attempts maxAttempts runAt lastError createdAt finishedAt }`;
 
 export const Q = {
@@ -108,9 +114,45 @@ ${F_TENANT}`,
 ${F_JOB}`,
   retryJob: `mutation RetryJob($id: ID!) { retryJob(id: $id) { ...JobF } }
 ${F_JOB}`,
+  // Search across conversations: highlighted snippets (HTML-escaped, <mark>), best first.
+  search: `query Search($query: String!, $filter: SearchFilter, $after: String) {
+  search(query: $query, filter: $filter, first: 20, after: $after) {
+    nodes { kind score snippet
+      lead { id displayName primaryPhone email }
+      session { id channel startedAt }
+      record { __typename
+        ... on Message { id role occurredAt }
+        ... on InteractionSummary { id createdAt }
+        ... on Note { id author createdAt } } }
+    pageInfo { hasNextPage endCursor } relaxed semantic semanticError } }`,
+  // Privacy.
+  eraseLead: `mutation EraseLead($id: ID!, $reason: String!) {
+  eraseLead(id: $id, reason: $reason) { id leadId erasedAt removed { table rows } } }`,
+  auditLog: `query AuditLog($filter: AuditLogFilter, $after: String) {
+  auditLog(filter: $filter, first: 50, after: $after) {
+    nodes { id actorKind actorId action targetType targetId details at } pageInfo { hasNextPage endCursor } } }`,
+  // Who an audit entry's actor is: staff users and API keys by id.
+  actors: `query Actors { staffUsers { id email displayName } apiKeys { id name } }`,
+  // Webhooks.
+  webhookEndpoints: `query WebhookEndpoints { webhookEndpoints { ...Hook } }
+${F_HOOK}`,
+  createWebhook: `mutation CreateWebhook($input: CreateWebhookEndpointInput!) {
+  createWebhookEndpoint(input: $input) { secret endpoint { ...Hook } } }
+${F_HOOK}`,
+  updateWebhook: `mutation UpdateWebhook($id: ID!, $input: UpdateWebhookEndpointInput!) {
+  updateWebhookEndpoint(id: $id, input: $input) { ...Hook } }
+${F_HOOK}`,
+  rotateWebhook: `mutation RotateWebhook($id: ID!) { rotateWebhookSecret(id: $id) { secret endpoint { ...Hook } } }
+${F_HOOK}`,
+  deleteWebhook: `mutation DeleteWebhook($id: ID!) { deleteWebhookEndpoint(id: $id) }`,
+  webhookDeliveries: `query WebhookDeliveries($endpointId: ID!, $status: WebhookDeliveryStatus, $after: ID) {
+  webhookDeliveries(endpointId: $endpointId, status: $status, first: 20, after: $after) { ...Delivery } }
+${F_DELIVERY}`,
+  replayDelivery: `mutation ReplayDelivery($id: ID!) { replayWebhookDelivery(id: $id) { ...Delivery } }
+${F_DELIVERY}`,
   // Live documents (WebSocket).
   events: `subscription Events($after: String) {
-  conversationEvents(types: [MESSAGE_CREATED, LEAD_CREATED, LEAD_UPDATED], after: $after) {
+  conversationEvents(types: [MESSAGE_CREATED, LEAD_CREATED, LEAD_UPDATED, LEAD_ERASED], after: $after) {
     cursor type leadId sessionId } }`,
   // Changes around the selected lead that the list subscription does not carry.
   leadEvents: `subscription LeadEvents($leadId: ID!) {

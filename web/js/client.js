@@ -6,7 +6,7 @@ import { signOut } from './session.js';
 import { state } from './state.js';
 
 export class GqlError extends Error {
-  constructor(message, code) { super(message); this.code = code; this.shown = false; }
+  constructor(message, code, field = null) { super(message); this.code = code; this.field = field; this.shown = false; }
 }
 
 /**
@@ -28,7 +28,7 @@ export async function gql(query, variables = {}, { auth = true, quiet = false } 
   if (auth && state.token !== token) throw Object.assign(new GqlError('stale', 'STALE'), { shown: true });
   if (body.errors?.length) {
     const e = body.errors[0];
-    const err = new GqlError(e.message, e.extensions?.code || 'ERROR');
+    const err = new GqlError(e.message, e.extensions?.code || 'ERROR', e.extensions?.field ?? null);
     if (auth && err.code === 'UNAUTHENTICATED') signOut(e.message);
     else if (!quiet) toast(err.message, err.code);
     err.shown = true;

@@ -5,6 +5,7 @@ import { gql, act, subscriptionErrors } from './client.js';
 import { $, h, toast, dtf, timeEl, channelName, words, badge, plural } from './dom.js';
 import { addNoteShown, loadDetail } from './lead.js';
 import { state } from './state.js';
+import { redactionBadges } from './privacy.js';
 
 export function renderSessions() {
   // Redrawing the tabs must not drop the keyboard focus that was on one of them.
@@ -37,6 +38,7 @@ export function renderSessions() {
 
 /** A conversation's own URL: opening it there keeps back/forward working. */
 export function openSession(id) {
+  state.wantedMessage = null;
   location.hash = `#/lead/${encodeURIComponent(state.leadId)}/conversation/${encodeURIComponent(id)}`;
 }
 
@@ -64,6 +66,28 @@ export async function selectSession(id, force = false) {
     list.prepend(h('li', { class: 'msg system' }, h('div', { class: 'bubble' }, `Showing the newest 100 of ${session.messageCount} messages.`)));
   }
   list.scrollTop = list.scrollHeight;
+  showWantedMessage();
+}
+
+/**
+ * A search hit's address names a message: scroll it into view (inside the conversation, not
+ * the page) and mark it until another message is asked for.
+ */
+export function showWantedMessage() {
+  const id = state.wantedMessage;
+  if (!id) return;
+  const list = $('messages');
+  for (const old of list.querySelectorAll('.msg.target')) { old.classList.remove('target'); old.removeAttribute('aria-current'); }
+  const li = list.querySelector(`li[data-id="${CSS.escape(id)}"]`);
+  if (!li) {
+    toast('That message is not among the newest 100 of this conversation.', 'NOT_SHOWN');
+    return;
+  }
+  li.classList.add('target');
+  li.setAttribute('aria-current', 'true');
+  li.tabIndex = -1;
+  li.focus({ preventScroll: true });
+  li.scrollIntoView({ block: 'center' });
 }
 
 const ROLE_LABEL = { CUSTOMER: 'Customer', AGENT: 'Agent', STAFF: 'Staff', SYSTEM: 'System' };
@@ -75,6 +99,7 @@ export function messageEl(m) {
       h('p', { class: 'meta' },
         m.role === 'CUSTOMER' ? null : h('span', { class: 'who' }, ROLE_LABEL[m.role] || m.role),
         m.intent && m.intent !== 'OTHER' ? badge(words(m.intent), 'intent') : null,
+        ...redactionBadges(m),
         timeEl(m.occurredAt),
         m.deliveryStatus ? h('span', { class: `delivery delivery-${m.deliveryStatus.replace(/\W/g, '')}` }, m.deliveryStatus) : null)));
 }

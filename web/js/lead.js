@@ -2,24 +2,28 @@
 
 import { Q } from './api.js';
 import { gql, act, live, subscriptionErrors } from './client.js';
-import { renderSessions, selectSession, onMessageAdded, setSessions } from './conversation.js';
+import { renderSessions, selectSession, onMessageAdded, setSessions, showWantedMessage } from './conversation.js';
 import { $, h, toast, dtf, timeEl, channelName, words, pct, leadName, badge, plural } from './dom.js';
 import { state } from './state.js';
+import { leadBadges, showErased } from './privacy.js';
+import { searchHash } from './search.js';
 
 let leadSubs = [];
 
 /** Drops the selected lead's streams (the live client is stopped on sign-out). */
 export function forgetLead() { leadSubs = []; }
 
-export function showDetail(on) { $('detail').hidden = !on; $('detail-empty').hidden = on; }
+export function showDetail(on) { $('detail').hidden = !on; $('detail-empty').hidden = on; $('detail-erased').hidden = true; }
 
 /**
  * Opens a lead (the router calls this for `#/lead/<id>[/conversation/<id>]`), with one of its
  * conversations when `sessionId` is given.
  */
-export async function selectLead(id, sessionId = null) {
+export async function selectLead(id, sessionId = null, messageId = null) {
+  state.wantedMessage = messageId;
   if (id === state.leadId && state.lead) { // (a failed load may be retried)
     if (sessionId && sessionId !== state.sessionId) await selectSession(sessionId);
+    else if (messageId) showWantedMessage();
     return;
   }
   for (const s of leadSubs) s.close();
@@ -39,7 +43,13 @@ export async function selectLead(id, sessionId = null) {
     live.subscribe(Q.messageAdded, { leadId: id }, onMessageAdded),
     live.subscribe(Q.leadEvents, { leadId: id }, onLeadEvent),
   ];
-  await loadDetail();
+  try {
+    await loadDetail();
+  } catch (e) {
+    // Erased, or never there (another tenant's id looks the same): say so on the page.
+    if (e.code === 'NOT_FOUND') showErased(id, true);
+    throw e;
+  }
 }
 
 /**
@@ -168,6 +178,8 @@ export async function loadTimeline() {
 export function renderHead() {
   const l = state.lead;
   $('lead-name').textContent = leadName(l);
+  $('lead-badges').replaceChildren(...leadBadges(l));
+  $('lead-search-btn').href = searchHash({ lead: l.id });
   const parts = [];
   if (l.primaryPhone) parts.push(h('span', { dir: 'ltr' }, l.primaryPhone));
   if (l.email) parts.push(h('span', { dir: 'ltr' }, l.email));

@@ -5,6 +5,7 @@ import { gql, act, live, subscriptionErrors } from './client.js';
 import { $, h, timeEl, channelName, leadName, badge, plural } from './dom.js';
 import { selectLead, loadDetail, renderHead, renderProfile, renderLastSummary } from './lead.js';
 import { state } from './state.js';
+import { showErased } from './privacy.js';
 
 let leadsReq = 0;
 
@@ -98,6 +99,19 @@ export function upsertLead(lead, toTop) {
   $('leads-empty').hidden = true;
 }
 
+/** Drops an erased lead from the list (and says so on its page if it is open). */
+export function removeLead(id) {
+  pendingLeads.delete(id);
+  const i = state.leads.findIndex((l) => l.id === id);
+  if (i >= 0) {
+    state.leads.splice(i, 1);
+    if (state.total != null) { state.total -= 1; renderCount(); }
+  }
+  $('lead-list').querySelector(`li[data-id="${CSS.escape(id)}"]`)?.remove();
+  $('leads-empty').hidden = state.leads.length > 0;
+  if (state.leadId === id) showErased(id);
+}
+
 /** The server's search, approximated, for leads that appear live while a search is on. */
 function matchesSearch(l) {
   const q = state.search.toLowerCase();
@@ -152,6 +166,7 @@ export function onEvent(payload) {
   }
   eventsSub.variables = { after: ev.cursor };
   if (!ev.leadId) return;
+  if (ev.type === 'LEAD_ERASED') { removeLead(ev.leadId); return; }
   // A message or a new lead is activity; a profile change only refreshes the row.
   pendingLeads.set(ev.leadId, pendingLeads.get(ev.leadId) || ev.type !== 'LEAD_UPDATED');
   clearTimeout(flushTimer);

@@ -6,11 +6,13 @@ import { gql, act } from './client.js';
 import { $, h, channelName, leadName } from './dom.js';
 import { stepLead } from './leads.js';
 import { state } from './state.js';
+import { searchHash } from './search.js';
 
 /** Actions the palette offers, filtered by what they are called. */
 function actions() {
   const list = [
     { label: 'Go to the lead list', run: () => { location.hash = '#/'; $('lead-search').focus(); } },
+    { label: 'Search conversations', run: () => { location.hash = '#/search'; $('search-q').focus(); } },
   ];
   if (state.leadId) {
     list.push({ label: 'Show the memory context', run: () => $('memory-btn').click() });
@@ -20,8 +22,10 @@ function actions() {
       list.push({ label: 'Add a note', run: () => $('note-body').focus() });
     }
   }
+  if (state.leadId && state.isAdmin) list.push({ label: 'Erase this customer…', run: () => $('erase-btn').click() });
   if (state.isAdmin) {
-    for (const [tab, label] of [['users', 'Staff users'], ['keys', 'API keys'], ['settings', 'Workspace settings'], ['jobs', 'Background jobs']]) {
+    for (const [tab, label] of [['users', 'Staff users'], ['keys', 'API keys'], ['settings', 'Workspace settings'],
+      ['jobs', 'Background jobs'], ['webhooks', 'Webhooks'], ['exports', 'Exports'], ['audit', 'Audit log']]) {
       list.push({ label: `Admin: ${label}`, run: () => { location.hash = `#/admin/${tab}`; } });
     }
   }
@@ -64,6 +68,9 @@ async function update() {
     })),
     ...acts,
   ];
+  if (q) {
+    items.push({ label: `Search conversations for “${q}”`, run: () => { location.hash = searchHash({ q }); } });
+  }
   active = 0;
   render();
 }

@@ -2,20 +2,26 @@
 //   #/                                  the lead list
 //   #/lead/<id>                         a lead, its newest conversation
 //   #/lead/<id>/conversation/<id>       a lead, that conversation
-//   #/admin/(users|keys|settings|jobs)  an admin screen (admins only)
+//   #/lead/<id>/conversation/<id>/message/<id>  …scrolled to that message (a search hit)
+//   #/search?q=…&channels=…&roles=…&kinds=…&from=…&to=…&lead=…   search across conversations
+//   #/admin/(users|keys|settings|jobs|webhooks|exports|audit)  an admin screen (admins only)
 
 import { act } from './client.js';
 import { $ } from './dom.js';
 import { selectLead, showView } from './lead.js';
 import { showAdmin } from './admin.js';
+import { showSearch } from './search.js';
 import { state } from './state.js';
 
 /** What the current URL asks for. */
 export function parseRoute(hash = location.hash) {
-  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const [path, query = ''] = hash.split('?');
+  const parts = path.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'lead' && parts[1]) {
-    return { screen: 'leads', leadId: parts[1], sessionId: parts[2] === 'conversation' ? parts[3] ?? null : null };
+    const sessionId = parts[2] === 'conversation' ? parts[3] ?? null : null;
+    return { screen: 'leads', leadId: parts[1], sessionId, messageId: sessionId && parts[4] === 'message' ? parts[5] ?? null : null };
   }
+  if (parts[0] === 'search') return { screen: 'search', query };
   if (parts[0] === 'admin') return { screen: 'admin', tab: parts[1] || 'users' };
   return { screen: 'leads', leadId: null, sessionId: null };
 }
@@ -25,14 +31,18 @@ export async function route() {
   if (!state.token) return;
   const r = parseRoute();
   const admin = r.screen === 'admin' && state.isAdmin;
+  const search = r.screen === 'search';
   $('admin').hidden = !admin;
-  document.querySelector('main.panes').hidden = admin;
-  $('nav-leads').setAttribute('aria-current', admin ? 'false' : 'page');
+  $('search-screen').hidden = !search;
+  document.querySelector('main.panes').hidden = admin || search;
+  $('nav-leads').setAttribute('aria-current', admin || search ? 'false' : 'page');
+  $('nav-search').setAttribute('aria-current', search ? 'page' : 'false');
   $('nav-admin').setAttribute('aria-current', admin ? 'page' : 'false');
   if (admin) { await showAdmin(r.tab); return; }
+  if (search) { await showSearch(r.query); return; }
   // A conversation's address shows that conversation, even from the timeline.
   if (r.sessionId && !$('timeline-view').hidden) showView('conversations');
-  if (r.leadId) await selectLead(r.leadId, r.sessionId);
+  if (r.leadId) await selectLead(r.leadId, r.sessionId, r.messageId);
 }
 
 export function startRouter() {

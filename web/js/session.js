@@ -69,6 +69,7 @@ export async function enterApp(token) {
   // Viewers and API keys read only: hide what they may not do (the server refuses it anyway).
   document.body.classList.toggle('readonly', !(me.role === 'ADMIN' || me.role === 'AGENT'));
   state.isAdmin = me.role === 'ADMIN';
+  state.me = me;
   document.body.classList.toggle('is-admin', state.isAdmin);
   $('signin').hidden = true;
   $('app').hidden = false;

@@ -18,6 +18,7 @@ export const state = {
   editingKey: null, // a profile field being edited: live refreshes must not clobber it
   openHistory: new Set(),
   announced: new Set(), // new conversations announced and not opened yet
+  wantedMessage: null, // a message asked for by the URL (a search hit), shown and marked
   wantedSession: null, // a conversation asked for by the URL, opened once the lead loads
   filtered: false, // a filter other than the search is on
   total: null, // leads in the whole list

@@ -47,6 +47,8 @@ export async function startServer(db = 'sqlite') {
       MEMODESK_DATA_DIR: dir,
       MEMODESK_JWT_SECRET: secret,
       MEMODESK_LOG_FORMAT: 'text',
+      // The webhook tests' receiver listens on 127.0.0.1.
+      MEMODESK_WEBHOOKS_ALLOW_PRIVATE: 'true',
       RUST_LOG: process.env.RUST_LOG || 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
