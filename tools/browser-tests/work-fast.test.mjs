@@ -121,7 +121,7 @@ suite('working fast', ({ flow }) => {
     // Every screen, the newer ones too (hash changes keep the page and its listener).
     await page.evaluate(() => { location.hash = '#/search?q=Rome'; });
     await page.waitForSelector('#search-results .hit mark');
-    for (const tab of ['webhooks', 'exports', 'audit', 'settings']) {
+    for (const tab of ['webhooks', 'exports', 'settings', 'audit']) {
       await page.evaluate((t) => { location.hash = `#/admin/${t}`; }, tab);
       await page.waitForSelector(`#admin-${tab}:not([hidden])`);
     }

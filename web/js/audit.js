@@ -10,7 +10,7 @@ let actors = null; // id → name
 const ACTIONS = ['auth.login', 'lead.viewed', 'lead.created', 'lead.updated', 'lead.erased', 'profile.field_set',
   'profile.field_rejected', 'profile.field_released', 'note.created', 'note.updated', 'note.deleted',
   'tenant.settings_updated', 'staff_user.created', 'staff_user.updated', 'staff_user.password_reset', 'api_key.created',
-  'api_key.revoked', 'job.retried', 'webhook_endpoint.created', 'webhook_endpoint.updated',
+  'api_key.revoked', 'job.retried', 'retention.run', 'webhook_endpoint.created', 'webhook_endpoint.updated',
   'webhook_endpoint.secret_rotated', 'webhook_endpoint.deleted'];
 
 async function loadActors() {
@@ -50,11 +50,14 @@ function who(e) {
   return h('span', { class: 'muted' }, words(e.actorKind));
 }
 
+/** What the entry is about; a lead (or a note about one) links to the lead's page. */
 function target(e) {
-  if (e.targetType === 'lead' && e.targetId) {
-    return h('a', { href: `#/lead/${encodeURIComponent(e.targetId)}`, class: 'audit-lead', title: e.targetId }, `lead …${e.targetId.slice(-6)}`);
-  }
-  return h('span', {}, words(e.targetType), e.targetId ? h('span', { class: 'small muted', title: e.targetId }, ` …${e.targetId.slice(-6)}`) : null);
+  const lead = e.targetType === 'lead' ? e.targetId : typeof e.details?.leadId === 'string' ? e.details.leadId : null;
+  const what = h('span', {}, words(e.targetType), e.targetId && e.targetType !== 'lead'
+    ? h('span', { class: 'small muted', title: e.targetId }, ` …${e.targetId.slice(-6)}`) : null);
+  if (!lead) return what;
+  const link = h('a', { href: `#/lead/${encodeURIComponent(lead)}`, class: 'audit-lead', title: lead }, `lead …${lead.slice(-6)}`);
+  return e.targetType === 'lead' ? link : h('span', {}, what, ' of ', link);
 }
 
 function details(d) {

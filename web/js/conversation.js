@@ -87,7 +87,10 @@ export function showWantedMessage() {
   li.setAttribute('aria-current', 'true');
   li.tabIndex = -1;
   li.focus({ preventScroll: true });
-  li.scrollIntoView({ block: 'center' });
+  // Centre it in the conversation, then move the page only as far as needed (a phone).
+  const offset = li.getBoundingClientRect().top - list.getBoundingClientRect().top;
+  list.scrollTop += offset - (list.clientHeight - li.offsetHeight) / 2;
+  li.scrollIntoView({ block: 'nearest' });
 }
 
 const ROLE_LABEL = { CUSTOMER: 'Customer', AGENT: 'Agent', STAFF: 'Staff', SYSTEM: 'System' };
