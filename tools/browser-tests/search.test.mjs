@@ -56,6 +56,21 @@ suite('search across conversations', ({ flow }) => {
     assert.equal(await page.evaluate(() => window.pwned), undefined);
   });
 
+  flow('a long list of results comes a page at a time', async ({ page, server }) => {
+    for (let i = 0; i < 22; i += 1) {
+      await record(server, { channel: 'SMS', phone: `+97250555${String(1000 + i)}`, role: 'CUSTOMER', content: `Is the lounge open today? (${i})` });
+    }
+    await page.click('#nav-search');
+    await search(page, 'lounge');
+    assert.equal(await page.locator('#search-results .hit').count(), 20);
+    assert.match(await page.textContent('#search-status'), /20\+ results/);
+    await page.click('#search-more');
+    await page.waitForFunction(() => document.querySelectorAll('#search-results .hit').length === 22);
+    assert.equal(await page.isVisible('#search-more'), false);
+    // Focus moves to the first new result.
+    assert.equal(await page.evaluate(() => [...document.querySelectorAll('#search-results a')].indexOf(document.activeElement)), 20);
+  });
+
   flow('filters narrow the results, and one lead can be searched from its page', async ({ page, server }) => {
     await page.goto(`${server.url}/#/search?q=${encodeURIComponent('booking')}`);
     await page.waitForSelector('#search-results .hit');
