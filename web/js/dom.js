@@ -25,7 +25,7 @@ export function relTime(iso) {
   if (!iso) return '—';
   const secs = (new Date(iso).getTime() - Date.now()) / 1000;
   const abs = Math.abs(secs);
-  if (abs < 45) return 'just now';
+  if (abs < 45) return rtf.format(0, 'second'); // "now", in the staff member's language
   for (const [unit, size] of [['year', 31536000], ['month', 2592000], ['week', 604800],
     ['day', 86400], ['hour', 3600], ['minute', 60]]) {
     if (abs >= size) return rtf.format(Math.round(secs / size), unit);
