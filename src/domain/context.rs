@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::locale::{Ago, ContextWording, wording};
-use super::profile::{KnownKey, Source};
+use super::profile::Source;
 use super::{Channel, Locale, MessageRole, NoteKind};
 
 /// A profile field as the context shows it.
@@ -390,9 +390,7 @@ impl Draft {
             .iter()
             .filter(|f| !f.value.trim().is_empty())
             .map(|f| {
-                let label = KnownKey::parse(&f.key)
-                    .map(|k| l.key(k))
-                    .unwrap_or(f.key.as_str());
+                let label = l.key_label(&f.key);
                 format!(
                     "- {label}: {} ({}, {}%)",
                     indented(&f.value),
@@ -808,6 +806,52 @@ Customer: Still want Rome";
         for english in ["Customer", "Agent", "Staff notes", "ago", "WhatsApp"] {
             assert!(!r.text.contains(english), "untranslated {english:?}");
         }
+    }
+
+    #[test]
+    fn what_the_extractor_learns_about_a_home_search_is_labelled_in_the_customers_language() {
+        let search = [
+            ("budget", "8000 ILS/month"),
+            ("preferences", "מרפסת"),
+            ("bedrooms", "2"),
+            ("rooms", "3"),
+            ("pets", "dog"),
+            ("move_in", "2027-01"),
+            ("property_of_interest", "הרצל 12"),
+            ("loyalty_tier", "gold"),
+        ];
+        let mut doc = hebrew();
+        doc.profile = search
+            .iter()
+            .map(|(k, v)| field(k, v, Source::Ai, 0.75))
+            .collect();
+        let he = render(&doc, 10_000).text;
+        for line in [
+            "- תקציב: 8000 ILS/month (בינה מלאכותית, 75%)",
+            "- העדפות: מרפסת (בינה מלאכותית, 75%)",
+            "- חדרי שינה: 2 (בינה מלאכותית, 75%)",
+            "- חדרים: 3 (בינה מלאכותית, 75%)",
+            "- חיות מחמד: dog (בינה מלאכותית, 75%)",
+            "- תאריך כניסה: 2027-01 (בינה מלאכותית, 75%)",
+            "- נכס מבוקש: הרצל 12 (בינה מלאכותית, 75%)",
+            // A tenant's own key has no translation: it shows as spelled.
+            "- loyalty_tier: gold (בינה מלאכותית, 75%)",
+        ] {
+            assert!(he.lines().any(|l| l == line), "missing {line:?} in\n{he}");
+        }
+        doc.locale = Locale::En;
+        let en = render(&doc, 10_000).text;
+        for label in [
+            "- Budget:",
+            "- Bedrooms:",
+            "- Rooms:",
+            "- Pets:",
+            "- Move-in date:",
+            "- Property of interest:",
+        ] {
+            assert!(en.contains(label), "missing {label:?} in\n{en}");
+        }
+        assert!(!en.contains("move_in") && !en.contains("property_of_interest"));
     }
 
     #[test]

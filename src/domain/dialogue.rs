@@ -93,7 +93,12 @@ impl Asked {
     /// message must contain a question mark, and the cue must be in a sentence that ends in one
     /// ("Thanks Joseph. Are you searching in Evanston?" asks about the city, not a name).
     pub fn of_agent_message(text: &str) -> Asked {
-        if !text.contains('?') {
+        let lower = text.to_lowercase();
+        if !text.contains('?')
+            && !["please", "pls", "בבקשה", "נא "]
+                .iter()
+                .any(|w| lower.contains(w))
+        {
             return Asked::NOTHING;
         }
         let toks = Tokens::new(text);
@@ -103,11 +108,19 @@ impl Asked {
                 .text
                 .get(toks.list[hit.start].orig.start..)
                 .unwrap_or("");
-            // The sentence the cue is in ends with a question mark.
-            let sentence_end = rest.find(['?', '.', '!', '\n']).map(|i| &rest[i..]);
-            if sentence_end.is_some_and(|e| e.starts_with('?')) {
+            // The sentence the cue is in ends with a question mark, or is a request ("Name and
+            // phone please", "Full name please, for the booking system").
+            let end = rest.find(['?', '.', '!', '\n']);
+            let sentence = &rest[..end.unwrap_or(rest.len())];
+            let question = end.is_some_and(|i| rest[i..].starts_with('?'));
+            if question || is_request(sentence) {
                 asked = asked.with(*hit.value);
             }
+        }
+        // "When?", "ומתי?", "When do you need it?": in a home search, when to move in; not when
+        // the agent talks about an appointment, a viewing or a trip.
+        if !asked.contains(Asked::MOVE_IN) && asks_when(&toks) {
+            asked = asked.with(Asked::MOVE_IN);
         }
         // "Can I get your order number?": the number asked for is not a phone number.
         if asked.contains(Asked::IDENTIFIER) && !has_phone_word(&toks) {
@@ -118,6 +131,41 @@ impl Asked {
         }
         asked
     }
+}
+
+/// "… please" up to the first comma, "please send …", "… בבקשה": asked without a question mark.
+fn is_request(sentence: &str) -> bool {
+    let clause = sentence.split([',', ':', ';']).next().unwrap_or("");
+    let words: Vec<String> = clause
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
+    words
+        .last()
+        .is_some_and(|w| ["please", "pls", "plz", "בבקשה"].contains(&w.as_str()))
+        || sentence
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("please") || w == "נא")
+}
+
+/// Words that make "when?" about something other than moving in.
+const NOT_MOVING: &str = "\
+    appointment come coming book booking visit viewing tour see showing slot trip travel flight \
+    fly flying travelling traveling leave leaving arrive arriving checkin stay pick pickup \
+    delivery deliver callback תור לקבוע לראות ביקור \
+    סיור להגיע לטוס טיסה חופשה לאסוף משלוח פגישה";
+
+/// Whether a question asks "when?" with nothing that makes it about an appointment.
+fn asks_when(toks: &Tokens<'_>) -> bool {
+    let when = (0..toks.len()).any(|i| {
+        let w = toks.word(i);
+        w == "when" || toks.matches(i, "מתי") || w == "ומתי"
+    });
+    when && !(0..toks.len()).any(|i| NOT_MOVING.split_whitespace().any(|n| toks.matches(i, n)))
 }
 
 fn has_phone_word(toks: &Tokens<'_>) -> bool {
@@ -220,6 +268,9 @@ pub struct Reading {
     answers: Vec<(Asked, Fact)>,
     /// The message is a bare confirmation ("yes", "correct", "כן").
     confirms: bool,
+    /// A number written right after a name the message gives ("I'm Laura Chen, 214-555-0147"),
+    /// with that name: the customer signs with their own number.
+    signed: Vec<(String, Fact)>,
 }
 
 /// Reads a customer message. `today` (the day it was written) resolves dates; without it no
@@ -249,9 +300,24 @@ pub fn read(
     } else {
         uncued
     };
+    let numbers = extract::finish(numbers, default_region);
+    let names = stated
+        .iter()
+        .chain(answers.iter().map(|(_, f)| f))
+        .filter(|f| f.key == KnownKey::Name);
+    let signed = names
+        .filter_map(|name| {
+            let number = signed_number(text, &name.value, default_region)?;
+            numbers
+                .iter()
+                .any(|n| n.value == number.value)
+                .then(|| (name.value.clone(), number))
+        })
+        .collect();
     Reading {
         stated: extract::finish(stated, default_region),
-        numbers: extract::finish(numbers, default_region),
+        numbers,
+        signed,
         answers: answers
             .into_iter()
             .flat_map(|(q, f)| {
@@ -275,6 +341,22 @@ impl Reading {
         let phone_question = asked.contains(Asked::PHONE);
         if phone_question && !out.iter().any(|f| f.key == KnownKey::Phone) {
             out.extend(self.numbers.iter().take(1).cloned());
+        }
+        let signed = self.signed.iter().find(|(name, _)| {
+            out.iter()
+                .chain(
+                    self.answers
+                        .iter()
+                        .filter(|(q, _)| asked.contains(*q))
+                        .map(|(_, f)| f),
+                )
+                .any(|f| f.key == KnownKey::Name && f.value == *name)
+        });
+        if let Some((_, number)) = signed
+            && !asked.contains(Asked::IDENTIFIER)
+            && !out.iter().any(|f| f.key == KnownKey::Phone)
+        {
+            out.push(number.clone());
         }
         for (q, answer) in &self.answers {
             // A last name alone completes the first name: [`Reading::surname`] (the summary
@@ -325,6 +407,21 @@ impl Reading {
     }
 }
 
+/// The phone number written right after `name` in `text` ("Laura Chen, 214-555-0147",
+/// "בועז פלד, 054-3390021").
+fn signed_number(text: &str, name: &str, region: &str) -> Option<Fact> {
+    let lower = text.to_lowercase();
+    let at = lower.find(&name.to_lowercase())? + name.to_lowercase().len();
+    let rest = lower.get(at..)?;
+    let rest = rest.trim_start_matches([' ', ',', '-', '–', ':', '/']);
+    if !rest.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '(') {
+        return None;
+    }
+    let end = rest.find(|c: char| c.is_alphabetic()).unwrap_or(rest.len());
+    let toks = Tokens::new(&rest[..end]);
+    extract::answered_phones(&toks, region).into_iter().next()
+}
+
 /// Words that may open an answer before the value ("sure, it's …", "כן, …").
 const ANSWER_OPENERS: &str = "\
     hi hey hello hiya yes yeah yep yup sure ok okay of course its it is im i am this is my name \
@@ -350,7 +447,7 @@ fn name_answer(toks: &Tokens<'_>) -> Option<Fact> {
         let Some((value, last)) = read_name_span(toks, at, NameCue::Answer) else {
             continue;
         };
-        if !ends_answer(toks, last) {
+        if !ends_answer(toks, last) || someone_elses(toks, at) {
             continue;
         }
         let words = value.split([' ', '-']).count();
@@ -374,19 +471,33 @@ fn name_answer(toks: &Tokens<'_>) -> Option<Fact> {
     Some(fact(KnownKey::Name, value, confidence))
 }
 
+/// Words before a name that make it someone else's ("under my husband's name, Paul Frost",
+/// "על שם בעלי").
+const SOMEONE_ELSES: &str = "\
+    under husbands wifes sons daughters moms mums dads mothers fathers partners friends bosses \
+    boyfriends girlfriends בעלי אשתי בני בתי אמא אבא";
+
+fn someone_elses(toks: &Tokens<'_>, at: usize) -> bool {
+    (at.saturating_sub(6)..at).any(|k| {
+        listed(SOMEONE_ELSES, toks.word(k)) || toks.word(k) == "על" && toks.word(k + 1) == "שם"
+    })
+}
+
 /// A name in the clauses that start within a few words after `from` that is fuller than `name`
 /// and starts like it (any name when `name` is empty), with the index of its last word.
 pub(super) fn fuller_name(toks: &Tokens<'_>, name: &str, from: usize) -> Option<(String, usize)> {
     let first = name.split(' ').next().unwrap_or("");
+    // The fullest: "Samantha, Samantha Greer" after "my name is, uh,".
     (from..(from + 5).min(toks.len()))
         .filter(|&i| i == from || clause_start(toks, i))
-        .find_map(|start| {
+        .filter_map(|start| {
             let at = start + skip_openers(toks, start);
             let (value, last) = read_name_span(toks, at, NameCue::Answer)?;
             let fuller =
                 value.split(' ').count() > name.split(' ').filter(|w| !w.is_empty()).count();
             (ends_answer(toks, last) && fuller && value.starts_with(first)).then_some((value, last))
         })
+        .max_by_key(|(value, last)| (value.split(' ').count(), usize::MAX - last))
 }
 
 /// Whether a value ending at word `last` ends its clause: punctuation, a dash, a number or an
@@ -447,8 +558,8 @@ fn city_answer(toks: &Tokens<'_>) -> Option<Fact> {
 
 /// "yes", "yep that's me", "correct", "כן", "נכון".
 fn confirms(toks: &Tokens<'_>) -> bool {
-    const YES: &str = "yes yep yeah yup correct right exactly thats me its me כן נכון בדיוק מאשר \
-                       מאשרת זה אני";
+    const YES: &str = "yes yep yeah yup correct right exactly thats me its me that is כן נכון \
+                       בדיוק מאשר מאשרת זה זאת זו אני";
     toks.len() > 0 && toks.len() <= 4 && (0..toks.len()).all(|i| listed(YES, toks.word(i)))
 }
 
@@ -643,5 +754,99 @@ mod tests {
             value("How can I help?", "November 15th", "US", "move_in"),
             None
         );
+    }
+
+    #[test]
+    fn a_request_without_a_question_mark_still_asks() {
+        let both = Asked::of_agent_message("Name and phone please");
+        assert!(both.contains(Asked::NAME) && both.contains(Asked::PHONE));
+        assert!(
+            Asked::of_agent_message("Full name please, for the booking system :)")
+                .contains(Asked::NAME)
+        );
+        assert!(Asked::of_agent_message("שלום! שם מלא בבקשה").contains(Asked::NAME));
+        assert_eq!(
+            value(
+                "Name and phone please",
+                "Yael Friedman 050-555-8821",
+                "IL",
+                "phone"
+            )
+            .as_deref(),
+            Some("+972505558821")
+        );
+        // A statement that mentions a name asks nothing.
+        assert_eq!(
+            Asked::of_agent_message("I'll put the booking under that name."),
+            Asked::NOTHING
+        );
+    }
+
+    #[test]
+    fn when_alone_asks_for_the_move_in_date_but_not_for_an_appointment() {
+        for q in ["When?", "And when do you need it?", "ומתי?", "מתי?"] {
+            assert!(Asked::of_agent_message(q).contains(Asked::MOVE_IN), "{q}");
+        }
+        for q in [
+            "When would you like to come in?",
+            "When can you come see it?",
+            "מתי נוח לך לבוא לראות?",
+            "When are you flying?",
+        ] {
+            assert!(!Asked::of_agent_message(q).contains(Asked::MOVE_IN), "{q}");
+        }
+        assert_eq!(
+            value("ומתי?", "1/5", "IL", "move_in").as_deref(),
+            Some("2026-05-01")
+        );
+        assert_eq!(
+            value("When?", "ASAP honestly", "US", "move_in").as_deref(),
+            Some("2026-03-14")
+        );
+    }
+
+    #[test]
+    fn a_number_right_after_the_customers_own_name_is_their_phone() {
+        assert_eq!(
+            value(
+                "Want to book?",
+                "yes saturday morning please. I'm Laura Chen, 214-555-0147",
+                "US",
+                "phone"
+            )
+            .as_deref(),
+            Some("+12145550147")
+        );
+        assert_eq!(
+            value("שם?", "בועז פלד, 054-3390021", "IL", "phone").as_deref(),
+            Some("+972543390021")
+        );
+        // Not after a question for an identifier, and not a number elsewhere in the message.
+        assert_eq!(
+            value(
+                "Order number and name?",
+                "Laura Chen, 2145550147",
+                "US",
+                "phone"
+            ),
+            None
+        );
+        assert_eq!(
+            value(
+                "How can I help?",
+                "I'm Laura Chen and my order 2145550147 is late",
+                "US",
+                "phone"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn yes_thats_me_confirms_a_read_back() {
+        let reading = |t: &str| read(t, &classify(t, today()), "IL", Some(today()));
+        assert!(reading("כן זאת אני").confirms());
+        assert!(reading("yes that's me").confirms());
+        assert!(!reading("כן אבל המספר השתנה").confirms());
     }
 }

@@ -466,7 +466,10 @@ pub(super) fn read_name_span(
                     // "Dana Cohen" or "dana cohen", never "Dana and".
                     is_capitalized(orig) == is_capitalized(toks.orig(first))
                 };
-                caps_ok && !listed(EN_NAME_STOP, word)
+                // "Megan Price", "Tom Young": a capitalized word after a capitalized first name
+                // is a surname even when it is also a word.
+                let surname = !words.is_empty() && is_capitalized(orig) && orig.len() > 1;
+                caps_ok && (surname || !listed(EN_NAME_STOP, word))
             }
             Script::Hebrew => {
                 // After a bare "אני" a prefix letter usually means a verb or a place
@@ -482,7 +485,9 @@ pub(super) fn read_name_span(
                 // (A verb-like word inside a clause is still a verb: "עדיף להתקשר אחרי".)
                 let surname = !words.is_empty() && !cue.loose() && clause_end(toks, k);
                 let ben = surname && word == "בן" && proper_word(toks.orig(k + 1)).is_some();
-                ben || (allowed
+                // A surname that starts with ו ("וייס", "וקנין") ends the name on cue.
+                let vav_surname = surname && word.starts_with('ו') && word.chars().count() >= 4;
+                ben || ((allowed || vav_surname)
                     && !listed(HE_NAME_STOP, word)
                     && (surname || !hebrew_verb_like(word))
                     && CITIES.longest_at(toks, k).is_none())
@@ -498,6 +503,14 @@ pub(super) fn read_name_span(
     let lowercase_latin = script == Script::Latin && !is_capitalized(toks.orig(first));
     // ("my name is albert sanders and my id is…": a function word after it ends the name.)
     let ended_by_stopword = lowercase_latin && listed(EN_NAME_STOP, toks.word(last + 1));
+    // "kayla simmons kayla.simmons@gmail.com": an email address after the name ends it.
+    let ended_by_email = toks.list.get(last + 1).is_some_and(|t| {
+        toks.text[t.orig.start..]
+            .split_whitespace()
+            .next()
+            .is_some_and(|c| c.contains('@'))
+    });
+    let ended_by_stopword = ended_by_stopword || ended_by_email;
     if (lowercase_latin || cue.loose())
         && words.len() > 1
         && !clause_end(toks, last)
@@ -569,6 +582,10 @@ fn name(toks: &Tokens<'_>) -> Option<Fact> {
             None => continue,
         };
         if cue == NameCue::Its {
+            // "It's orange.": one lowercase word after "it's" is a word, not a name.
+            if !value.contains([' ', '-']) && !is_capitalized(toks.orig(hit.end)) {
+                continue;
+            }
             let last = hit.end + value.split([' ', '-']).count() - 1;
             let glued = matches!(toks.gap_after(last), "." | "@" | "_") && last + 1 < toks.len();
             if glued
@@ -610,8 +627,10 @@ fn name_here(toks: &Tokens<'_>) -> Option<Fact> {
     (here.saturating_sub(3)..here)
         .filter(|&i| clause_start(toks, i))
         .find_map(|start| {
-            let (value, last) = read_name_span(toks, start, NameCue::ThisIs)?;
-            (last + 1 == here).then(|| fact(KnownKey::Name, value, NameCue::ThisIs.confidence()))
+            // Read like an answer (a comma may come before it), but only capitalized.
+            let (value, last) = read_name_span(toks, start, NameCue::Answer)?;
+            (last + 1 == here && is_capitalized(toks.orig(start)))
+                .then(|| fact(KnownKey::Name, value, NameCue::ThisIs.confidence()))
         })
 }
 
@@ -653,7 +672,8 @@ pub(super) fn giving_number(toks: &Tokens<'_>, at: usize) -> bool {
         let (w, next) = (toks.word(j), toks.word(j + 1));
         (w == "my"
             && ["number", "phone", "mobile", "cell", "cellphone", "whatsapp"].contains(&next))
-            || (["call", "text", "reach", "whatsapp", "contact"].contains(&w) && next == "me")
+            || (["call", "text", "reach", "whatsapp", "contact", "ring"].contains(&w)
+                && next == "me")
             || (["מספר", "טלפון", "נייד", "פלאפון"]
                 .iter()
                 .any(|p| toks.matches(j, p))
@@ -809,9 +829,11 @@ impl PhoneScan<'_, '_> {
         // Only numbers in listed ranges: in free text, a merely possible one is as likely an
         // order or account number.
         // An answer to "what's your number?" may be a possible number outside listed ranges.
+        // So may a number the customer says is theirs ("my mobile is", "טלפון: …").
+        let strongly_cued = giving || toks.any_before(at, 3, PHONE_WORDS);
         let phone = PhoneNumber::parse(candidate, self.region, "phone")
             .ok()
-            .filter(|p| self.answer || p.is_verified())?;
+            .filter(|p| self.answer || strongly_cued || p.is_verified())?;
         let cued = giving || toks.any_before(at, 6, PHONE_WORDS) || candidate.starts_with('+');
         // The parser also reads bare digit runs as international numbers (WhatsApp ids): in
         // free text only near a phone word, or when the default region itself reads them.
@@ -1392,6 +1414,28 @@ mod tests {
             Some((name.to_owned(), confidence)),
             "{text:?}"
         );
+    }
+
+    #[test]
+    fn names_as_people_give_them_in_a_hurry() {
+        // A surname that is also a word, after a capitalized first name.
+        named("My name is Megan Price", "Megan Price", 0.9);
+        // "X here" after a greeting and a comma.
+        named(
+            "hi, Carlos Mendez here. you can reach me on my work line",
+            "Carlos Mendez",
+            0.75,
+        );
+        // A repeated first name, then the full name.
+        named(
+            "hi Eric, my name is, uh, Samantha, Samantha Greer. I'm calling about a rental",
+            "Samantha Greer",
+            0.9,
+        );
+        // A Hebrew surname that starts with ו, on a label.
+        named("שם: תמר וייס\nטלפון – 054-444-1290", "תמר וייס", 0.9);
+        // "it's orange" is not a name.
+        assert_eq!(name_of("Your stylist ruined my color. It's orange."), None);
     }
 
     #[test]

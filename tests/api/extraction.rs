@@ -283,3 +283,111 @@ async fn a_question_in_one_customers_conversation_does_not_make_another_customer
     asked.customer("0525551234").await;
     assert_eq!(asked.profile().await.get("phone"), Some("+972525551234"));
 }
+
+#[tokio::test]
+async fn an_agent_who_asks_without_a_question_mark_or_just_asks_when_is_still_answered() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Shemesh Properties").await;
+    update_settings(&app, &t.admin, r#"defaultRegion: "IL""#).await;
+    let mut chat = Chat::new(&app, &t, "visitor-1");
+    chat.customer("hey, looking for a 4 room apartment in Haifa, with parking")
+        .await;
+    chat.agent("Sure. And when do you need it?").await;
+    chat.customer("1/10").await;
+    chat.agent("Name and phone please").await;
+    chat.customer("Yael Friedman 050-555-8821").await;
+    let profile = chat.profile().await;
+    assert_eq!(
+        profile.get("name"),
+        Some("Yael Friedman"),
+        "{:#}",
+        profile.0
+    );
+    assert_eq!(profile.get("phone"), Some("+972505558821"));
+    // Day first in Israel: the 1st of October.
+    let move_in = profile.get("move_in").expect("a move-in date");
+    assert!(move_in.ends_with("-10-01"), "{move_in}");
+
+    // In Hebrew: "ומתי?" and a date in words; a name signed with its number.
+    let mut chat = Chat::new(&app, &t, "visitor-2");
+    chat.customer("מחפשים דירת 3 חדרים בגבעתיים").await;
+    chat.agent("ומתי?").await;
+    chat.customer("בתחילת החודש הבא").await;
+    chat.agent("שם?").await;
+    chat.customer("בועז פלד, 054-3390021").await;
+    let profile = chat.profile().await;
+    assert_eq!(profile.get("name"), Some("בועז פלד"), "{:#}", profile.0);
+    assert_eq!(profile.get("phone"), Some("+972543390021"));
+    assert!(
+        profile.get("move_in").is_some_and(|m| m.len() == 7),
+        "{:#}",
+        profile.0
+    );
+}
+
+#[tokio::test]
+async fn an_appointment_time_is_not_a_move_in_date_and_an_order_number_after_a_name_is_not_a_phone()
+{
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Glow Salon").await;
+    update_settings(&app, &t.admin, r#"defaultRegion: "US""#).await;
+    let mut chat = Chat::new(&app, &t, "visitor-1");
+    chat.customer("hi, can I book a cut?").await;
+    chat.agent("Sure! When would you like to come in?").await;
+    chat.customer("March 3rd").await;
+    chat.agent("Name and order number for the voucher?").await;
+    chat.customer("Laura Chen, 2145550147").await;
+    let profile = chat.profile().await;
+    assert_eq!(profile.get("name"), Some("Laura Chen"), "{:#}", profile.0);
+    assert_eq!(profile.get("move_in"), None);
+    assert_eq!(profile.get("phone"), None);
+}
+
+#[tokio::test]
+async fn the_listing_a_customer_asks_about_is_remembered_and_labelled_in_their_language() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("נדל\"ן העיר").await;
+    update_settings(&app, &t.admin, r#"defaultRegion: "IL", locale: "he""#).await;
+    let mut chat = Chat::new(&app, &t, "visitor-1");
+    chat.customer("שלום, ראיתי את המודעה של הדירה ברחוב הרצל ברחובות. היא עדיין פנויה?")
+        .await;
+    chat.agent("כן! מה התקציב?").await;
+    chat.customer("עד 6000 לחודש, ועדיף עם מרפסת").await;
+    let profile = chat.profile().await;
+    assert_eq!(
+        profile.get("property_of_interest"),
+        Some("דירה ברחוב הרצל ברחובות"),
+        "{:#}",
+        profile.0
+    );
+    let response = app
+        .gql(
+            Some(&t.viewer),
+            "query($id: ID!) { memoryContext(leadId: $id) { rendered { text } } }",
+            json!({ "id": chat.lead() }),
+        )
+        .await;
+    let text = response.ok()["memoryContext"]["rendered"]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    for label in [
+        "- נכס מבוקש: דירה ברחוב הרצל ברחובות",
+        "- תקציב: 6000 ILS/month",
+    ] {
+        assert!(text.contains(label), "missing {label:?} in\n{text}");
+    }
+    assert!(!text.contains("property_of_interest"), "{text}");
+
+    // An English customer's listing, on an English-locale business.
+    let en = app.tenant("Redwood Property").await;
+    update_settings(&app, &en.admin, r#"defaultRegion: "US""#).await;
+    let mut chat = Chat::new(&app, &en, "visitor-1");
+    chat.customer("hey! saw the loft on Bedford Ave. is it still available?")
+        .await;
+    let profile = chat.profile().await;
+    assert_eq!(
+        profile.get("property_of_interest"),
+        Some("loft on Bedford Ave")
+    );
+}

@@ -33,6 +33,13 @@ pub(super) static WORDING: Wording = Wording {
             "Preferences",
             "Budget",
         ],
+        extracted_keys: [
+            "Bedrooms",
+            "Rooms",
+            "Pets",
+            "Move-in date",
+            "Property of interest",
+        ],
         call_summary: "Call summary",
         system_note: "System note",
         suggested_opening,

@@ -33,6 +33,13 @@ pub(super) static WORDING: Wording = Wording {
             "העדפות",
             "תקציב",
         ],
+        extracted_keys: [
+            "חדרי שינה",
+            "חדרים",
+            "חיות מחמד",
+            "תאריך כניסה",
+            "נכס מבוקש",
+        ],
         call_summary: "סיכום שיחה",
         system_note: "הערת מערכת",
         suggested_opening,

@@ -61,6 +61,9 @@ pub(crate) struct ContextWording {
     pub(crate) sources: [&'static str; 4],
     /// Indexed like [`KnownKey::ALL`].
     pub(crate) keys: [&'static str; 10],
+    /// The keys the built-in extractor adds beyond the well-known ones, indexed like
+    /// [`EXTRACTED_KEYS`].
+    pub(crate) extracted_keys: [&'static str; 5],
     pub(crate) call_summary: &'static str,
     pub(crate) system_note: &'static str,
     /// "Do you want to continue where we left off, or start fresh?", greeting the customer by
@@ -73,6 +76,16 @@ pub(crate) struct ContextWording {
     /// A time too far from now to say how long ago: "on 2025-03-12".
     pub(crate) on_date: fn(DateTime<Utc>) -> String,
 }
+
+/// Profile keys the built-in extractor fills that are not [`KnownKey`]s (see
+/// `extract::FactKey`); each locale labels them in [`ContextWording::extracted_keys`].
+pub(crate) const EXTRACTED_KEYS: [&str; 5] = [
+    "bedrooms",
+    "rooms",
+    "pets",
+    "move_in",
+    "property_of_interest",
+];
 
 /// How long ago something happened, in the unit the memory context says it in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +123,18 @@ impl ContextWording {
             KnownKey::Preferences => self.keys[8],
             KnownKey::Budget => self.keys[9],
         }
+    }
+
+    /// The label of any profile key: a well-known or extracted key in this locale, any other
+    /// (tenant-defined) key as it is spelled.
+    pub(crate) fn key_label<'a>(&self, key: &'a str) -> &'a str {
+        if let Some(known) = KnownKey::parse(key) {
+            return self.key(known);
+        }
+        EXTRACTED_KEYS
+            .iter()
+            .position(|k| *k == key)
+            .map_or(key, |i| self.extracted_keys[i])
     }
 
     /// The label a note carries before its time; plain notes carry none.
