@@ -421,14 +421,7 @@ async fn send(
         Ok(resolved) => resolved,
         Err(error) => return Answer::failed(error),
     };
-    let client = match reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(state.settings.webhooks_request_timeout)
-        .connect_timeout(CONNECT_TIMEOUT.min(state.settings.webhooks_request_timeout))
-        .resolve(&host, addr)
-        .user_agent("memodesk-webhooks/1")
-        .build()
-    {
+    let client = match client(&host, addr, state.settings.webhooks_request_timeout) {
         Ok(client) => client,
         Err(err) => return Answer::failed(format!("could not build the request: {err}")),
     };
@@ -484,6 +477,39 @@ async fn send(
         retry_after,
         error,
     }
+}
+
+/// Clients by (host, the address it was pinned to, timeout). A client keeps its connections
+/// alive, so deliveries to a receiver reuse them rather than connecting (and setting up TLS)
+/// each time; pinning the checked address is what keeps the SSRF check honest, so a host that
+/// resolves elsewhere later gets a client of its own.
+type ClientKey = (String, std::net::SocketAddr, StdDuration);
+static CLIENTS: std::sync::LazyLock<std::sync::Mutex<lru::LruCache<ClientKey, reqwest::Client>>> =
+    std::sync::LazyLock::new(|| {
+        std::sync::Mutex::new(lru::LruCache::new(
+            std::num::NonZeroUsize::new(256).expect("non-zero"),
+        ))
+    });
+
+fn client(
+    host: &str,
+    addr: std::net::SocketAddr,
+    timeout: StdDuration,
+) -> reqwest::Result<reqwest::Client> {
+    let key = (host.to_owned(), addr, timeout);
+    let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(client) = clients.get(&key) {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        .resolve(host, addr)
+        .user_agent("memodesk-webhooks/1")
+        .build()?;
+    clients.put(key, client.clone());
+    Ok(client)
 }
 
 /// The `webhook-id` of a delivery: the same on every attempt and replay.
