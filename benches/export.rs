@@ -123,7 +123,10 @@ async fn export(config: &Config) -> anyhow::Result<()> {
             .collect::<Result<Vec<_>, _>>()
             .context("the export parses as CSV")?
             .len();
-        anyhow::ensure!(rows == expected, "exported {rows} leads, expected {expected}");
+        anyhow::ensure!(
+            rows == expected,
+            "exported {rows} leads, expected {expected}"
+        );
         app_runs.push(ExportRun {
             elapsed,
             rows,
@@ -418,7 +421,13 @@ impl Receipts {
     }
 }
 
-async fn gql(http: &reqwest::Client, server: &Server, token: &str, query: &str, variables: Value) -> anyhow::Result<Value> {
+async fn gql(
+    http: &reqwest::Client,
+    server: &Server,
+    token: &str,
+    query: &str,
+    variables: Value,
+) -> anyhow::Result<Value> {
     let response: Value = http
         .post(server.url())
         .bearer_auth(token)
@@ -427,7 +436,11 @@ async fn gql(http: &reqwest::Client, server: &Server, token: &str, query: &str, 
         .await?
         .json()
         .await?;
-    anyhow::ensure!(response["errors"].is_null(), "{query}: {}", response["errors"]);
+    anyhow::ensure!(
+        response["errors"].is_null(),
+        "{query}: {}",
+        response["errors"]
+    );
     Ok(response["data"].clone())
 }
 
@@ -540,7 +553,11 @@ async fn webhooks(config: &Config) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..expected {
         let permit = semaphore.clone().acquire_owned().await?;
-        let (http, url, body) = (http.clone(), format!("{base}/hook/{}", i % ENDPOINTS), body.clone());
+        let (http, url, body) = (
+            http.clone(),
+            format!("{base}/hook/{}", i % ENDPOINTS),
+            body.clone(),
+        );
         tasks.spawn(async move {
             let _ = http
                 .post(url)
@@ -583,7 +600,11 @@ async fn webhooks(config: &Config) -> anyhow::Result<()> {
     println!(
         "received {} of {expected} ({}), {} distinct (endpoint, webhook-id), duplicates {}; ratio app/baseline throughput {:.2}",
         seen.len(),
-        if complete { "complete" } else { "INCOMPLETE after 600 s" },
+        if complete {
+            "complete"
+        } else {
+            "INCOMPLETE after 600 s"
+        },
         unique.len(),
         seen.len() - unique.len(),
         app_rate / raw_rate
@@ -593,7 +614,10 @@ async fn webhooks(config: &Config) -> anyhow::Result<()> {
     println!(
         "\n## wake-up: {paced} single events, 10 per second, each to {ENDPOINTS} endpoints (event written → receipt)"
     );
-    println!("{:<46} {:>10} {:>10} {:>10}", "", "p50 ms", "p99 ms", "max ms");
+    println!(
+        "{:<46} {:>10} {:>10} {:>10}",
+        "", "p50 ms", "p99 ms", "max ms"
+    );
     let mut medians = Vec::new();
     for (label, env) in [
         (

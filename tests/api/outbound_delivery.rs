@@ -455,9 +455,15 @@ async fn the_export_command_writes_a_csv_file_that_reads_back_lead_by_lead() {
     for i in 0..5 {
         leads.push(new_lead(&app, &t.agent, &format!("97250123010{i}")).await);
     }
-    set_profile_field(&app, &t.agent, &leads[0], "name", "Dana Levi, \"the\" buyer")
-        .await
-        .ok();
+    set_profile_field(
+        &app,
+        &t.agent,
+        &leads[0],
+        "name",
+        "Dana Levi, \"the\" buyer",
+    )
+    .await
+    .ok();
     set_profile_field(&app, &t.agent, &leads[1], "city", "=HYPERLINK(\"x\")")
         .await
         .ok();
@@ -532,9 +538,11 @@ async fn a_commit_on_one_replica_wakes_the_sender_on_another_through_postgres() 
     // The sender's first pass (at start) may race the endpoint's creation; this note comes after.
     tokio::time::sleep(StdDuration::from_millis(300)).await;
     add_note(&writer, &t.agent, &lead, "from the other replica", false).await;
-    eventually(StdDuration::from_secs(5), "a delivery woken by NOTIFY", || {
-        receiver.ids("/hook").len() == 1
-    })
+    eventually(
+        StdDuration::from_secs(5),
+        "a delivery woken by NOTIFY",
+        || receiver.ids("/hook").len() == 1,
+    )
     .await;
     stop.cancel();
 }

@@ -487,7 +487,7 @@ type ClientKey = (String, std::net::SocketAddr, StdDuration);
 static CLIENTS: std::sync::LazyLock<std::sync::Mutex<lru::LruCache<ClientKey, reqwest::Client>>> =
     std::sync::LazyLock::new(|| {
         std::sync::Mutex::new(lru::LruCache::new(
-            std::num::NonZeroUsize::new(256).expect("non-zero"),
+            std::num::NonZeroUsize::new(256).unwrap_or(std::num::NonZeroUsize::MIN),
         ))
     });
 
