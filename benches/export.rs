@@ -43,7 +43,8 @@ const PAGE: i64 = 500;
 
 fn main() -> anyhow::Result<()> {
     common::init();
-    let mut config = Config::from_env(1)?;
+    // Samples and clients are not used here (only the sizes and the database).
+    let mut config = Config::from_env(100)?;
     if !config.smoke {
         if std::env::var_os("MEMODESK_BENCH_LEADS").is_none() {
             config.leads = 111_112;
