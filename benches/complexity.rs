@@ -12,119 +12,24 @@
 //! `cargo bench --bench complexity` (or `--profile dev`). Target: peak − idle RSS under the
 //! refused request ≤ 20 MB.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+#[path = "common/process.rs"]
+mod process;
+
 use std::time::{Duration, Instant};
 
+use process::{PeakRss, Server, cli, env_usize, mb, rss_kib};
 use serde_json::{Value, json};
 
-const SECRET: &str = "bench-secret-bench-secret-bench-secret-42";
-const BIN: &str = env!("CARGO_BIN_EXE_memodesk");
 const ALIASES: usize = 30;
 const TARGET_MB: f64 = 20.0;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// Runs a CLI command against `url` and returns its standard output, trimmed.
-fn cli(url: &str, args: &[&str]) -> String {
-    let output = Command::new(BIN)
-        .args(args)
-        .args(["--database-url", url])
-        .env("MEMODESK_JWT_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run memodesk");
-    assert!(
-        output.status.success(),
-        "memodesk {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-/// Resident memory of process `pid`, in KiB (0 once it is gone).
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-fn mb(kib: u64) -> f64 {
-    kib as f64 / 1024.0
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start(url: &str, max_complexity: Option<&str>) -> Self {
-        let port = free_port();
-        let mut command = Command::new(BIN);
-        command
-            .args([
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--database-url",
-                url,
-            ])
-            .env("MEMODESK_JWT_SECRET", SECRET)
-            .env("MEMODESK_WORKERS_ENABLED", "false")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
-        if let Some(limit) = max_complexity {
-            command.env("MEMODESK_GRAPHQL_MAX_COMPLEXITY", limit);
-        }
-        let child = command.spawn().expect("start memodesk");
-        Self { child, port }
+/// A server on `url`, answering documents up to `max_complexity` when given.
+fn serve(url: &str, max_complexity: Option<&str>) -> Server {
+    let mut env = vec![("MEMODESK_WORKERS_ENABLED", "false")];
+    if let Some(limit) = max_complexity {
+        env.push(("MEMODESK_GRAPHQL_MAX_COMPLEXITY", limit));
     }
-
-    async fn ready(&self) {
-        let client = reqwest::Client::new();
-        for _ in 0..400 {
-            if client
-                .get(format!("http://127.0.0.1:{}/readyz", self.port))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not become ready");
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/graphql", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    Server::start_with(url, &env)
 }
 
 /// Stores `messages` messages: `per_lead` per lead, one request per lead, all in one WEB
@@ -184,19 +89,9 @@ struct Measure {
 /// server's RSS every 2 ms.
 async fn measure(server: &Server, token: &str) -> Measure {
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let pid = server.child.id();
+    let pid = server.pid();
     let idle_kib = rss_kib(pid);
-    let stop = Arc::new(AtomicBool::new(false));
-    let peak = Arc::new(AtomicU64::new(idle_kib));
-    let sampler = {
-        let (stop, peak) = (stop.clone(), peak.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        })
-    };
+    let sampler = PeakRss::start(pid);
     let http = reqwest::Client::new();
     let body = json!({ "query": document() });
     let started = Instant::now();
@@ -213,9 +108,7 @@ async fn measure(server: &Server, token: &str) -> Measure {
     let elapsed = started.elapsed();
     // Catch what the server still holds just after answering.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    stop.store(true, Ordering::Relaxed);
-    sampler.join().expect("sampler");
-    let peak_kib = peak.load(Ordering::Relaxed).max(rss_kib(pid));
+    let peak_kib = sampler.finish();
     Measure {
         idle_kib,
         peak_kib,
@@ -268,7 +161,7 @@ fn main() {
     );
 
     let (refused, allowed) = runtime.block_on(async {
-        let server = Server::start(&url, None);
+        let server = serve(&url, None);
         server.ready().await;
         let started = Instant::now();
         fill(&server, &agent, messages, per_lead).await;
@@ -279,7 +172,7 @@ fn main() {
         let refused = measure(&server, &viewer).await;
         drop(server);
 
-        let server = Server::start(&url, Some("1000000000"));
+        let server = serve(&url, Some("1000000000"));
         server.ready().await;
         let allowed = measure(&server, &viewer).await;
         drop(server);

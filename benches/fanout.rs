@@ -9,111 +9,18 @@
 //! postgres://postgres@127.0.0.1:5432/postgres) for the two-replica run.
 //! `MEMODESK_BENCH_SUBSCRIBERS` (default 1000) and `MEMODESK_BENCH_ROUNDS` (default 200).
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+#[path = "common/process.rs"]
+mod process;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
+use process::{Server, cli, env_usize};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-const SECRET: &str = "bench-secret-bench-secret-bench-secret-42";
-const BIN: &str = env!("CARGO_BIN_EXE_memodesk");
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// Runs a CLI command against `url` and returns its standard output, trimmed.
-fn cli(url: &str, args: &[&str]) -> String {
-    let output = Command::new(BIN)
-        .args(args)
-        .args(["--database-url", url])
-        .env("MEMODESK_JWT_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run memodesk");
-    assert!(
-        output.status.success(),
-        "memodesk {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start(url: &str) -> Self {
-        let port = free_port();
-        let child = Command::new(BIN)
-            .args([
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--database-url",
-                url,
-            ])
-            .env("MEMODESK_JWT_SECRET", SECRET)
-            .env("MEMODESK_WORKERS_ENABLED", "false")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start memodesk");
-        Self { child, port }
-    }
-
-    async fn ready(&self) {
-        let client = reqwest::Client::new();
-        for _ in 0..200 {
-            if client
-                .get(format!("http://127.0.0.1:{}/readyz", self.port))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not become ready");
-    }
-
-    /// Resident memory of the server process, in KiB.
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// When each round's event reached one subscriber; each keeps its own list, so subscribers do
 /// not contend on a shared lock while they are being measured.

@@ -141,6 +141,19 @@ pub struct Settings {
     /// Outbound webhooks may target loopback, private, link-local and cloud-metadata addresses
     /// (`MEMODESK_WEBHOOKS_ALLOW_PRIVATE=true`; for tests and closed networks only).
     pub webhooks_allow_private: bool,
+    /// The webhook sender wakes when an event is committed (in this process, or on another
+    /// replica through PostgreSQL NOTIFY); it also looks for due retries and missed events this
+    /// often (`MEMODESK_WEBHOOKS_POLL_INTERVAL`, e.g. `5s`).
+    #[serde(with = "humantime_serde_compat")]
+    pub webhooks_poll_interval: std::time::Duration,
+    /// Wake the webhook sender on commits (`MEMODESK_WEBHOOKS_WAKE_ON_COMMIT`, default true);
+    /// `false` leaves only the poll (the bench measures both).
+    pub webhooks_wake_on_commit: bool,
+    /// Webhook requests one process has in flight at once.
+    pub webhooks_concurrency: usize,
+    /// Each webhook request's limit, connecting included (`MEMODESK_WEBHOOKS_REQUEST_TIMEOUT`).
+    #[serde(with = "humantime_serde_compat")]
+    pub webhooks_request_timeout: std::time::Duration,
     pub log_format: LogFormat,
 }
 
@@ -179,6 +192,10 @@ impl Default for Settings {
             public_url: None,
             trust_forwarded_for: false,
             webhooks_allow_private: false,
+            webhooks_poll_interval: std::time::Duration::from_secs(5),
+            webhooks_wake_on_commit: true,
+            webhooks_concurrency: 64,
+            webhooks_request_timeout: std::time::Duration::from_secs(15),
             log_format: LogFormat::Text,
         }
     }

@@ -3,6 +3,7 @@
 //! server on port 0, closed-loop clients with latency histograms, and the report format.
 
 pub mod dataset;
+pub mod process;
 pub mod sql;
 pub mod text;
 

@@ -174,6 +174,9 @@ impl EventHub {
         }
     }
 
+    /// Tenants whose outbox grew: after a commit in this process (`notify_committed`) and, on
+    /// PostgreSQL, after a commit on any replica (NOTIFY). A receiver that lags has missed
+    /// wake-ups, not events: consumers read the outbox from their own cursor.
     pub fn subscribe_commits(&self) -> broadcast::Receiver<Uuid> {
         self.inner.committed.subscribe()
     }
@@ -388,10 +391,13 @@ async fn listen(hub: EventHub, pool: sqlx::PgPool, shutdown: CancellationToken) 
                 () = shutdown.cancelled() => return,
                 notification = listener.recv() => match notification {
                     Ok(n) => {
-                        if let Ok(tenant) = Uuid::parse_str(n.payload())
-                            && hub.has_feed(tenant)
-                        {
-                            let _ = hub.inner.wake.send(tenant);
+                        if let Ok(tenant) = Uuid::parse_str(n.payload()) {
+                            // Consumers of the outbox (the webhook sender) hear of every
+                            // replica's commits; subscribers only of their tenants'.
+                            let _ = hub.inner.committed.send(tenant);
+                            if hub.has_feed(tenant) {
+                                let _ = hub.inner.wake.send(tenant);
+                            }
                         }
                     }
                     Err(err) => {

@@ -311,8 +311,11 @@ async fn erased_leads_are_exported_as_deletion_markers_in_every_format() {
 
     let hubspot = export(&app, &t.admin, &format!("format=hubspot&after={start}")).await;
     let line: Value = serde_json::from_str(hubspot.body.trim()).unwrap();
-    assert_eq!(line["action"], "archive");
-    assert_eq!(line["id"], gone.as_str());
+    // The body of HubSpot's GDPR delete, which finds the contact by a unique property.
+    assert_eq!(line["objectType"], "contacts");
+    assert_eq!(line["action"], "gdpr-delete");
+    assert_eq!(line["objectId"], gone.as_str());
+    assert_eq!(line["idProperty"], "memodesk_id");
 
     let salesforce = export(
         &app,

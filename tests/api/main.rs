@@ -24,6 +24,7 @@ mod memory;
 mod memory_flows;
 mod non_null;
 mod notes;
+mod outbound_delivery;
 mod outbound_webhooks;
 mod phones;
 mod pipeline;

@@ -4,7 +4,7 @@
 //!   Excel; cells that a spreadsheet would run as a formula (starting `= + - @`, tab or CR) are
 //!   prefixed with `'`. Erased leads are rows with only `memodesk_id` and `deleted=true`.
 //! - `hubspot`: JSON lines; contacts as CRM v3 batch-upsert inputs keyed by `memodesk_id`,
-//!   notes for summaries, and `archive` lines for erased leads.
+//!   notes for summaries, and GDPR-delete requests (by `memodesk_id`) for erased leads.
 //! - `salesforce`: Bulk API 2.0 upsert CSV (CRLF line ending) for `Lead` by `Memodesk_Id__c`,
 //!   `Task` for summaries, or the erased leads' ids; `#N/A` clears a field.
 
@@ -179,10 +179,12 @@ impl Writer {
             }
             Format::Hubspot => {
                 for id in ids {
+                    // `POST /crm/v3/objects/contacts/gdpr-delete` takes `{objectId, idProperty}`:
+                    // the contact is found by our id (batch archive takes HubSpot ids only).
                     push_line(
                         &mut out,
-                        &json!({ "objectType": "contacts", "action": "archive",
-                                 "idProperty": "memodesk_id", "id": id.to_string() }),
+                        &json!({ "objectType": "contacts", "action": "gdpr-delete",
+                                 "objectId": id.to_string(), "idProperty": "memodesk_id" }),
                     )?;
                 }
             }

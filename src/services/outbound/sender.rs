@@ -40,10 +40,9 @@ const SCHEDULE: [StdDuration; 7] = [
 ];
 /// An endpoint failing without a success for this long is disabled.
 const FAILING_LIMIT: Duration = Duration::days(5);
-/// Each request's limit, connecting included.
-const REQUEST_TIMEOUT: StdDuration = StdDuration::from_secs(15);
 const CONNECT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
-/// Well beyond a request, so a live sender never loses its lease mid-request.
+/// Well beyond a request (and at least 4 request timeouts, see [`lease`]), so a live sender
+/// never loses its lease mid-request.
 const LEASE: Duration = Duration::minutes(2);
 /// Largest body sent; bigger events are sent with ids only.
 const MAX_BODY: usize = 20 * 1024;
@@ -64,17 +63,15 @@ pub struct SendReport {
     pub failed: usize,
 }
 
-/// Fans out new events and sends what is due, once. Tests call it step by step; the worker
-/// loop calls it every second.
+/// Fans out new events and sends what is due, once, waiting for every attempt. Tests call it
+/// step by step; the worker runs [`run_loop`].
 pub async fn run_once(state: &AppState) -> AppResult<SendReport> {
-    let mut report = SendReport::default();
-    for (tenant_id, endpoint_id) in repo::webhooks::behind(state.db.reader()).await? {
-        report.created += fan_out(state, tenant_id, endpoint_id).await?;
-    }
+    let mut report = SendReport {
+        created: fan_out_all(state).await?,
+        ..SendReport::default()
+    };
     let owner = state.instance_id.to_string();
-    let now = state.now();
-    let claimed =
-        repo::webhooks::claim(state.db.writer(), &owner, CLAIM_BATCH, now, now + LEASE).await?;
+    let claimed = claim(state, &owner, CLAIM_BATCH).await?;
     let outcomes =
         futures::future::join_all(claimed.into_iter().map(|d| attempt(state, d, &owner))).await;
     for outcome in outcomes {
@@ -87,17 +84,112 @@ pub async fn run_once(state: &AppState) -> AppResult<SendReport> {
     Ok(report)
 }
 
-/// Runs [`run_once`] every second until shutdown.
+/// Turns the events every enabled endpoint has not seen yet into deliveries.
+async fn fan_out_all(state: &AppState) -> AppResult<usize> {
+    let mut created = 0;
+    for (tenant_id, endpoint_id) in repo::webhooks::behind(state.db.reader()).await? {
+        created += fan_out(state, tenant_id, endpoint_id).await?;
+    }
+    Ok(created)
+}
+
+/// Claims up to `limit` due deliveries for `owner`, each under a fresh lease.
+async fn claim(
+    state: &AppState,
+    owner: &str,
+    limit: u64,
+) -> AppResult<Vec<webhook_delivery::Model>> {
+    let now = state.now();
+    Ok(repo::webhooks::claim(state.db.writer(), owner, limit, now, now + lease(state)).await?)
+}
+
+/// How long a claim holds a delivery: [`LEASE`], or 4 request timeouts when that is longer.
+fn lease(state: &AppState) -> Duration {
+    let timeout = Duration::from_std(state.settings.webhooks_request_timeout * 4)
+        .unwrap_or(Duration::days(1));
+    LEASE.max(timeout)
+}
+
+/// The sender: wakes when an event is committed (here, or on another replica through
+/// PostgreSQL NOTIFY) and at least every `webhooks_poll_interval` (due retries, and commits on
+/// other SQLite processes); keeps up to `webhooks_concurrency` requests in flight, each on its
+/// own task, so a slow receiver holds only its own deliveries and never the loop.
 pub async fn run_loop(state: AppState, shutdown: tokio_util::sync::CancellationToken) {
+    let owner = state.instance_id.to_string();
+    let concurrency = state.settings.webhooks_concurrency.max(1);
+    let poll = state
+        .settings
+        .webhooks_poll_interval
+        .max(StdDuration::from_millis(10));
+    let mut commits = state
+        .settings
+        .webhooks_wake_on_commit
+        .then(|| state.events.subscribe_commits());
+    let mut running: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
+    let mut fan_out_due = true;
+    let mut next_poll = tokio::time::Instant::now() + poll;
     loop {
-        if let Err(err) = run_once(&state).await {
-            tracing::warn!(error = err.describe(), "webhook step failed");
+        if fan_out_due {
+            fan_out_due = false;
+            if let Err(err) = fan_out_all(&state).await {
+                tracing::warn!(error = err.describe(), "webhook fan-out failed");
+            }
+        }
+        let free = concurrency.saturating_sub(running.len());
+        if free > 0 {
+            match claim(&state, &owner, free as u64).await {
+                Ok(claimed) => {
+                    for delivery in claimed {
+                        let (state, owner) = (state.clone(), owner.clone());
+                        running.spawn(async move {
+                            if let Err(err) = attempt(&state, delivery, &owner).await {
+                                tracing::warn!(
+                                    error = err.describe(),
+                                    "webhook attempt not recorded"
+                                );
+                            }
+                        });
+                    }
+                }
+                Err(err) => tracing::warn!(error = err.describe(), "claiming webhooks failed"),
+            }
         }
         tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(StdDuration::from_secs(1)) => {}
+            () = shutdown.cancelled() => break,
+            Some(_) = running.join_next(), if !running.is_empty() => {
+                // Collect every attempt that finished meanwhile, then claim once for them all.
+                while running.try_join_next().is_some() {}
+            }
+            () = committed(&mut commits) => fan_out_due = true,
+            () = tokio::time::sleep_until(next_poll) => {
+                fan_out_due = true;
+                next_poll = tokio::time::Instant::now() + poll;
+            }
         }
     }
+    // Requests in flight finish (or their leases expire and another sender resends them).
+    let _ = tokio::time::timeout(state.settings.shutdown_grace, async {
+        while running.join_next().await.is_some() {}
+    })
+    .await;
+}
+
+/// Returns when some tenant's outbox grew (a burst of commits counts once); never when
+/// waking on commits is off.
+async fn committed(commits: &mut Option<tokio::sync::broadcast::Receiver<Uuid>>) {
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+    let Some(rx) = commits else {
+        return std::future::pending().await;
+    };
+    match rx.recv().await {
+        // Lagged: wake-ups were missed, not events; one pass reads them all.
+        Ok(_) | Err(RecvError::Lagged(_)) => {}
+        Err(RecvError::Closed) => return std::future::pending().await,
+    }
+    while !matches!(
+        rx.try_recv(),
+        Err(TryRecvError::Empty | TryRecvError::Closed)
+    ) {}
 }
 
 async fn fan_out(state: &AppState, tenant_id: Uuid, endpoint_id: Uuid) -> AppResult<usize> {
@@ -329,14 +421,7 @@ async fn send(
         Ok(resolved) => resolved,
         Err(error) => return Answer::failed(error),
     };
-    let client = match reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(REQUEST_TIMEOUT)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .resolve(&host, addr)
-        .user_agent("memodesk-webhooks/1")
-        .build()
-    {
+    let client = match client(&host, addr, state.settings.webhooks_request_timeout) {
         Ok(client) => client,
         Err(err) => return Answer::failed(format!("could not build the request: {err}")),
     };
@@ -392,6 +477,39 @@ async fn send(
         retry_after,
         error,
     }
+}
+
+/// Clients by (host, the address it was pinned to, timeout). A client keeps its connections
+/// alive, so deliveries to a receiver reuse them rather than connecting (and setting up TLS)
+/// each time; pinning the checked address is what keeps the SSRF check honest, so a host that
+/// resolves elsewhere later gets a client of its own.
+type ClientKey = (String, std::net::SocketAddr, StdDuration);
+static CLIENTS: std::sync::LazyLock<std::sync::Mutex<lru::LruCache<ClientKey, reqwest::Client>>> =
+    std::sync::LazyLock::new(|| {
+        std::sync::Mutex::new(lru::LruCache::new(
+            std::num::NonZeroUsize::new(256).unwrap_or(std::num::NonZeroUsize::MIN),
+        ))
+    });
+
+fn client(
+    host: &str,
+    addr: std::net::SocketAddr,
+    timeout: StdDuration,
+) -> reqwest::Result<reqwest::Client> {
+    let key = (host.to_owned(), addr, timeout);
+    let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(client) = clients.get(&key) {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        .resolve(host, addr)
+        .user_agent("memodesk-webhooks/1")
+        .build()?;
+    clients.put(key, client.clone());
+    Ok(client)
 }
 
 /// The `webhook-id` of a delivery: the same on every attempt and replay.
