@@ -1,13 +1,19 @@
 //! CRM export: the leads that changed after a cursor (or all of them), streamed page by page in
 //! a CRM's import shape (plain CSV, HubSpot batch-upsert JSON lines, Salesforce Bulk API 2.0
 //! CSV). Memory stays bounded: pages of leads are read, written and handed to the consumer
-//! through a small channel, so a slow client slows the reads rather than filling memory.
+//! through a small channel, so a slow client slows the reads rather than filling memory. All of
+//! an export's reads run in one read transaction: one consistent snapshot, on one pooled
+//! connection (so an export warms one connection's page cache, not every reader's).
 
 mod formats;
 mod record;
 
 use std::collections::HashMap;
 
+use sea_orm::{
+    AccessMode, DatabaseBackend, DatabaseConnection, DatabaseTransaction, IsolationLevel,
+    TransactionTrait,
+};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -183,6 +189,21 @@ pub async fn start(state: &AppState, actor: &Actor, request: ExportRequest) -> A
     })
 }
 
+/// A read-only transaction that sees one snapshot: SQLite's deferred transaction does by
+/// itself; PostgreSQL needs `REPEATABLE READ` (its default would see each later commit).
+async fn read_snapshot(conn: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
+    Ok(match conn.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            conn.begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await?
+        }
+        _ => conn.begin().await?,
+    })
+}
+
 struct Job {
     state: AppState,
     tenant_id: Uuid,
@@ -203,7 +224,8 @@ impl Job {
         if !send(writer.header()?, 0).await {
             return Ok(());
         }
-        let conn = self.state.db.reader();
+        let txn = read_snapshot(self.state.db.reader()).await?;
+        let conn = &txn;
         if self.format != Format::Salesforce(SalesforceObject::Erased) {
             let mut after_id = self.start_id;
             loop {
@@ -219,7 +241,7 @@ impl Job {
                 let Some(last) = leads.last() else { break };
                 after_id = Some(last.id);
                 let count = leads.len();
-                let records = self.records(leads).await?;
+                let records = self.records(conn, leads).await?;
                 let bytes = writer.leads(&records)?;
                 if !send(bytes, count).await {
                     return Ok(());
@@ -239,15 +261,16 @@ impl Job {
                 }
             }
         }
+        txn.commit().await?;
         Ok(())
     }
 
     /// A page of leads with what the formats need beside them.
     async fn records(
         &self,
+        conn: &DatabaseTransaction,
         leads: Vec<crate::entities::lead::Model>,
     ) -> AppResult<Vec<LeadRecord>> {
-        let conn = self.state.db.reader();
         let ids: Vec<Uuid> = leads.iter().map(|l| l.id).collect();
         let identities = repo::identities::for_leads(conn, self.tenant_id, &ids).await?;
         let sessions: Vec<Uuid> = leads
