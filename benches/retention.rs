@@ -110,8 +110,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
                     .unwrap_or_else(|e| e.into_inner())
                     .record(gap.as_nanos().max(1) as u64);
             };
-            let report =
-                memodesk::services::privacy::retention::run(&state, None, &progress).await;
+            let report = memodesk::services::privacy::retention::run(&state, None, &progress).await;
             let wall = started.elapsed();
             done.store(true, Ordering::Release);
             report.map(|r| (r, wall))

@@ -71,7 +71,10 @@ async fn start(
         }
     };
     let mut response_headers = HeaderMap::new();
-    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    response_headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
     response_headers.insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_str(&format!("attachment; filename=\"customer-{lead_id}.zip\""))
@@ -79,7 +82,10 @@ async fn start(
     );
     response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response_headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response_headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     let body: std::pin::Pin<
         Box<dyn futures::Stream<Item = Result<axum::body::Bytes, std::io::Error>> + Send>,
     > = Box::pin(body);

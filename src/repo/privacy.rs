@@ -289,7 +289,11 @@ pub async fn delete_empty_sessions<C: Executor>(
          ORDER BY s.last_message_at LIMIT {limit}"
     );
     let ids: Vec<(Uuid,)> = conn
-        .rows(statement(conn, &empty, vec![tenant_id.into(), before.into()]))
+        .rows(statement(
+            conn,
+            &empty,
+            vec![tenant_id.into(), before.into()],
+        ))
         .await?;
     if ids.is_empty() {
         return Ok(0);
@@ -305,7 +309,9 @@ pub async fn delete_empty_sessions<C: Executor>(
         .join(", ");
     conn.execute(statement(
         conn,
-        &format!("UPDATE notes SET session_id = NULL WHERE tenant_id = $1 AND session_id IN ({list})"),
+        &format!(
+            "UPDATE notes SET session_id = NULL WHERE tenant_id = $1 AND session_id IN ({list})"
+        ),
         values.clone(),
     ))
     .await?;

@@ -266,7 +266,11 @@ async fn every_staff_mutation_writes_an_audit_entry() {
 
     // Every mutation in the schema is listed.
     let schema = app
-        .gql(None, "{ __schema { mutationType { fields { name } } } }", json!({}))
+        .gql(
+            None,
+            "{ __schema { mutationType { fields { name } } } }",
+            json!({}),
+        )
         .await;
     let names: Vec<String> = schema.ok()["__schema"]["mutationType"]["fields"]
         .as_array()
@@ -291,34 +295,75 @@ async fn every_staff_mutation_writes_an_audit_entry() {
         r#"mutation($t: ID) { login(email: "ann@acme.test", password: "correct horse battery", tenantId: $t) { token } }"#,
         json!({ "t": t.id })).await;
     done.push("login");
-    run(&app, a, "updateStaffUser",
+    run(
+        &app,
+        a,
+        "updateStaffUser",
         r#"mutation($id: ID!) { updateStaffUser(id: $id, input: { displayName: "Ann" }) { id } }"#,
-        json!({ "id": user })).await;
+        json!({ "id": user }),
+    )
+    .await;
     done.push("updateStaffUser");
-    run(&app, a, "updateTenantSettings",
-        "mutation { updateTenantSettings(input: { sessionIdleMinutes: 30 }) { id } }", json!({})).await;
+    run(
+        &app,
+        a,
+        "updateTenantSettings",
+        "mutation { updateTenantSettings(input: { sessionIdleMinutes: 30 }) { id } }",
+        json!({}),
+    )
+    .await;
     done.push("updateTenantSettings");
-    let lead = run(&app, a, "createLead",
-        r#"mutation { createLead(input: { displayName: "Dana" }) { id } }"#, json!({})).await["id"].clone();
+    let lead = run(
+        &app,
+        a,
+        "createLead",
+        r#"mutation { createLead(input: { displayName: "Dana" }) { id } }"#,
+        json!({}),
+    )
+    .await["id"]
+        .clone();
     done.push("createLead");
-    run(&app, a, "updateLead",
+    run(
+        &app,
+        a,
+        "updateLead",
         r#"mutation($id: ID!) { updateLead(id: $id, input: { displayName: "Dana K" }) { id } }"#,
-        json!({ "id": lead })).await;
+        json!({ "id": lead }),
+    )
+    .await;
     done.push("updateLead");
     for (name, doc) in [
-        ("setProfileField", r#"mutation($id: ID!) { setProfileField(leadId: $id, key: "city", value: "Haifa") { id } }"#),
-        ("rejectProfileField", r#"mutation($id: ID!) { rejectProfileField(leadId: $id, key: "budget") { id } }"#),
-        ("releaseProfileField", r#"mutation($id: ID!) { releaseProfileField(leadId: $id, key: "budget") { id } }"#),
+        (
+            "setProfileField",
+            r#"mutation($id: ID!) { setProfileField(leadId: $id, key: "city", value: "Haifa") { id } }"#,
+        ),
+        (
+            "rejectProfileField",
+            r#"mutation($id: ID!) { rejectProfileField(leadId: $id, key: "budget") { id } }"#,
+        ),
+        (
+            "releaseProfileField",
+            r#"mutation($id: ID!) { releaseProfileField(leadId: $id, key: "budget") { id } }"#,
+        ),
     ] {
         run(&app, a, name, doc, json!({ "id": lead })).await;
         done.push(name);
     }
-    let note = run(&app, a, "addNote",
+    let note = run(
+        &app,
+        a,
+        "addNote",
         r#"mutation($id: ID!) { addNote(input: { leadId: $id, body: "called" }) { id } }"#,
-        json!({ "id": lead })).await["id"].clone();
+        json!({ "id": lead }),
+    )
+    .await["id"]
+        .clone();
     done.push("addNote");
     for (name, doc) in [
-        ("updateNote", r#"mutation($id: ID!) { updateNote(id: $id, body: "called back") { id } }"#),
+        (
+            "updateNote",
+            r#"mutation($id: ID!) { updateNote(id: $id, body: "called back") { id } }"#,
+        ),
         ("pinNote", "mutation($id: ID!) { pinNote(id: $id) { id } }"),
         ("deleteNote", "mutation($id: ID!) { deleteNote(id: $id) }"),
     ] {
@@ -329,47 +374,122 @@ async fn every_staff_mutation_writes_an_audit_entry() {
     let session = recorded["session"]["id"].clone();
     let customer = recorded["lead"]["id"].clone();
     done.extend(["recordMessage", "recordMessages"]);
-    run(&app, a, "closeSession", "mutation($id: ID!) { closeSession(id: $id) { id } }",
-        json!({ "id": session })).await;
+    run(
+        &app,
+        a,
+        "closeSession",
+        "mutation($id: ID!) { closeSession(id: $id) { id } }",
+        json!({ "id": session }),
+    )
+    .await;
     done.push("closeSession");
-    run(&app, a, "summarizeSession", "mutation($id: ID!) { summarizeSession(id: $id) { id } }",
-        json!({ "id": session })).await;
+    run(
+        &app,
+        a,
+        "summarizeSession",
+        "mutation($id: ID!) { summarizeSession(id: $id) { id } }",
+        json!({ "id": session }),
+    )
+    .await;
     done.push("summarizeSession");
-    let job = run(&app, a, "jobs", "{ jobs { nodes { id } } }", json!({})).await["nodes"][0]["id"].clone();
-    run(&app, a, "retryJob", "mutation($id: ID!) { retryJob(id: $id) { id } }",
-        json!({ "id": job })).await;
+    let job = run(&app, a, "jobs", "{ jobs { nodes { id } } }", json!({})).await["nodes"][0]["id"]
+        .clone();
+    run(
+        &app,
+        a,
+        "retryJob",
+        "mutation($id: ID!) { retryJob(id: $id) { id } }",
+        json!({ "id": job }),
+    )
+    .await;
     done.push("retryJob");
-    let key = run(&app, a, "createApiKey",
-        r#"mutation { createApiKey(name: "bot", scopes: [READ]) { apiKey { id } } }"#, json!({})).await["apiKey"]["id"].clone();
+    let key = run(
+        &app,
+        a,
+        "createApiKey",
+        r#"mutation { createApiKey(name: "bot", scopes: [READ]) { apiKey { id } } }"#,
+        json!({}),
+    )
+    .await["apiKey"]["id"]
+        .clone();
     done.push("createApiKey");
-    run(&app, a, "revokeApiKey", "mutation($id: ID!) { revokeApiKey(id: $id) { id } }",
-        json!({ "id": key })).await;
+    run(
+        &app,
+        a,
+        "revokeApiKey",
+        "mutation($id: ID!) { revokeApiKey(id: $id) { id } }",
+        json!({ "id": key }),
+    )
+    .await;
     done.push("revokeApiKey");
-    run(&app, a, "exportLeadData", "mutation($id: ID!) { exportLeadData(id: $id) { url } }",
-        json!({ "id": customer })).await;
+    run(
+        &app,
+        a,
+        "exportLeadData",
+        "mutation($id: ID!) { exportLeadData(id: $id) { url } }",
+        json!({ "id": customer }),
+    )
+    .await;
     done.push("exportLeadData");
 
     let endpoint = run(&app, a, "createWebhookEndpoint",
         r#"mutation { createWebhookEndpoint(input: { url: "http://127.0.0.1:9/hook", eventTypes: ["note.created"] }) { endpoint { id } } }"#,
         json!({})).await["endpoint"]["id"].clone();
     done.push("createWebhookEndpoint");
-    crate::helpers::add_note(&app, a, customer.as_str().unwrap(), "a note to deliver", false).await;
-    memodesk::services::outbound::sender::run_once(&app.state).await.expect("webhook step");
-    let delivery = run(&app, a, "webhookDeliveries",
+    crate::helpers::add_note(
+        &app,
+        a,
+        customer.as_str().unwrap(),
+        "a note to deliver",
+        false,
+    )
+    .await;
+    memodesk::services::outbound::sender::run_once(&app.state)
+        .await
+        .expect("webhook step");
+    let delivery = run(
+        &app,
+        a,
+        "webhookDeliveries",
         "query($id: ID!) { webhookDeliveries(endpointId: $id) { id } }",
-        json!({ "id": endpoint })).await[0]["id"].clone();
-    run(&app, a, "replayWebhookDelivery", "mutation($id: ID!) { replayWebhookDelivery(id: $id) { id } }",
-        json!({ "id": delivery })).await;
+        json!({ "id": endpoint }),
+    )
+    .await[0]["id"]
+        .clone();
+    run(
+        &app,
+        a,
+        "replayWebhookDelivery",
+        "mutation($id: ID!) { replayWebhookDelivery(id: $id) { id } }",
+        json!({ "id": delivery }),
+    )
+    .await;
     done.push("replayWebhookDelivery");
     for (name, doc) in [
-        ("updateWebhookEndpoint", "mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { enabled: false }) { id } }"),
-        ("rotateWebhookSecret", "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }"),
-        ("deleteWebhookEndpoint", "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }"),
+        (
+            "updateWebhookEndpoint",
+            "mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { enabled: false }) { id } }",
+        ),
+        (
+            "rotateWebhookSecret",
+            "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }",
+        ),
+        (
+            "deleteWebhookEndpoint",
+            "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }",
+        ),
     ] {
         run(&app, a, name, doc, json!({ "id": endpoint })).await;
         done.push(name);
     }
-    run(&app, a, "eraseLead", ERASE, json!({ "id": lead, "reason": "asked" })).await;
+    run(
+        &app,
+        a,
+        "eraseLead",
+        ERASE,
+        json!({ "id": lead, "reason": "asked" }),
+    )
+    .await;
     done.push("eraseLead");
 
     let mut actions = Vec::new();
@@ -390,7 +510,10 @@ async fn every_staff_mutation_writes_an_audit_entry() {
     }
     for (name, expected) in AUDITED {
         assert!(done.contains(name), "{name} was not exercised");
-        assert!(names.iter().any(|n| n == name), "{name} is not in the schema any more");
+        assert!(
+            names.iter().any(|n| n == name),
+            "{name} is not in the schema any more"
+        );
         if let Ok(action) = expected {
             assert!(
                 actions.iter().any(|a| a == action),

@@ -443,7 +443,10 @@ async fn erasing_a_customer_removes_the_webhook_deliveries_about_them() {
             json!({ "id": lead, "reason": "customer request" }),
         )
         .await;
-    let removed = erased.ok()["eraseLead"]["removed"].as_array().unwrap().clone();
+    let removed = erased.ok()["eraseLead"]["removed"]
+        .as_array()
+        .unwrap()
+        .clone();
     let count = |table: &str| {
         removed
             .iter()

@@ -108,7 +108,10 @@ async fn a_customer_gets_everything_held_about_them_with_where_each_value_came_f
     let answer = app.gql(Some(&t.admin), EXPORT, json!({ "id": lead })).await;
     let export = &answer.ok()["exportLeadData"];
     let url = export["url"].as_str().unwrap();
-    assert!(url.starts_with(&format!("/export/subject/{lead}?token=")), "{url}");
+    assert!(
+        url.starts_with(&format!("/export/subject/{lead}?token=")),
+        "{url}"
+    );
     let expires: chrono::DateTime<chrono::Utc> =
         export["expiresAt"].as_str().unwrap().parse().unwrap();
     assert_eq!(expires, app.state.now() + Duration::minutes(15));
@@ -135,9 +138,9 @@ async fn a_customer_gets_everything_held_about_them_with_where_each_value_came_f
     for field in &inferred {
         assert_eq!(field["inferredAutomatically"], true);
         let evidence = &field["evidence"][0];
-        let content = evidence["message"]["content"].as_str().unwrap_or_else(|| {
-            panic!("an AI value names the message it came from: {field:#}")
-        });
+        let content = evidence["message"]["content"]
+            .as_str()
+            .unwrap_or_else(|| panic!("an AI value names the message it came from: {field:#}"));
         assert!(!content.is_empty(), "{field:#}");
         let id = evidence["messageId"].as_str().unwrap();
         assert!(
@@ -252,8 +255,13 @@ async fn another_tenants_customer_cannot_be_exported_and_looks_missing() {
     let missing = uuid::Uuid::now_v7().to_string();
 
     let theirs = app.gql(Some(&b.admin), EXPORT, json!({ "id": lead })).await;
-    let nothing = app.gql(Some(&b.admin), EXPORT, json!({ "id": missing })).await;
-    assert_eq!(theirs.expect_error("NOT_FOUND"), nothing.expect_error("NOT_FOUND"));
+    let nothing = app
+        .gql(Some(&b.admin), EXPORT, json!({ "id": missing }))
+        .await;
+    assert_eq!(
+        theirs.expect_error("NOT_FOUND"),
+        nothing.expect_error("NOT_FOUND")
+    );
 
     let (status, theirs) = get(&app, &format!("/export/subject/{lead}"), Some(&b.admin)).await;
     let (missing_status, nothing) =
@@ -312,8 +320,7 @@ async fn an_expired_or_foreign_link_is_refused_without_saying_why() {
         .as_str()
         .unwrap()
         .to_owned();
-    let theirs = record(&app, &b.agent, message("WEB", "v1", "I am Quixote")).await["lead"]
-        ["id"]
+    let theirs = record(&app, &b.agent, message("WEB", "v1", "I am Quixote")).await["lead"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -321,19 +328,31 @@ async fn an_expired_or_foreign_link_is_refused_without_saying_why() {
     let token = url.split("token=").nth(1).unwrap().to_owned();
 
     // Tenant A's link on tenant B's lead; a tampered token; an expired one.
-    let (foreign_status, foreign) =
-        get(&app, &format!("/export/subject/{theirs}?token={token}"), None).await;
+    let (foreign_status, foreign) = get(
+        &app,
+        &format!("/export/subject/{theirs}?token={token}"),
+        None,
+    )
+    .await;
     let mut tampered = token.clone();
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'B' } else { 'A' });
-    let (tampered_status, tampered) =
-        get(&app, &format!("/export/subject/{mine}?token={tampered}"), None).await;
+    let (tampered_status, tampered) = get(
+        &app,
+        &format!("/export/subject/{mine}?token={tampered}"),
+        None,
+    )
+    .await;
     let (status, _) = get(&app, &url, None).await;
     assert_eq!(status, 200, "valid for 15 minutes");
-    app.clock.advance(Duration::minutes(15) + Duration::seconds(1));
+    app.clock
+        .advance(Duration::minutes(15) + Duration::seconds(1));
     let (expired_status, expired) = get(&app, &url, None).await;
 
-    assert_eq!((foreign_status, tampered_status, expired_status), (403, 403, 403));
+    assert_eq!(
+        (foreign_status, tampered_status, expired_status),
+        (403, 403, 403)
+    );
     assert_eq!(body(&foreign), body(&expired));
     assert_eq!(body(&tampered), body(&expired));
     assert!(body(&expired).contains("FORBIDDEN"), "{}", body(&expired));
@@ -344,7 +363,12 @@ async fn an_expired_or_foreign_link_is_refused_without_saying_why() {
 async fn the_cli_writes_a_customers_export_to_a_file() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
-    let first = record(&app, &t.agent, message("WEB", "v1", "I am Zebulon from Reykjavik")).await;
+    let first = record(
+        &app,
+        &t.agent,
+        message("WEB", "v1", "I am Zebulon from Reykjavik"),
+    )
+    .await;
     let lead = first["lead"]["id"].as_str().unwrap().to_owned();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("zebulon.zip");

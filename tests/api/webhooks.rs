@@ -1085,10 +1085,8 @@ async fn a_card_number_in_a_signed_whatsapp_delivery_is_stored_redacted() {
         messages[0]["content"],
         "Please charge my card [card ••4242], exp 12/29"
     );
-    let hits = crate::privacy_erasure::find_strings(
-        &app,
-        &["4242 4242 4242 4242", "4242424242424242"],
-    )
-    .await;
+    let hits =
+        crate::privacy_erasure::find_strings(&app, &["4242 4242 4242 4242", "4242424242424242"])
+            .await;
     assert!(hits.is_empty(), "the card number was stored: {hits:?}");
 }

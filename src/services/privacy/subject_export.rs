@@ -362,9 +362,8 @@ async fn conversations<W: Write + Seek>(
     let mut first = true;
     let mut after: Option<Cursor> = None;
     loop {
-        let page =
-            repo::subject::sessions(state.db.reader(), lead.tenant_id, lead.id, after, PAGE)
-                .await?;
+        let page = repo::subject::sessions(state.db.reader(), lead.tenant_id, lead.id, after, PAGE)
+            .await?;
         for s in &page {
             zip.element(
                 &mut first,
