@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::jwt::JwtKeys;
+use crate::auth::links::LinkKeys;
 use crate::auth::login_limiter::LoginLimiter;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Environment, Settings};
@@ -166,6 +167,7 @@ pub async fn build_state(settings: Settings, options: AppOptions) -> anyhow::Res
     };
     Ok(AppState {
         jwt: Arc::new(JwtKeys::new(&jwt_secret, settings.jwt_leeway_secs)),
+        links: Arc::new(LinkKeys::new(&jwt_secret)),
         clock: options.clock,
         tenants: TenantCache::new(Duration::from_secs(5)),
         events: EventHub::new(),

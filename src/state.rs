@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::auth::jwt::JwtKeys;
+use crate::auth::links::LinkKeys;
 use crate::auth::login_limiter::LoginLimiter;
 use crate::clock::SharedClock;
 use crate::config::Settings;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub jwt: Arc<JwtKeys>,
+    /// Signs download links (the subject access export).
+    pub links: Arc<LinkKeys>,
     pub clock: SharedClock,
     pub tenants: TenantCache,
     pub events: EventHub,

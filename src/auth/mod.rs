@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod api_key;
 pub mod jwt;
+pub mod links;
 pub mod login_limiter;
 pub mod password;
 

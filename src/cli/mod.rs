@@ -123,6 +123,19 @@ pub enum LeadCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Write everything held about a customer (subject access export) to a ZIP file.
+    /// Recorded in the audit log as done by the operator (`system`).
+    Export {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: Uuid,
+        /// The lead's id.
+        #[arg(long)]
+        lead: Uuid,
+        /// The ZIP file to write.
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -615,6 +628,30 @@ async fn lead_command(settings: Settings, command: LeadCommand) -> anyhow::Resul
             for (table, rows) in &report.counts {
                 println!("{table}\t{rows}");
             }
+        }
+        LeadCommand::Export { tenant, lead, out } => {
+            ensure_tenant(&state, tenant).await?;
+            // Written beside the target and renamed, so a failed export leaves no half file.
+            let partial = out.with_extension("zip.partial");
+            let file = std::fs::File::create(&partial)?;
+            let written = services::privacy::subject_export::write(
+                &state,
+                &Actor::system(tenant),
+                lead,
+                file,
+            )
+            .await;
+            let file = match written {
+                Ok(file) => file,
+                Err(err) => {
+                    let _ = std::fs::remove_file(&partial);
+                    return Err(describe(err));
+                }
+            };
+            file.sync_all()?;
+            drop(file);
+            std::fs::rename(&partial, &out)?;
+            eprintln!("wrote the export of lead {lead} to {}", out.display());
         }
     }
     Ok(())

@@ -91,7 +91,7 @@ async fn start(state: &HttpState, headers: &HeaderMap, query: &str) -> Result<Re
 }
 
 /// `{"error": {"code", "field"?, "message"}}` with the status the code calls for.
-fn app_error(err: AppError) -> Response {
+pub(super) fn app_error(err: AppError) -> Response {
     let status = match &err {
         AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,

@@ -5,6 +5,7 @@ pub mod export;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod subject_export;
 pub mod web;
 pub mod webhooks;
 pub mod ws;
@@ -69,6 +70,7 @@ pub fn router(state: HttpState) -> Router {
         )
         .route("/webhooks/transcripts", post(webhooks::transcript))
         .route("/export/leads", get(export::leads))
+        .route("/export/subject/{lead_id}", get(subject_export::subject))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

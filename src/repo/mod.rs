@@ -19,6 +19,7 @@ pub mod privacy;
 pub mod profile_changes;
 pub mod search;
 pub mod sessions;
+pub mod subject;
 pub mod summaries;
 pub mod tenants;
 pub mod users;

@@ -269,26 +269,56 @@ pub async fn delete_oldest<C: Executor>(
 }
 
 /// Deletes up to `limit` closed sessions last active before `before` that have neither
-/// messages nor a summary left; returns how many.
+/// messages nor a summary left; returns how many. Notes about those conversations stay (they
+/// are the customer's record) and lose their link to the session first: the notes' foreign key
+/// is `(tenant_id, session_id)`, whose `ON DELETE SET NULL` would clear the tenant too. Run it
+/// in a transaction.
 pub async fn delete_empty_sessions<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     before: DateTime<Utc>,
     limit: u64,
 ) -> Result<u64, DbErr> {
+    let empty = format!(
+        "SELECT s.id FROM sessions s \
+         WHERE s.tenant_id = $1 AND s.status = 'closed' AND s.last_message_at < $2 \
+           AND NOT EXISTS (SELECT 1 FROM messages m \
+                           WHERE m.tenant_id = s.tenant_id AND m.session_id = s.id) \
+           AND NOT EXISTS (SELECT 1 FROM interaction_summaries i \
+                           WHERE i.tenant_id = s.tenant_id AND i.session_id = s.id) \
+         ORDER BY s.last_message_at LIMIT {limit}"
+    );
+    let ids: Vec<(Uuid,)> = conn
+        .rows(statement(
+            conn,
+            &empty,
+            vec![tenant_id.into(), before.into()],
+        ))
+        .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut values: Vec<Value> = vec![tenant_id.into()];
+    let list = ids
+        .iter()
+        .map(|(id,)| {
+            values.push((*id).into());
+            format!("${}", values.len())
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     conn.execute(statement(
         conn,
         &format!(
-            "DELETE FROM sessions WHERE tenant_id = $1 AND id IN ( \
-               SELECT s.id FROM sessions s \
-               WHERE s.tenant_id = $1 AND s.status = 'closed' AND s.last_message_at < $2 \
-                 AND NOT EXISTS (SELECT 1 FROM messages m \
-                                 WHERE m.tenant_id = s.tenant_id AND m.session_id = s.id) \
-                 AND NOT EXISTS (SELECT 1 FROM interaction_summaries i \
-                                 WHERE i.tenant_id = s.tenant_id AND i.session_id = s.id) \
-               ORDER BY s.last_message_at LIMIT {limit})"
+            "UPDATE notes SET session_id = NULL WHERE tenant_id = $1 AND session_id IN ({list})"
         ),
-        vec![tenant_id.into(), before.into()],
+        values.clone(),
+    ))
+    .await?;
+    conn.execute(statement(
+        conn,
+        &format!("DELETE FROM sessions WHERE tenant_id = $1 AND id IN ({list})"),
+        values,
     ))
     .await
 }

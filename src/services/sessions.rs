@@ -148,6 +148,16 @@ pub async fn close(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<sessi
     repo::sessions::upsert_many(&txn, vec![session.clone()]).await?;
     repo::jobs::enqueue_many(&txn, job.into_iter().collect(), now).await?;
     outbox::append(&txn, actor.tenant_id, vec![event], now).await?;
+    crate::services::audit::record(
+        &txn,
+        actor,
+        "session.closed",
+        "session",
+        Some(id.to_string()),
+        serde_json::json!({ "leadId": session.lead_id, "reason": reason.as_str() }),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     state.events.notify_committed(actor.tenant_id);
     state.jobs_notify.notify_one();

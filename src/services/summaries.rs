@@ -450,7 +450,19 @@ pub async fn resummarize(
         ));
     }
     match summarize_session(state, actor.tenant_id, session_id, None).await? {
-        Outcome::Stored(summary) => Ok(*summary),
+        Outcome::Stored(summary) => {
+            crate::services::audit::record(
+                state.db.writer(),
+                actor,
+                "session.resummarized",
+                "session",
+                Some(session_id.to_string()),
+                serde_json::json!({ "leadId": session.lead_id, "summaryId": summary.id }),
+                state.now(),
+            )
+            .await?;
+            Ok(*summary)
+        }
         Outcome::Nothing | Outcome::LeaseLost => Err(AppError::bad_input(
             "id",
             "the session has no messages to summarize",

@@ -906,3 +906,42 @@ async fn the_last_active_admin_cannot_be_deactivated_or_demoted() {
         .await;
     assert_eq!(ok.ok()["updateStaffUser"]["role"], "AGENT");
 }
+
+#[tokio::test]
+async fn subscribers_learn_a_customer_was_erased_from_ids_alone() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let first = record(
+        &app,
+        &t.agent,
+        message("WEB", "v1", "I am Zebulon from Reykjavik"),
+    )
+    .await;
+    let lead = first["lead"]["id"].as_str().unwrap().to_owned();
+    let mut client = WsClient::connect(&app, &t.viewer).await;
+    client
+        .subscribe("1", EVENTS, json!({ "types": ["LEAD_ERASED"] }))
+        .await;
+    app.until_subscribed(1).await;
+    app.gql(
+        Some(&t.admin),
+        "mutation($id: ID!) { eraseLead(id: $id, reason: \"asked\") { id } }",
+        json!({ "id": lead }),
+    )
+    .await
+    .ok();
+
+    let event = client.event().await;
+    assert_eq!(event["type"], "LEAD_ERASED");
+    assert_eq!(event["leadId"], lead.as_str());
+    assert_eq!(event["message"], Value::Null);
+    let text = event.to_string();
+    for word in ["Zebulon", "Reykjavik", "asked"] {
+        assert!(!text.contains(word), "{word} in {event}");
+    }
+    let data = event["data"].as_object().unwrap();
+    assert!(
+        data.keys().all(|k| k == "leadId" || k == "erasureId"),
+        "ids only: {event}"
+    );
+}

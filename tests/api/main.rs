@@ -30,6 +30,7 @@ mod phones;
 mod pipeline;
 mod privacy_audit;
 mod privacy_erasure;
+mod privacy_export;
 mod privacy_redaction;
 mod privacy_retention;
 mod profile;

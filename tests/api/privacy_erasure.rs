@@ -382,3 +382,82 @@ async fn the_cli_erases_a_lead_and_prints_what_it_removed() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("NOT_FOUND"));
 }
+
+fn allow_private(settings: &mut memodesk::config::Settings) {
+    settings.webhooks_allow_private = true;
+}
+
+/// Rows of `table` whose `lead_id` is `lead`.
+async fn rows_of(app: &TestApp, table: &str, lead: &str) -> i64 {
+    let db = app.state.db.writer();
+    let backend = db.get_database_backend();
+    let lead = uuid::Uuid::parse_str(lead).unwrap();
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT COUNT(*) FROM {table} WHERE lead_id = {}",
+                if app.is_postgres() { "$1" } else { "?" }
+            ),
+            [lead.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index(0).unwrap()
+}
+
+#[tokio::test]
+async fn erasing_a_customer_removes_the_webhook_deliveries_about_them() {
+    let app = TestApp::spawn_with(crate::helpers::TestOptions {
+        settings: Some(allow_private),
+        ..Default::default()
+    })
+    .await;
+    let t = app.tenant("Acme").await;
+    // A receiver that is down: deliveries and failed attempts pile up.
+    app.gql(
+        Some(&t.admin),
+        r#"mutation { createWebhookEndpoint(input: { url: "http://127.0.0.1:9/hook",
+             eventTypes: ["message.created", "note.created"] }) { endpoint { id } } }"#,
+        json!({}),
+    )
+    .await
+    .ok();
+    let lead = rich_lead(&app, &t).await;
+    let other = record(&app, &t.agent, message("WEB", "v2", "someone else")).await["lead"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    memodesk::services::outbound::sender::run_once(&app.state)
+        .await
+        .expect("webhook step");
+    assert!(rows_of(&app, "webhook_deliveries", &lead).await > 0);
+    assert!(rows_of(&app, "webhook_attempts", &lead).await > 0);
+    assert!(rows_of(&app, "webhook_deliveries", &other).await > 0);
+
+    let erased = app
+        .gql(
+            Some(&t.admin),
+            ERASE,
+            json!({ "id": lead, "reason": "customer request" }),
+        )
+        .await;
+    let removed = erased.ok()["eraseLead"]["removed"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let count = |table: &str| {
+        removed
+            .iter()
+            .find(|r| r["table"] == table)
+            .map(|r| r["rows"].as_i64().unwrap())
+            .unwrap_or(0)
+    };
+    assert!(count("webhook_deliveries") > 0, "{removed:?}");
+    assert!(count("webhook_attempts") > 0, "{removed:?}");
+    assert_eq!(rows_of(&app, "webhook_deliveries", &lead).await, 0);
+    assert_eq!(rows_of(&app, "webhook_attempts", &lead).await, 0);
+    // Another customer's deliveries stay.
+    assert!(rows_of(&app, "webhook_deliveries", &other).await > 0);
+}

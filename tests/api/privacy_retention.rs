@@ -255,3 +255,39 @@ async fn the_cli_runs_retention_for_one_tenant() {
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM messages").await, 1);
 }
+
+#[tokio::test]
+async fn a_note_about_an_expired_conversation_stays_when_the_conversation_goes() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    update_settings(&app, &t.admin, "messageRetentionDays: 30").await;
+    let first = record(&app, &t.agent, message("WEB", "v1", "hello there")).await;
+    let lead = first["lead"]["id"].as_str().unwrap().to_owned();
+    let session = first["session"]["id"].as_str().unwrap().to_owned();
+    app.gql(
+        Some(&t.agent),
+        r#"mutation($lead: ID!, $session: ID!) {
+             addNote(input: { leadId: $lead, sessionId: $session, body: "asked about Rome" }) { id } }"#,
+        json!({ "lead": lead, "session": session }),
+    )
+    .await
+    .ok();
+    app.gql(
+        Some(&t.agent),
+        "mutation($id: ID!) { closeSession(id: $id) { id } }",
+        json!({ "id": session }),
+    )
+    .await
+    .ok();
+
+    // Closed without a summary: once its message expires, the conversation is empty and goes.
+    app.clock.advance(Duration::days(31));
+    run_retention(&app).await;
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM sessions").await, 0);
+    let answer = app.gql(Some(&t.viewer), LEAD, json!({ "id": lead })).await;
+    assert_eq!(
+        answer.ok()["lead"]["notes"][0]["body"],
+        "asked about Rome",
+        "{answer:?}"
+    );
+}

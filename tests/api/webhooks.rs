@@ -1061,3 +1061,32 @@ async fn the_generic_transcript_endpoint_records_turns_once_and_checks_keys_and_
     assert_eq!(body["error"]["field"], "turns[0].role");
     assert_eq!(count_messages(&app, t.id).await, 3);
 }
+
+#[tokio::test]
+async fn a_card_number_in_a_signed_whatsapp_delivery_is_stored_redacted() {
+    let app = TestApp::spawn().await;
+    let t = whatsapp_tenant(&app, "Acme", APP_SECRET).await;
+    let payload = text_delivery(
+        &app,
+        "wamid.card1",
+        "Please charge my card 4242 4242 4242 4242, exp 12/29",
+    );
+    assert_eq!(deliver(&app, t.id, &payload).await, 200);
+
+    let lead = app
+        .gql(
+            Some(&t.viewer),
+            LEAD_BY_PHONE,
+            json!({ "phone": "+16505551234" }),
+        )
+        .await;
+    let messages = session_messages(&lead.ok()["leadByPhone"]);
+    assert_eq!(
+        messages[0]["content"],
+        "Please charge my card [card ••4242], exp 12/29"
+    );
+    let hits =
+        crate::privacy_erasure::find_strings(&app, &["4242 4242 4242 4242", "4242424242424242"])
+            .await;
+    assert!(hits.is_empty(), "the card number was stored: {hits:?}");
+}

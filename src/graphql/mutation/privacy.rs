@@ -1,7 +1,7 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::graphql::context::{ContextExt, parse_id};
-use crate::graphql::types::privacy::LeadErasure;
+use crate::graphql::types::privacy::{LeadDataExport, LeadErasure};
 use crate::graphql::types::text::{Text, VALUE};
 use crate::services;
 
@@ -27,6 +27,21 @@ impl PrivacyMutation {
         let id = parse_id(&id, "id")?;
         Ok(
             services::privacy::erasure::erase_lead(ctx.state()?, ctx.actor()?, id, &reason)
+                .await?
+                .into(),
+        )
+    }
+
+    /// A short-lived download link to everything held about a customer (subject access
+    /// export), for admins or an API key with the `export` scope: a ZIP with `subject.json`
+    /// (the profile, where each value came from and the message an AI value was learned
+    /// from), `conversations.json`, `messages.csv`, `summaries.json`, `notes.json`,
+    /// `access_log.json` and a `README.txt` in the tenant's language. Each download is in the
+    /// audit log (`lead.exported`). Another tenant's lead is `NOT_FOUND`.
+    async fn export_lead_data(&self, ctx: &Context<'_>, id: ID) -> Result<LeadDataExport> {
+        let id = parse_id(&id, "id")?;
+        Ok(
+            services::privacy::subject_export::link(ctx.state()?, ctx.actor()?, id)
                 .await?
                 .into(),
         )

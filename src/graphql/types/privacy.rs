@@ -8,6 +8,7 @@ use super::connection::connection;
 use crate::entities::audit_entry;
 use crate::graphql::context::to_id;
 use crate::services::privacy::erasure::ErasureReport;
+use crate::services::privacy::subject_export::ExportLink;
 
 /// What erasing a lead removed. The lead's data is gone; this receipt (and a tombstone with
 /// the same ids, the reason and the counts) is what stays.
@@ -46,6 +47,26 @@ impl From<ErasureReport> for LeadErasure {
                     rows: i64::try_from(rows).unwrap_or(i64::MAX),
                 })
                 .collect(),
+        }
+    }
+}
+
+/// A short-lived link to download everything held about one customer (a ZIP: profile with
+/// provenance, conversations, messages, summaries, notes, access log, README).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct LeadDataExport {
+    /// `GET` it without a bearer token: the path (or, when the server's `public_url` is set,
+    /// the full URL) with a signed token bound to this tenant and lead.
+    pub url: String,
+    /// When the link stops working (about 15 minutes after it was made).
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<ExportLink> for LeadDataExport {
+    fn from(link: ExportLink) -> Self {
+        Self {
+            url: link.url,
+            expires_at: link.expires_at,
         }
     }
 }

@@ -289,5 +289,18 @@ pub async fn replay(
     active.lease_owner = Set(None);
     active.lease_expires_at = Set(None);
     active.updated_at = Set(now);
-    Ok(active.update(state.db.writer()).await?)
+    let txn = state.db.begin_write().await?;
+    let delivery = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        "webhook_delivery.replayed",
+        "webhook_delivery",
+        Some(id.to_string()),
+        serde_json::json!({ "endpointId": delivery.endpoint_id }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(delivery)
 }

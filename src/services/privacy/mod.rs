@@ -3,6 +3,7 @@
 pub mod catalogue;
 pub mod erasure;
 pub mod retention;
+pub mod subject_export;
 
 use metrics::describe_counter;
 

@@ -132,9 +132,9 @@ async fn run_tenant(
     }
     if let Some(before) = message_cutoff {
         loop {
-            let n =
-                repo::privacy::delete_empty_sessions(state.db.writer(), tenant_id, before, BATCH)
-                    .await?;
+            let txn = state.db.begin_write().await?;
+            let n = repo::privacy::delete_empty_sessions(&txn, tenant_id, before, BATCH).await?;
+            txn.commit().await?;
             add(&mut counts, "sessions", n);
             progress(n);
             if n < BATCH {
