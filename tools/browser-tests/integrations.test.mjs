@@ -139,6 +139,33 @@ suite('integrations', ({ flow }) => {
     await page.waitForFunction(() => document.querySelector('#lead-name')?.textContent === 'Dana Cohen' && !document.querySelector('#detail').hidden);
   });
 
+  flow('an admin opens a customer\'s access log from their page and narrows it by day', async ({ page, server }) => {
+    const dana = await leadId(server, 'Dana Cohen');
+    const michael = await leadId(server, 'Michael Brown');
+    await server.gql('mutation($id: ID!) { setProfileField(leadId: $id, key: "city", value: "Haifa") { id } }', { id: michael });
+    await page.goto(`${server.url}/#/lead/${dana}`);
+    await page.waitForFunction(() => document.querySelector('#lead-name')?.textContent === 'Dana Cohen');
+    await page.click('#lead-audit-link');
+    await page.waitForSelector('#audit tr[data-action]');
+    assert.equal(await page.isVisible('#audit-lead'), true);
+    // Only entries about Dana (opening her page wrote a lead.viewed), none about Michael's change.
+    const about = await page.$$eval('#audit tr[data-action] a.audit-lead', (as) => as.map((a) => a.title));
+    assert.ok(about.length > 0);
+    assert.ok(about.every((id) => id === dana), `entries about others: ${about}`);
+    assert.ok(!about.includes(michael));
+    // A day before anything happened: nothing.
+    const yesterday = new Date(Date.now() - 86400000);
+    const ymd = `${yesterday.getFullYear()}-${String(yesterday.getMonth() + 1).padStart(2, '0')}-${String(yesterday.getDate()).padStart(2, '0')}`;
+    await page.fill('#audit-to', ymd);
+    await page.dispatchEvent('#audit-to', 'change');
+    await page.waitForFunction(() => !document.querySelector('#audit tr[data-action]') && /No entries/.test(document.querySelector('#audit').textContent));
+    // The × shows everyone's entries again.
+    await page.fill('#audit-to', '');
+    await page.click('#audit-lead-clear');
+    await page.waitForSelector('#audit tr[data-action="profile.field_set"]');
+    assert.equal(await page.isVisible('#audit-lead'), false);
+  });
+
   flow('agents see no webhooks, exports or audit log', async ({ page, server }) => {
     await useToken(page, server, server.sign({ sub: 'browser-agent', role: 'agent' }));
     await page.waitForSelector('#lead-list li');

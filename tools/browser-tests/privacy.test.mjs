@@ -3,6 +3,7 @@
 // and the retention and redaction settings with the server's field errors.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { suite, useToken } from './lib/browser.mjs';
 import { record, leadId, openLead, listNames } from './lib/flows.mjs';
 
@@ -41,6 +42,29 @@ suite('privacy', ({ flow }) => {
     await openLead(page, 'Noa L');
     await page.waitForSelector('#lead-badges .badge:text-is("previously erased")');
   });
+
+  flow('an admin downloads everything held about a customer as a ZIP, and the access log says so', async ({ page, server }) => {
+    const id = await leadId(server, 'Dana Cohen');
+    await openLead(page, 'Dana Cohen');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#subject-export-btn')]);
+    const zip = readFileSync(await download.path());
+    assert.equal(zip.subarray(0, 2).toString('latin1'), 'PK', 'a ZIP archive');
+    for (const name of ['subject.json', 'conversations.json', 'messages.csv', 'summaries.json', 'notes.json', 'access_log.json', 'README.txt']) {
+      assert.ok(zip.includes(Buffer.from(name)), `the ZIP holds ${name}`);
+    }
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'subject-export-btn');
+    await page.click('#lead-audit-link');
+    await page.waitForSelector('#audit tr[data-action="lead.exported"]');
+    const about = await page.$$eval('#audit tr[data-action] a.audit-lead', (as) => as.map((a) => a.title));
+    assert.ok(about.every((x) => x === id));
+  });
+
+  flow('agents see neither the data download nor erasure', async ({ page, server }) => {
+    await useToken(page, server, server.sign({ sub: 'browser-agent', role: 'agent' }));
+    await page.waitForSelector('#lead-list li');
+    await openLead(page, 'Dana Cohen');
+    for (const sel of ['#subject-export-btn', '#erase-btn', '#lead-audit-link']) assert.equal(await page.isVisible(sel), false, sel);
+  }, { signedIn: false });
 
   flow('another tab sees an erased customer leave the list live', async ({ page, server }) => {
     await record(server, { channel: 'WEB', externalUserId: 'erase-live-1', role: 'CUSTOMER', displayName: 'Erin Gone', content: 'hello' });

@@ -11,17 +11,17 @@ import { loadAudit } from './audit.js';
 const TABS = ['users', 'keys', 'settings', 'jobs', 'webhooks', 'exports', 'audit'];
 const LOADERS = {
   users: loadUsers, keys: loadKeys, settings: loadSettings, jobs: () => loadJobs(),
-  webhooks: loadWebhooks, exports: loadExports, audit: () => loadAudit(),
+  webhooks: loadWebhooks, exports: loadExports, audit: (query) => loadAudit(false, query),
 };
 
-/** Shows one admin screen and loads it. */
-export async function showAdmin(tab) {
+/** Shows one admin screen and loads it (`query`: the URL's `?…`, e.g. the audit log's lead). */
+export async function showAdmin(tab, query = '') {
   const name = TABS.includes(tab) ? tab : 'users';
   for (const t of TABS) $(`admin-${t}`).hidden = t !== name;
   for (const a of document.querySelectorAll('.admin-tabs a')) {
     a.setAttribute('aria-current', a.dataset.tab === name ? 'page' : 'false');
   }
-  await LOADERS[name]();
+  await LOADERS[name](query);
 }
 
 // Staff users ------------------------------------------------------------------------------

@@ -128,6 +128,8 @@ ${F_JOB}`,
   // Privacy.
   eraseLead: `mutation EraseLead($id: ID!, $reason: String!) {
   eraseLead(id: $id, reason: $reason) { id leadId erasedAt removed { table rows } } }`,
+  // Subject access: a short-lived link to a ZIP of everything held about the customer.
+  exportLeadData: `mutation ExportLeadData($id: ID!) { exportLeadData(id: $id) { url expiresAt } }`,
   auditLog: `query AuditLog($filter: AuditLogFilter, $after: String) {
   auditLog(filter: $filter, first: 50, after: $after) {
     nodes { id actorKind actorId action targetType targetId details at } pageInfo { hasNextPage endCursor } } }`,

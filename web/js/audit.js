@@ -1,5 +1,6 @@
-// The audit log (admins): who did what and when, newest first, filtered by who and by action,
-// a page at a time; entries about a lead link to it. Entries carry ids, never content.
+// The audit log (admins): who did what and when, newest first, filtered by who, by action, by
+// day and by lead (`#/admin/audit?lead=<id>`, the lead page's "Access log"), a page at a time;
+// entries about a lead link to it. Entries carry ids, never content.
 
 import { Q } from './api.js';
 import { gql, act } from './client.js';
@@ -7,6 +8,14 @@ import { $, h, timeEl, words } from './dom.js';
 
 let cursor = null;
 let actors = null; // id → name
+let leadId = null; // the lead the log is about, from the URL
+
+/** The start of a `<input type=date>` day in the browser's time zone, as an instant. */
+function dayStart(value, plusDays = 0) {
+  if (!value) return null;
+  const [y, m, d] = value.split('-').map(Number);
+  return new Date(y, m - 1, d + plusDays).toISOString();
+}
 const ACTIONS = ['auth.login', 'lead.viewed', 'lead.created', 'lead.updated', 'lead.erased', 'profile.field_set',
   'profile.field_rejected', 'profile.field_released', 'note.created', 'note.updated', 'note.deleted',
   'tenant.settings_updated', 'staff_user.created', 'staff_user.updated', 'staff_user.password_reset', 'api_key.created',
@@ -31,11 +40,25 @@ async function loadActors() {
   $('audit-actions').replaceChildren(...ACTIONS.map((a) => h('option', { value: a })));
 }
 
-export async function loadAudit(more = false) {
+export async function loadAudit(more = false, query = null) {
   if (!actors) await loadActors();
+  if (query !== null) {
+    leadId = new URLSearchParams(query).get('lead');
+    $('audit-lead').hidden = !leadId;
+    if (leadId) {
+      $('audit-lead-link').href = `#/lead/${encodeURIComponent(leadId)}`;
+      $('audit-lead-link').textContent = `lead …${leadId.slice(-6)}`;
+      $('audit-lead-link').title = leadId;
+    }
+  }
   const filter = {};
   if ($('audit-actor').value) filter.actor = $('audit-actor').value;
   if ($('audit-action').value.trim()) filter.action = $('audit-action').value.trim();
+  if (leadId) filter.leadId = leadId;
+  const from = dayStart($('audit-from').value);
+  const to = dayStart($('audit-to').value, 1); // the whole "to" day
+  if (from) filter.from = from;
+  if (to) filter.to = to;
   const data = (await gql(Q.auditLog, { filter, after: more ? cursor : null })).auditLog;
   cursor = data.pageInfo.endCursor;
   $('audit-more').hidden = !data.pageInfo.hasNextPage;
@@ -76,6 +99,7 @@ function entryRow(e) {
 
 $('audit-filters').addEventListener('submit', act(async (ev) => { ev.preventDefault(); await loadAudit(); }));
 $('audit-actor').addEventListener('change', act(() => loadAudit()));
+for (const id of ['audit-from', 'audit-to']) $(id).addEventListener('change', act(() => loadAudit()));
 $('audit-filters').addEventListener('reset', () => setTimeout(act(() => loadAudit()), 0));
 $('audit-more').addEventListener('click', act(async () => {
   const rows = await loadAudit(true);

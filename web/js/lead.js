@@ -180,6 +180,7 @@ export function renderHead() {
   $('lead-name').textContent = leadName(l);
   $('lead-badges').replaceChildren(...leadBadges(l));
   $('lead-search-btn').href = searchHash({ lead: l.id });
+  $('lead-audit-link').href = `#/admin/audit?lead=${encodeURIComponent(l.id)}`;
   const parts = [];
   if (l.primaryPhone) parts.push(h('span', { dir: 'ltr' }, l.primaryPhone));
   if (l.email) parts.push(h('span', { dir: 'ltr' }, l.email));

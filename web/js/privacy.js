@@ -1,5 +1,6 @@
-// Privacy on the lead page: erasure behind a typed confirmation (admins), the "erased" notice,
-// the "previously erased" badge, and what ingest redacted from a message.
+// Privacy on the lead page: the subject-access download and erasure behind a typed confirmation
+// (admins), the "erased" notice, the "previously erased" badge, and what ingest redacted from a
+// message.
 
 import { Q } from './api.js';
 import { gql, act } from './client.js';
@@ -90,4 +91,24 @@ $('erase-form').addEventListener('submit', act(async (ev) => {
   $('detail-erased').focus();
   const rows = receipt.removed.reduce((n, r) => n + r.rows, 0);
   toast(`${name} was erased (${rows} records removed).`, null, 'ok');
+}));
+
+// Subject access: the server signs a link valid for a few minutes; the browser downloads the
+// ZIP from it (no token in the URL the user sees beyond that short-lived signature).
+$('subject-export-btn').addEventListener('click', act(async () => {
+  if (!state.lead) return;
+  const name = leadName(state.lead);
+  const button = $('subject-export-btn');
+  button.disabled = true;
+  try {
+    const link = (await gql(Q.exportLeadData, { id: state.leadId })).exportLeadData;
+    const a = h('a', { href: link.url, download: '', hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    toast(`Downloading everything held about ${name}. The link works until ${dtf.format(new Date(link.expiresAt))}.`, null, 'ok');
+  } finally {
+    button.disabled = false;
+    button.focus();
+  }
 }));

@@ -5,6 +5,7 @@
 //   #/lead/<id>/conversation/<id>/message/<id>  …scrolled to that message (a search hit)
 //   #/search?q=…&channels=…&roles=…&kinds=…&from=…&to=…&lead=…   search across conversations
 //   #/admin/(users|keys|settings|jobs|webhooks|exports|audit)  an admin screen (admins only)
+//   #/admin/audit?lead=<id>             the audit log about one lead (who viewed, changed, exported it)
 
 import { act } from './client.js';
 import { $ } from './dom.js';
@@ -22,7 +23,7 @@ export function parseRoute(hash = location.hash) {
     return { screen: 'leads', leadId: parts[1], sessionId, messageId: sessionId && parts[4] === 'message' ? parts[5] ?? null : null };
   }
   if (parts[0] === 'search') return { screen: 'search', query };
-  if (parts[0] === 'admin') return { screen: 'admin', tab: parts[1] || 'users' };
+  if (parts[0] === 'admin') return { screen: 'admin', tab: parts[1] || 'users', query };
   return { screen: 'leads', leadId: null, sessionId: null };
 }
 
@@ -38,7 +39,7 @@ export async function route() {
   $('nav-leads').setAttribute('aria-current', admin || search ? 'false' : 'page');
   $('nav-search').setAttribute('aria-current', search ? 'page' : 'false');
   $('nav-admin').setAttribute('aria-current', admin ? 'page' : 'false');
-  if (admin) { await showAdmin(r.tab); return; }
+  if (admin) { await showAdmin(r.tab, r.query); return; }
   if (search) { await showSearch(r.query); return; }
   // A conversation's address shows that conversation, even from the timeline.
   if (r.sessionId && !$('timeline-view').hidden) showView('conversations');
