@@ -24,6 +24,7 @@ use crate::db::{Db, PoolOptions};
 use crate::events::EventHub;
 use crate::graphql;
 use crate::http::{self, HttpState};
+use crate::llm::embeddings::{self, SharedEmbedder};
 use crate::llm::{self, SharedLanguageModel};
 use crate::repo::tenants::TenantCache;
 use crate::services::ingest::Ingest;
@@ -35,6 +36,8 @@ pub struct AppOptions {
     pub clock: SharedClock,
     /// The summarizer; the built-in one (or the configured LLM) when `None`.
     pub llm: Option<SharedLanguageModel>,
+    /// The embedder of semantic search; the configured one (if any) when `None`.
+    pub embedder: Option<SharedEmbedder>,
 }
 
 impl Default for AppOptions {
@@ -42,6 +45,7 @@ impl Default for AppOptions {
         Self {
             clock: Arc::new(SystemClock),
             llm: None,
+            embedder: None,
         }
     }
 }
@@ -164,7 +168,12 @@ pub async fn build_state(settings: Settings, options: AppOptions) -> anyhow::Res
         Some(llm) => llm,
         None => llm::from_settings(&settings)?,
     };
+    let embedder = match options.embedder {
+        Some(embedder) => Some(embedder),
+        None => embeddings::from_settings(&settings)?,
+    };
     Ok(AppState {
+        embedder,
         jwt: Arc::new(JwtKeys::new(&jwt_secret, settings.jwt_leeway_secs)),
         clock: options.clock,
         tenants: TenantCache::new(Duration::from_secs(5)),

@@ -299,7 +299,7 @@ pub async fn context(
         Some(r) if cs_mode => {
             let current = session.as_ref().map(|s| s.id);
             search::relevant_memories(
-                state.db.reader(),
+                state,
                 tenant_id,
                 lead.id,
                 &r.text,
