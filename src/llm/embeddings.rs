@@ -221,6 +221,55 @@ impl Embedder for StaticModelEmbedder {
     }
 }
 
+/// Writes a static model in the model2vec format to `dir`: a lowercasing whitespace
+/// word-level tokenizer over `vocab`'s words and their vectors (all the same length). Unknown
+/// words are skipped when encoding. For tests and benchmarks, which build their models rather
+/// than download one.
+pub fn write_static_model(dir: &Path, vocab: &[(String, Vec<f32>)]) -> anyhow::Result<()> {
+    let dims = vocab.first().map(|(_, v)| v.len()).unwrap_or(0);
+    if dims == 0 || vocab.iter().any(|(_, v)| v.len() != dims) {
+        bail!("every word needs a vector of the same, non-zero length");
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut words = serde_json::Map::new();
+    words.insert("[UNK]".into(), 0.into());
+    let mut table: Vec<f32> = vec![0.0; dims];
+    for (word, vector) in vocab {
+        let word = word.to_lowercase();
+        if words.contains_key(&word) {
+            continue;
+        }
+        words.insert(word, words.len().into());
+        table.extend_from_slice(vector);
+    }
+    let rows = words.len();
+    let tokenizer = serde_json::json!({
+        "version": "1.0",
+        "truncation": null,
+        "padding": null,
+        "added_tokens": [],
+        "normalizer": { "type": "Lowercase" },
+        "pre_tokenizer": { "type": "Whitespace" },
+        "post_processor": null,
+        "decoder": null,
+        "model": { "type": "WordLevel", "vocab": words, "unk_token": "[UNK]" },
+    });
+    std::fs::write(dir.join("tokenizer.json"), serde_json::to_vec(&tokenizer)?)?;
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_vec(&serde_json::json!({ "model_type": "model2vec", "normalize": true }))?,
+    )?;
+    let bytes = to_bytes(&table);
+    let view = safetensors::tensor::TensorView::new(
+        safetensors::Dtype::F32,
+        vec![rows, dims],
+        &bytes,
+    )?;
+    let file = safetensors::serialize([("embeddings", view)], &None)?;
+    std::fs::write(dir.join("model.safetensors"), file)?;
+    Ok(())
+}
+
 /// Cosine similarity of two vectors (0 when either is all zeros or their sizes differ).
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     if a.len() != b.len() {
