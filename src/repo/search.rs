@@ -411,13 +411,22 @@ pub fn lexical_statement(
 }
 
 /// Records in the index with no vector of `model` yet (new, or embedded by another model):
-/// `(id, lead, text)`, at most `limit`.
+/// `(id, lead, text)` in id order after `after`, at most `limit`.
 pub async fn pending_embeddings<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     model: &str,
+    after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<(Uuid, Uuid, String)>, DbErr> {
+    let mut values: Vec<Value> = vec![tenant_id.into(), model.into()];
+    let after = match after {
+        Some(id) => {
+            values.push(id.into());
+            " AND d.id > $3"
+        }
+        None => "",
+    };
     conn.rows(Statement::from_sql_and_values(
         conn.backend(),
         format!(
@@ -428,10 +437,10 @@ pub async fn pending_embeddings<C: Executor>(
              LEFT JOIN interaction_summaries s ON d.kind = 'summary' \
                  AND s.tenant_id = d.tenant_id AND s.id = d.id \
              LEFT JOIN notes n ON d.kind = 'note' AND n.tenant_id = d.tenant_id AND n.id = d.id \
-             WHERE d.tenant_id = $1 AND (v.document_id IS NULL OR v.model <> $2) \
-             LIMIT {limit}"
+             WHERE d.tenant_id = $1 AND (v.document_id IS NULL OR v.model <> $2){after} \
+             ORDER BY d.id LIMIT {limit}"
         ),
-        [tenant_id.into(), model.into()],
+        values,
     ))
     .await
 }
@@ -549,58 +558,110 @@ pub async fn embedded_count<C: Executor>(
     Ok(rows.into_iter().next().unwrap_or((0, 0)))
 }
 
-/// Messages not in the index (written before it existed).
+/// Where a walk over a table of records stands: the last `(tenant_id, id)` it passed.
+pub type RecordKey = (Uuid, Uuid);
+
+/// The next `limit` keys of `table` after `after` in key order (one tenant's, or all):
+/// the window [`unindexed_messages`] and friends look at, so a backfill reads each record once.
+pub async fn record_window<C: Executor>(
+    conn: &C,
+    table: RecordTable,
+    tenant_id: Option<Uuid>,
+    after: Option<RecordKey>,
+    limit: u64,
+) -> Result<Vec<RecordKey>, DbErr> {
+    let mut sql = Sql {
+        text: format!("SELECT tenant_id, id FROM {} WHERE 1 = 1", table.name()),
+        values: Vec::new(),
+    };
+    if let Some(tenant) = tenant_id {
+        let mark = sql.bind(tenant);
+        sql.text.push_str(&format!(" AND tenant_id = {mark}"));
+    }
+    if let Some((tenant, id)) = after {
+        let (t, i) = (sql.bind(tenant), sql.bind(id));
+        sql.text.push_str(&format!(" AND (tenant_id, id) > ({t}, {i})"));
+    }
+    sql.text
+        .push_str(&format!(" ORDER BY tenant_id, id LIMIT {limit}"));
+    conn.rows(Statement::from_sql_and_values(
+        conn.backend(),
+        sql.text,
+        sql.values,
+    ))
+    .await
+}
+
+/// The tables of searchable records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordTable {
+    Messages,
+    Summaries,
+    Notes,
+}
+
+impl RecordTable {
+    pub const ALL: [RecordTable; 3] = [Self::Messages, Self::Summaries, Self::Notes];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Messages => "messages",
+            Self::Summaries => "interaction_summaries",
+            Self::Notes => "notes",
+        }
+    }
+}
+
+/// Messages from `first` to `last` (a window of [`record_window`]) not in the index.
 pub async fn unindexed_messages<C: Executor>(
     conn: &C,
-    tenant_id: Option<Uuid>,
-    limit: u64,
+    first: RecordKey,
+    last: RecordKey,
 ) -> Result<Vec<message::Model>, DbErr> {
-    conn.raw::<message::Entity>(unindexed("messages", tenant_id, limit, conn.backend()))
+    conn.raw::<message::Entity>(unindexed(RecordTable::Messages, first, last, conn.backend()))
         .await
 }
 
-/// Summaries not in the index.
+/// Summaries from `first` to `last` not in the index.
 pub async fn unindexed_summaries<C: Executor>(
     conn: &C,
-    tenant_id: Option<Uuid>,
-    limit: u64,
+    first: RecordKey,
+    last: RecordKey,
 ) -> Result<Vec<interaction_summary::Model>, DbErr> {
     conn.raw::<interaction_summary::Entity>(unindexed(
-        "interaction_summaries",
-        tenant_id,
-        limit,
+        RecordTable::Summaries,
+        first,
+        last,
         conn.backend(),
     ))
     .await
 }
 
-/// Notes not in the index.
+/// Notes from `first` to `last` not in the index.
 pub async fn unindexed_notes<C: Executor>(
     conn: &C,
-    tenant_id: Option<Uuid>,
-    limit: u64,
+    first: RecordKey,
+    last: RecordKey,
 ) -> Result<Vec<note::Model>, DbErr> {
-    conn.raw::<note::Entity>(unindexed("notes", tenant_id, limit, conn.backend()))
+    conn.raw::<note::Entity>(unindexed(RecordTable::Notes, first, last, conn.backend()))
         .await
 }
 
 fn unindexed(
-    table: &str,
-    tenant_id: Option<Uuid>,
-    limit: u64,
+    table: RecordTable,
+    first: RecordKey,
+    last: RecordKey,
     backend: DatabaseBackend,
 ) -> Statement {
-    let (tenant, values): (&str, Vec<Value>) = match tenant_id {
-        Some(id) => (" AND r.tenant_id = $1", vec![id.into()]),
-        None => ("", Vec::new()),
-    };
     Statement::from_sql_and_values(
         backend,
         format!(
-            "SELECT r.* FROM {table} r LEFT JOIN search_documents d \
+            "SELECT r.* FROM {} r LEFT JOIN search_documents d \
              ON d.tenant_id = r.tenant_id AND d.id = r.id \
-             WHERE d.id IS NULL{tenant} LIMIT {limit}"
+             WHERE d.id IS NULL AND (r.tenant_id, r.id) >= ($1, $2) \
+             AND (r.tenant_id, r.id) <= ($3, $4)",
+            table.name()
         ),
-        values,
+        vec![first.0.into(), first.1.into(), last.0.into(), last.1.into()],
     )
 }

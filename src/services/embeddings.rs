@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::llm::embeddings::{self, SharedEmbedder};
 use crate::repo;
 use crate::repo::jobs::NewJob;
-use crate::repo::search::{NewVector, SearchDocument};
+use crate::repo::search::{NewVector, RecordTable, SearchDocument};
 use crate::state::AppState;
 
 /// The job that embeds a tenant's records without a vector of the current model.
@@ -30,6 +30,8 @@ pub struct EmbedProgress {
     pub embedded: usize,
     /// Whether records are still waiting.
     pub more: bool,
+    /// The last record embedded (where to carry on).
+    pub last: Option<Uuid>,
 }
 
 /// Queues an embedding job for each tenant with records that lack a vector of the current
@@ -41,11 +43,11 @@ pub async fn schedule(state: &AppState) -> AppResult<usize> {
     };
     let tenants =
         repo::search::tenants_pending_embeddings(state.db.reader(), embedder.model_id()).await?;
-    enqueue(state, &tenants).await?;
+    enqueue(state, &tenants, None).await?;
     Ok(tenants.len())
 }
 
-async fn enqueue(state: &AppState, tenants: &[Uuid]) -> AppResult<()> {
+async fn enqueue(state: &AppState, tenants: &[Uuid], after: Option<Uuid>) -> AppResult<()> {
     if tenants.is_empty() {
         return Ok(());
     }
@@ -55,7 +57,11 @@ async fn enqueue(state: &AppState, tenants: &[Uuid]) -> AppResult<()> {
         .map(|tenant_id| NewJob {
             tenant_id: *tenant_id,
             kind: EMBED_SEARCH_DOCUMENTS.into(),
-            payload: json!({}),
+            // Where the previous job stopped, so a long backfill reads each record once.
+            payload: match after {
+                Some(id) => json!({ "after": id }),
+                None => json!({}),
+            },
             dedupe_key: Some(EMBED_SEARCH_DOCUMENTS.into()),
             run_at: now,
             max_attempts: state.settings.job_max_attempts,
@@ -68,14 +74,22 @@ async fn enqueue(state: &AppState, tenants: &[Uuid]) -> AppResult<()> {
 
 /// The job's body: embeds up to `max_batches` batches of the tenant's waiting records, each
 /// batch in its own transaction, and queues a follow-up job when records are still waiting.
-pub async fn run_job(state: &AppState, tenant_id: Uuid) -> AppResult<EmbedProgress> {
+pub async fn run_job(
+    state: &AppState,
+    tenant_id: Uuid,
+    payload: &serde_json::Value,
+) -> AppResult<EmbedProgress> {
     let Some(embedder) = state.embedder.clone() else {
         // The embedder was switched off since the job was queued: nothing to do.
         return Ok(EmbedProgress::default());
     };
-    let progress = embed_pending(state, &embedder, tenant_id, BATCHES_PER_JOB).await?;
+    let after = payload
+        .get("after")
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok());
+    let progress = embed_pending(state, &embedder, tenant_id, after, BATCHES_PER_JOB).await?;
     if progress.more {
-        enqueue(state, &[tenant_id]).await?;
+        enqueue(state, &[tenant_id], progress.last).await?;
     }
     Ok(progress)
 }
@@ -86,14 +100,24 @@ pub async fn embed_pending(
     state: &AppState,
     embedder: &SharedEmbedder,
     tenant_id: Uuid,
+    after: Option<Uuid>,
     max_batches: usize,
 ) -> AppResult<EmbedProgress> {
     let batch = state.settings.embeddings_batch_size.max(1) as u64;
     let model = embedder.model_id();
-    let mut progress = EmbedProgress::default();
+    let mut progress = EmbedProgress {
+        last: after,
+        ..EmbedProgress::default()
+    };
     for _ in 0..max_batches {
-        let waiting =
-            repo::search::pending_embeddings(state.db.writer(), tenant_id, model, batch).await?;
+        let waiting = repo::search::pending_embeddings(
+            state.db.writer(),
+            tenant_id,
+            model,
+            progress.last,
+            batch,
+        )
+        .await?;
         if waiting.is_empty() {
             progress.more = false;
             return Ok(progress);
@@ -123,6 +147,7 @@ pub async fn embed_pending(
         repo::search::store_vectors(&txn, tenant_id, model, &rows, state.now()).await?;
         txn.commit().await?;
         progress.embedded += rows.len();
+        progress.last = rows.last().map(|r| r.id);
         progress.more = waiting.len() as u64 == batch;
         if !progress.more {
             return Ok(progress);
@@ -150,25 +175,44 @@ pub async fn reindex(
     progress: &(dyn Fn(ReindexReport) + Sync),
 ) -> AppResult<ReindexReport> {
     let mut report = ReindexReport::default();
-    loop {
-        let txn = state.db.begin_write().await?;
-        let messages = repo::search::unindexed_messages(&txn, tenant_id, REINDEX_BATCH).await?;
-        let summaries = repo::search::unindexed_summaries(&txn, tenant_id, REINDEX_BATCH).await?;
-        let notes = repo::search::unindexed_notes(&txn, tenant_id, REINDEX_BATCH).await?;
-        let docs: Vec<SearchDocument<'_>> = messages
-            .iter()
-            .map(SearchDocument::of_message)
-            .chain(summaries.iter().map(SearchDocument::of_summary))
-            .chain(notes.iter().map(SearchDocument::of_note))
-            .collect();
-        if docs.is_empty() {
-            txn.rollback().await?;
-            break;
+    for table in RecordTable::ALL {
+        let mut after = None;
+        loop {
+            let window =
+                repo::search::record_window(state.db.reader(), table, tenant_id, after, REINDEX_BATCH)
+                    .await?;
+            let (Some(first), Some(last)) = (window.first().copied(), window.last().copied())
+            else {
+                break;
+            };
+            after = Some(last);
+            let txn = state.db.begin_write().await?;
+            let indexed = match table {
+                RecordTable::Messages => {
+                    let rows = repo::search::unindexed_messages(&txn, first, last).await?;
+                    let docs: Vec<_> = rows.iter().map(SearchDocument::of_message).collect();
+                    repo::search::index_new(&txn, &docs).await?;
+                    docs.len()
+                }
+                RecordTable::Summaries => {
+                    let rows = repo::search::unindexed_summaries(&txn, first, last).await?;
+                    let docs: Vec<_> = rows.iter().map(SearchDocument::of_summary).collect();
+                    repo::search::index_new(&txn, &docs).await?;
+                    docs.len()
+                }
+                RecordTable::Notes => {
+                    let rows = repo::search::unindexed_notes(&txn, first, last).await?;
+                    let docs: Vec<_> = rows.iter().map(SearchDocument::of_note).collect();
+                    repo::search::index_new(&txn, &docs).await?;
+                    docs.len()
+                }
+            };
+            txn.commit().await?;
+            if indexed > 0 {
+                report.indexed += indexed;
+                progress(report);
+            }
         }
-        repo::search::index_new(&txn, &docs).await?;
-        txn.commit().await?;
-        report.indexed += docs.len();
-        progress(report);
     }
     if let Some(embedder) = state.embedder.clone() {
         let tenants = match tenant_id {
@@ -179,8 +223,10 @@ pub async fn reindex(
             }
         };
         for tenant in tenants {
+            let mut after = None;
             loop {
-                let step = embed_pending(state, &embedder, tenant, 1).await?;
+                let step = embed_pending(state, &embedder, tenant, after, 1).await?;
+                after = step.last;
                 report.embedded += step.embedded;
                 progress(report);
                 if !step.more {

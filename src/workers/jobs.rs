@@ -163,7 +163,7 @@ async fn dispatch(state: &AppState, job: &job::Model, owner: &str) -> Result<Job
             }
         }
         embeddings::EMBED_SEARCH_DOCUMENTS => {
-            embeddings::run_job(state, job.tenant_id).await?;
+            embeddings::run_job(state, job.tenant_id, &job.payload).await?;
             if repo::jobs::complete(state.db.writer(), job, owner, state.now())
                 .await
                 .map_err(|err| JobError::Transient(AppError::from(err).describe()))?
