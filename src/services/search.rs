@@ -269,15 +269,40 @@ async fn semantic_ranking(
     };
     let stored = repo::search::vectors(state.db.reader(), tenant_id, embedder.model_id(), filter)
         .await?;
-    let min = state.settings.search_min_similarity;
+    Ok(Semantic::Ranked(rank_by_similarity(
+        &vector,
+        &stored,
+        state.settings.search_min_similarity,
+    )))
+}
+
+/// Stored vectors most similar to `query` (unit length) first, those at least `min` similar,
+/// as far down as search pages go: `(id, kind, similarity)`.
+pub fn rank_by_similarity(
+    query: &[f32],
+    stored: &[(Uuid, SearchKind, Vec<u8>)],
+    min: f64,
+) -> Vec<(Uuid, SearchKind, f64)> {
     let mut ranked: Vec<(Uuid, SearchKind, f64)> = stored
         .iter()
-        .map(|(id, kind, bytes)| (*id, *kind, f64::from(embeddings::dot_bytes(&vector, bytes))))
+        .map(|(id, kind, bytes)| (*id, *kind, f64::from(embeddings::dot_bytes(query, bytes))))
         .filter(|(_, _, similarity)| *similarity >= min)
         .collect();
     ranked.sort_by(|a, b| b.2.total_cmp(&a.2).then(b.0.cmp(&a.0)));
     ranked.truncate(SEMANTIC_DEPTH);
-    Ok(Semantic::Ranked(ranked))
+    ranked
+}
+
+/// The ids of two rankings fused as `search` fuses them, best first (for the benchmark).
+pub fn fused_ids(
+    lexical: &[LexicalHit],
+    semantic: &[(Uuid, SearchKind, f64)],
+    semantic_weight: f64,
+) -> Vec<Uuid> {
+    fuse(lexical, semantic, semantic_weight)
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
 }
 
 /// One record's place in the rankings, before its record is loaded.
