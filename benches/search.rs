@@ -229,9 +229,9 @@ fn model_words(text: &str) -> Vec<String> {
 
 /// A word's random index vector: a few ±1 entries at places drawn from a seed of the word.
 fn index_vector(word: &str, dims: usize) -> Vec<f32> {
-    let seed = word
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let seed = word.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut v = vec![0.0; dims];
     for _ in 0..8 {

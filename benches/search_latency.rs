@@ -277,7 +277,11 @@ async fn direct(
     let hands = common::deal(statements, config.clients);
     let work = hands.into_iter().map(|h| (conn.clone(), h)).collect();
     common::closed_loop(
-        if warmup { "raw warm-up" } else { "raw statement" },
+        if warmup {
+            "raw warm-up"
+        } else {
+            "raw statement"
+        },
         work,
         config.deadline(warmup),
         |conn: Arc<DatabaseConnection>, statement| async move {

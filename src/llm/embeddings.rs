@@ -260,11 +260,8 @@ pub fn write_static_model(dir: &Path, vocab: &[(String, Vec<f32>)]) -> anyhow::R
         serde_json::to_vec(&serde_json::json!({ "model_type": "model2vec", "normalize": true }))?,
     )?;
     let bytes = to_bytes(&table);
-    let view = safetensors::tensor::TensorView::new(
-        safetensors::Dtype::F32,
-        vec![rows, dims],
-        &bytes,
-    )?;
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![rows, dims], &bytes)?;
     let file = safetensors::serialize([("embeddings", view)], &None)?;
     std::fs::write(dir.join("model.safetensors"), file)?;
     Ok(())

@@ -580,7 +580,8 @@ pub async fn record_window<C: Executor>(
     }
     if let Some((tenant, id)) = after {
         let (t, i) = (sql.bind(tenant), sql.bind(id));
-        sql.text.push_str(&format!(" AND (tenant_id, id) > ({t}, {i})"));
+        sql.text
+            .push_str(&format!(" AND (tenant_id, id) > ({t}, {i})"));
     }
     sql.text
         .push_str(&format!(" ORDER BY tenant_id, id LIMIT {limit}"));
@@ -618,8 +619,13 @@ pub async fn unindexed_messages<C: Executor>(
     first: RecordKey,
     last: RecordKey,
 ) -> Result<Vec<message::Model>, DbErr> {
-    conn.raw::<message::Entity>(unindexed(RecordTable::Messages, first, last, conn.backend()))
-        .await
+    conn.raw::<message::Entity>(unindexed(
+        RecordTable::Messages,
+        first,
+        last,
+        conn.backend(),
+    ))
+    .await
 }
 
 /// Summaries from `first` to `last` not in the index.

@@ -178,9 +178,14 @@ pub async fn reindex(
     for table in RecordTable::ALL {
         let mut after = None;
         loop {
-            let window =
-                repo::search::record_window(state.db.reader(), table, tenant_id, after, REINDEX_BATCH)
-                    .await?;
+            let window = repo::search::record_window(
+                state.db.reader(),
+                table,
+                tenant_id,
+                after,
+                REINDEX_BATCH,
+            )
+            .await?;
             let (Some(first), Some(last)) = (window.first().copied(), window.last().copied())
             else {
                 break;

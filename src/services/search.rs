@@ -264,11 +264,15 @@ async fn semantic_ranking(
         }
         Ok(Ok(mut vectors)) => match vectors.pop() {
             Some(v) if !v.is_empty() => embeddings::normalized(v),
-            _ => return Ok(Semantic::Failed("the embeddings provider returned no vector".into())),
+            _ => {
+                return Ok(Semantic::Failed(
+                    "the embeddings provider returned no vector".into(),
+                ));
+            }
         },
     };
-    let stored = repo::search::vectors(state.db.reader(), tenant_id, embedder.model_id(), filter)
-        .await?;
+    let stored =
+        repo::search::vectors(state.db.reader(), tenant_id, embedder.model_id(), filter).await?;
     Ok(Semantic::Ranked(rank_by_similarity(
         &vector,
         &stored,

@@ -15,8 +15,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use memodesk::config::Secret;
 use memodesk::llm::embeddings::{
-    OpenAiEmbedder, OpenAiEmbedderConfig, SharedEmbedder, StaticModelEmbedder,
-    write_static_model,
+    OpenAiEmbedder, OpenAiEmbedderConfig, SharedEmbedder, StaticModelEmbedder, write_static_model,
 };
 use serde_json::{Value, json};
 

@@ -130,7 +130,13 @@ async fn a_question_in_other_words_finds_the_customers_message_by_its_meaning() 
     let app = TestApp::spawn_with(with(concept_model(dir.path(), 0.0))).await;
     let t = app.tenant("Acme").await;
     says(&app, &t, "972500000001", "The terrace faces the sea").await;
-    says(&app, &t, "972500000002", "Is there parking near the building?").await;
+    says(
+        &app,
+        &t,
+        "972500000002",
+        "Is there parking near the building?",
+    )
+    .await;
     says(&app, &t, "972500000003", "Does the balcony get sun?").await;
 
     // Ingest embeds nothing: the vectors come from the background job.
@@ -290,10 +296,14 @@ async fn a_change_of_model_embeds_every_record_again() {
 
     // The same database served with another model (a replica configured anew).
     let second = tempfile::tempdir().unwrap();
-    let replica = app
-        .replica(with(concept_model(second.path(), 0.2)))
-        .await;
-    let new_model = replica.state.embedder.as_ref().unwrap().model_id().to_owned();
+    let replica = app.replica(with(concept_model(second.path(), 0.2))).await;
+    let new_model = replica
+        .state
+        .embedder
+        .as_ref()
+        .unwrap()
+        .model_id()
+        .to_owned();
     assert_ne!(old[0], new_model);
     // Until re-embedded, the new model finds nothing by meaning (old vectors are not mixed in).
     assert_eq!(
@@ -425,7 +435,8 @@ async fn the_memory_context_brings_back_past_moments_by_meaning() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|m| m["record"]["content"] == "Also parking" || m["record"]["content"] == "Hi again"),
+            .any(|m| m["record"]["content"] == "Also parking"
+                || m["record"]["content"] == "Hi again"),
         "unrelated and current moments stay out: {memories}"
     );
     assert_eq!(provider.requests(), calls + 1, "one embedding call");
@@ -438,7 +449,13 @@ async fn records_from_before_search_existed_are_indexed_and_embedded_by_the_rein
     let t = app.tenant("Acme").await;
     let other = app.tenant("Other").await;
     for i in 0..7 {
-        says(&app, &t, &format!("97250000000{i}"), &format!("Terrace number {i}")).await;
+        says(
+            &app,
+            &t,
+            &format!("97250000000{i}"),
+            &format!("Terrace number {i}"),
+        )
+        .await;
     }
     says(&app, &other, "972500000010", "Their terrace").await;
     // As if written before the search migration: no index rows, no vectors.
@@ -458,7 +475,12 @@ async fn records_from_before_search_existed_are_indexed_and_embedded_by_the_rein
     assert_eq!(report.embedded, 7);
     let found = search(&app, &t.viewer, "porch").await;
     assert_eq!(found.texts().len(), 7, "{found:?}");
-    assert!(search(&app, &other.viewer, "terrace").await.texts().is_empty());
+    assert!(
+        search(&app, &other.viewer, "terrace")
+            .await
+            .texts()
+            .is_empty()
+    );
 
     // Running it again finds nothing left; the whole database next.
     let again = memodesk::services::embeddings::reindex(&app.state, None, &|_| {})
