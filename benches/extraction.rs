@@ -278,6 +278,7 @@ async fn state_for(url: &str, clock: ManualClock) -> AppState {
         AppOptions {
             clock: Arc::new(clock),
             llm: None,
+            embedder: None,
         },
     )
     .await

@@ -133,6 +133,7 @@ async fn state_for(url: &str, clock: ManualClock) -> AppState {
         AppOptions {
             clock: Arc::new(clock),
             llm: None,
+            embedder: None,
         },
     )
     .await

@@ -1,7 +1,16 @@
 //! Retrieval quality of `search` on the labelled set in `benches/data/search/` (see its
 //! README): recall@5 and @10 of memodesk's lexical search (the database's index: FTS5 or
-//! PostgreSQL) against a plain BM25 over the same texts (whitespace words, lowercased, no
-//! stemming, no Hebrew handling), per question type and language.
+//! PostgreSQL), of its semantic ranking and of the two fused (weighted reciprocal rank fusion,
+//! as `search` fuses them), against a plain BM25 over the same texts (whitespace words,
+//! lowercased, no stemming, no Hebrew handling), per question type and language.
+//!
+//! The semantic side needs an embedding model and the bench downloads none: it builds a
+//! model2vec-format static model from the corpus's own texts (never the questions) by random
+//! indexing (each word: the idf-weighted sum of random sparse vectors of the words it shares a
+//! text with, plus its own), writes it to a temporary directory and loads it with the same
+//! `StaticModelEmbedder` the server uses. It is a small distributional model of 60
+//! conversations, not a pretrained one: its figures say what the plumbing does, not what a
+//! real model would.
 //!
 //! `cargo bench --bench search` (about a second of work: `--profile dev` is enough);
 //! `MEMODESK_BENCH_POSTGRES_URL=postgres://…/db` runs it on PostgreSQL, migrating that database
@@ -13,7 +22,13 @@ use chrono::{DateTime, Duration, Utc};
 use memodesk::db::{Db, PoolOptions};
 use memodesk::domain::search::{SearchKind, SearchQuery};
 use memodesk::domain::{Channel, MessageRole};
-use memodesk::repo::search::{SearchDocument, SearchFilter, index_new, lexical};
+use memodesk::llm::embeddings::{self, Embedder, StaticModelEmbedder};
+use memodesk::repo::search::{
+    NewVector, SearchDocument, SearchFilter, index_new, lexical, store_vectors, vectors,
+};
+use memodesk::services::search::{fused_ids, rank_by_similarity};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -204,6 +219,73 @@ impl Score {
     }
 }
 
+/// Words as the model's tokenizer sees them: runs of letters, digits and `_`, lowercased.
+fn model_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// A word's random index vector: a few ±1 entries at places drawn from a seed of the word.
+fn index_vector(word: &str, dims: usize) -> Vec<f32> {
+    let seed = word.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut v = vec![0.0; dims];
+    for _ in 0..8 {
+        let at = rng.random_range(0..dims);
+        v[at] += if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+    }
+    v
+}
+
+/// The corpus's random-indexing model: word → vector (see the module's opening).
+fn corpus_model(texts: &[Text], dims: usize) -> Vec<(String, Vec<f32>)> {
+    let docs: Vec<Vec<String>> = texts
+        .iter()
+        .map(|t| {
+            let mut words = model_words(&t.text);
+            words.sort();
+            words.dedup();
+            words
+        })
+        .collect();
+    let mut df: HashMap<String, f64> = HashMap::new();
+    for doc in &docs {
+        for w in doc {
+            *df.entry(w.clone()).or_default() += 1.0;
+        }
+    }
+    let n = docs.len() as f64;
+    let idf = |w: &str| (n / df.get(w).copied().unwrap_or(1.0)).ln().max(0.05) as f32;
+    let mut context: HashMap<String, Vec<f32>> = HashMap::new();
+    for doc in &docs {
+        for w in doc {
+            let sum = context.entry(w.clone()).or_insert_with(|| vec![0.0; dims]);
+            for u in doc.iter().filter(|u| *u != w) {
+                let weight = idf(u);
+                for (s, x) in sum.iter_mut().zip(index_vector(u, dims)) {
+                    *s += weight * x;
+                }
+            }
+        }
+    }
+    let mut vocab: Vec<(String, Vec<f32>)> = context
+        .into_iter()
+        .map(|(w, c)| {
+            let c = embeddings::normalized(c);
+            let own = embeddings::normalized(index_vector(&w, dims));
+            let weight = idf(&w);
+            let v = c.iter().zip(&own).map(|(a, b)| weight * (a + b)).collect();
+            (w, v)
+        })
+        .collect();
+    vocab.sort_by(|a, b| a.0.cmp(&b.0));
+    vocab
+}
+
 fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -250,8 +332,27 @@ async fn run() -> anyhow::Result<()> {
         .collect();
     index_new(db.writer(), &docs).await?;
 
+    let model_dir = tempfile::tempdir()?;
+    embeddings::write_static_model(model_dir.path(), &corpus_model(&texts, 256))?;
+    let model = StaticModelEmbedder::load(model_dir.path())?;
+    let all: Vec<String> = texts.iter().map(|t| t.text.clone()).collect();
+    let stored: Vec<NewVector> = model
+        .encode_now(&all)
+        .into_iter()
+        .zip(texts.iter().zip(&ids))
+        .map(|(v, (t, id))| NewVector {
+            id: *id,
+            lead_id: leads[&t.lead],
+            vector: embeddings::normalized(v),
+        })
+        .collect();
+    store_vectors(db.writer(), tenant.id, model.model_id(), &stored, now).await?;
+    let defaults = memodesk::config::Settings::default();
+
     let bm25 = Bm25::new(&texts);
     let mut ours: BTreeMap<(String, String), Score> = BTreeMap::new();
+    let mut meaning: BTreeMap<(String, String), Score> = BTreeMap::new();
+    let mut fused: BTreeMap<(String, String), Score> = BTreeMap::new();
     let mut plain: BTreeMap<(String, String), Score> = BTreeMap::new();
     for q in &questions {
         let filter = SearchFilter {
@@ -261,18 +362,29 @@ async fn run() -> anyhow::Result<()> {
         // As `search` does: every word first, any word when no text has them all.
         let mut found = Vec::new();
         if let Ok(parsed) = SearchQuery::parse(&q.query, "query") {
-            found = lexical(db.reader(), tenant.id, &parsed, &filter, 10, 0).await?;
+            // A page of 20 (and one more), as `search` reads the lexical ranking to fuse it.
+            found = lexical(db.reader(), tenant.id, &parsed, &filter, 21, 0).await?;
             if found.is_empty()
                 && parsed.is_plain()
                 && let Some(any) = SearchQuery::any_of(&q.query)
             {
-                found = lexical(db.reader(), tenant.id, &any, &filter, 10, 0).await?;
+                found = lexical(db.reader(), tenant.id, &any, &filter, 21, 0).await?;
             }
         }
-        let found: Vec<String> = found
-            .iter()
-            .filter_map(|h| by_id.get(&h.id).map(|&i| texts[i].label.clone()))
-            .collect();
+        let query_vector = embeddings::normalized(
+            model
+                .encode_now(std::slice::from_ref(&q.query))
+                .pop()
+                .unwrap_or_default(),
+        );
+        let candidates = vectors(db.reader(), tenant.id, model.model_id(), &filter).await?;
+        let by_meaning =
+            rank_by_similarity(&query_vector, &candidates, defaults.search_min_similarity);
+        let both = fused_ids(&found, &by_meaning, defaults.search_semantic_weight);
+        let label = |id: &Uuid| by_id.get(id).map(|&i| texts[i].label.clone());
+        let semantic_found: Vec<String> = by_meaning.iter().filter_map(|h| label(&h.0)).collect();
+        let fused_found: Vec<String> = both.iter().filter_map(label).collect();
+        let found: Vec<String> = found.iter().filter_map(|h| label(&h.id)).collect();
         let baseline: Vec<String> = bm25
             .search(&texts, &q.query, q.lead.as_deref())
             .into_iter()
@@ -286,6 +398,14 @@ async fn run() -> anyhow::Result<()> {
             ours.entry(key.clone())
                 .or_default()
                 .add(&found, &q.relevant);
+            meaning
+                .entry(key.clone())
+                .or_default()
+                .add(&semantic_found, &q.relevant);
+            fused
+                .entry(key.clone())
+                .or_default()
+                .add(&fused_found, &q.relevant);
             plain.entry(key).or_default().add(&baseline, &q.relevant);
         }
     }
@@ -300,16 +420,26 @@ async fn run() -> anyhow::Result<()> {
         questions.len()
     );
     println!(
-        "{:<4} {:<14} {:>4}  {:>11}  {:>11}",
-        "lang", "type", "n", "lexical @5 @10", "bm25 @5 @10"
+        "semantic: {} (random indexing over the corpus, {} dims, min similarity {}), fused with \
+         weight {} (k = 60)",
+        model.model_id(),
+        256,
+        defaults.search_min_similarity,
+        defaults.search_semantic_weight
+    );
+    println!(
+        "{:<4} {:<14} {:>4}  {:>11}  {:>11}  {:>11}  {:>11}",
+        "lang", "type", "n", "lexical @5 @10", "semantic", "fused", "bm25 @5 @10"
     );
     for (key, score) in &ours {
         println!(
-            "{:<4} {:<14} {:>4}  {}  {}",
+            "{:<4} {:<14} {:>4}  {}  {}  {}  {}",
             key.0,
             key.1,
             score.n,
             score.show(),
+            meaning[key].show(),
+            fused[key].show(),
             plain[key].show()
         );
     }

@@ -25,6 +25,7 @@ use crate::db::{Db, PoolOptions};
 use crate::events::EventHub;
 use crate::graphql;
 use crate::http::{self, HttpState};
+use crate::llm::embeddings::{self, SharedEmbedder};
 use crate::llm::{self, SharedLanguageModel};
 use crate::repo::tenants::TenantCache;
 use crate::services::ingest::Ingest;
@@ -36,6 +37,8 @@ pub struct AppOptions {
     pub clock: SharedClock,
     /// The summarizer; the built-in one (or the configured LLM) when `None`.
     pub llm: Option<SharedLanguageModel>,
+    /// The embedder of semantic search; the configured one (if any) when `None`.
+    pub embedder: Option<SharedEmbedder>,
 }
 
 impl Default for AppOptions {
@@ -43,6 +46,7 @@ impl Default for AppOptions {
         Self {
             clock: Arc::new(SystemClock),
             llm: None,
+            embedder: None,
         }
     }
 }
@@ -165,7 +169,12 @@ pub async fn build_state(settings: Settings, options: AppOptions) -> anyhow::Res
         Some(llm) => llm,
         None => llm::from_settings(&settings)?,
     };
+    let embedder = match options.embedder {
+        Some(embedder) => Some(embedder),
+        None => embeddings::from_settings(&settings)?,
+    };
     Ok(AppState {
+        embedder,
         jwt: Arc::new(JwtKeys::new(&jwt_secret, settings.jwt_leeway_secs)),
         links: Arc::new(LinkKeys::new(&jwt_secret)),
         clock: options.clock,

@@ -65,6 +65,10 @@ const RAW_TEXT_KEYS: &[&str] = &[
     "DATABASE_URL",
     "LLM_BASE_URL",
     "LLM_MODEL",
+    "EMBEDDINGS_API_KEY",
+    "EMBEDDINGS_BASE_URL",
+    "EMBEDDINGS_MODEL",
+    "EMBEDDINGS_MODEL_DIR",
     "PUBLIC_URL",
 ];
 
@@ -112,6 +116,32 @@ pub struct Settings {
     pub llm_timeout: std::time::Duration,
     pub llm_max_retries: u32,
     pub llm_response_format: ResponseFormat,
+    /// Semantic search: an OpenAI-compatible base URL whose `/embeddings` endpoint embeds
+    /// records and queries (e.g. `https://api.openai.com/v1`); unset means no endpoint.
+    pub embeddings_base_url: Option<String>,
+    pub embeddings_api_key: Option<Secret>,
+    /// The endpoint's model.
+    pub embeddings_model: String,
+    /// Semantic search with a local static model instead: a directory in the model2vec format
+    /// (`model.safetensors`, `tokenizer.json`, `config.json`). Ignored when a base URL is set.
+    pub embeddings_model_dir: Option<PathBuf>,
+    /// How long a batch of records may take to embed (background jobs).
+    #[serde(with = "humantime_serde_compat")]
+    pub embeddings_timeout: std::time::Duration,
+    /// How long a search or memory context waits for its query's embedding before answering
+    /// with lexical results alone.
+    #[serde(with = "humantime_serde_compat")]
+    pub embeddings_query_timeout: std::time::Duration,
+    /// Records embedded per call to the embedder (and per transaction).
+    pub embeddings_batch_size: usize,
+    /// How often the background embedder looks for records without a vector of the current
+    /// model.
+    #[serde(with = "humantime_serde_compat")]
+    pub embeddings_interval: std::time::Duration,
+    /// The weight of the semantic ranking in reciprocal rank fusion (the lexical one weighs 1).
+    pub search_semantic_weight: f64,
+    /// Records less similar than this to the query are not semantic hits.
+    pub search_min_similarity: f64,
     /// GraphQL query limits.
     pub graphql_max_depth: usize,
     /// The most a document may cost: each field 1, a page (`first`/`last`) multiplies what it
@@ -181,6 +211,16 @@ impl Default for Settings {
             llm_timeout: std::time::Duration::from_secs(30),
             llm_max_retries: 3,
             llm_response_format: ResponseFormat::JsonSchema,
+            embeddings_base_url: None,
+            embeddings_api_key: None,
+            embeddings_model: "text-embedding-3-small".into(),
+            embeddings_model_dir: None,
+            embeddings_timeout: std::time::Duration::from_secs(30),
+            embeddings_query_timeout: std::time::Duration::from_millis(1500),
+            embeddings_batch_size: 64,
+            embeddings_interval: std::time::Duration::from_secs(30),
+            search_semantic_weight: 1.0,
+            search_min_similarity: 0.2,
             graphql_max_depth: 12,
             graphql_max_complexity: 10_000,
             graphql_max_aliases: 30,
@@ -255,6 +295,18 @@ impl Settings {
         if let Some(v) = raw("llm_model") {
             self.llm_model = v;
         }
+        if let Some(v) = raw("embeddings_api_key") {
+            self.embeddings_api_key = Some(Secret::new(v));
+        }
+        if let Some(v) = raw("embeddings_base_url") {
+            self.embeddings_base_url = Some(v);
+        }
+        if let Some(v) = raw("embeddings_model") {
+            self.embeddings_model = v;
+        }
+        if let Some(v) = raw("embeddings_model_dir") {
+            self.embeddings_model_dir = Some(PathBuf::from(v));
+        }
         if let Some(v) = raw("public_url") {
             self.public_url = Some(v);
         }
@@ -287,6 +339,17 @@ impl Settings {
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
             bail!("llm_base_url must start with http:// or https://");
+        }
+        if let Some(url) = &self.embeddings_base_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("embeddings_base_url must start with http:// or https://");
+        }
+        if self.embeddings_batch_size == 0 {
+            bail!("embeddings_batch_size must be at least 1");
+        }
+        if !(0.0..=10.0).contains(&self.search_semantic_weight) {
+            bail!("search_semantic_weight must be between 0 and 10");
         }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))

@@ -13,6 +13,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::events::EventHub;
 use crate::llm::SharedLanguageModel;
+use crate::llm::embeddings::SharedEmbedder;
 use crate::repo::tenants::TenantCache;
 
 #[derive(Clone)]
@@ -26,6 +27,8 @@ pub struct AppState {
     pub tenants: TenantCache,
     pub events: EventHub,
     pub llm: SharedLanguageModel,
+    /// Semantic search's embedder; `None` when not configured (search is lexical).
+    pub embedder: Option<SharedEmbedder>,
     pub login_limiter: Arc<LoginLimiter>,
     /// Statements this process sent to the database (exported on `/metrics`).
     pub db_queries: Arc<AtomicU64>,

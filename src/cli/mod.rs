@@ -63,6 +63,21 @@ pub enum Command {
     /// Data retention.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// The search index.
+    #[command(subcommand)]
+    Search(SearchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SearchCommand {
+    /// Index records written before search existed and, with an embedder configured, give
+    /// every record a vector of the current model. Small transactions; safe to stop and run
+    /// again (it carries on where it stopped) while the server runs.
+    Reindex {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<Uuid>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -361,6 +376,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 };
                 println!("{tenant}\t{counts}");
             }
+            Ok(())
+        }
+        Command::Search(SearchCommand::Reindex { tenant }) => {
+            let state = build_state(settings, AppOptions::default()).await?;
+            if let Some(tenant) = tenant {
+                ensure_tenant(&state, tenant).await?;
+            }
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            let progress = {
+                let bar = bar.clone();
+                move |r: services::embeddings::ReindexReport| {
+                    bar.set_message(format!("{} indexed, {} embedded", r.indexed, r.embedded));
+                }
+            };
+            let report = services::embeddings::reindex(&state, tenant, &progress)
+                .await
+                .map_err(describe)?;
+            bar.finish_and_clear();
+            println!(
+                "indexed {} records, embedded {} records{}",
+                report.indexed,
+                report.embedded,
+                match &state.embedder {
+                    Some(e) => format!(" with {}", e.model_id()),
+                    None => " (no embedder configured)".into(),
+                }
+            );
             Ok(())
         }
         Command::Token(args) => {

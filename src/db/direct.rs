@@ -329,6 +329,13 @@ impl RowReader for SqliteRow<'_, '_> {
         }
     }
 
+    fn next_bytes(&mut self) -> Result<Vec<u8>, DbErr> {
+        self.value()?
+            .as_blob()
+            .map(<[u8]>::to_vec)
+            .map_err(|_| DbErr::Custom("expected a blob column".into()))
+    }
+
     fn next_f64(&mut self) -> Result<f64, DbErr> {
         match self.value()? {
             ValueRef::Real(x) => Ok(x),

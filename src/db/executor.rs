@@ -130,6 +130,7 @@ pub trait RowReader {
     fn next_string(&mut self) -> Result<String, DbErr>;
     fn next_uuid(&mut self) -> Result<Uuid, DbErr>;
     fn next_f64(&mut self) -> Result<f64, DbErr>;
+    fn next_bytes(&mut self) -> Result<Vec<u8>, DbErr>;
 }
 
 /// A row type of [`Executor::rows`]: tuples of the column types below, in select order.
@@ -172,6 +173,12 @@ impl Column for f64 {
     }
 }
 
+impl Column for Vec<u8> {
+    fn read(row: &mut dyn RowReader) -> Result<Self, DbErr> {
+        row.next_bytes()
+    }
+}
+
 impl<A: Column> FromRow for (A,) {
     fn from_row(row: &mut dyn RowReader) -> Result<Self, DbErr> {
         Ok((A::read(row)?,))
@@ -193,6 +200,18 @@ impl<A: Column, B: Column, C: Column> FromRow for (A, B, C) {
 impl<A: Column, B: Column, C: Column, D: Column> FromRow for (A, B, C, D) {
     fn from_row(row: &mut dyn RowReader) -> Result<Self, DbErr> {
         Ok((A::read(row)?, B::read(row)?, C::read(row)?, D::read(row)?))
+    }
+}
+
+impl<A: Column, B: Column, C: Column, D: Column, E: Column> FromRow for (A, B, C, D, E) {
+    fn from_row(row: &mut dyn RowReader) -> Result<Self, DbErr> {
+        Ok((
+            A::read(row)?,
+            B::read(row)?,
+            C::read(row)?,
+            D::read(row)?,
+            E::read(row)?,
+        ))
     }
 }
 
@@ -227,6 +246,10 @@ impl RowReader for SeaRow<'_> {
     }
 
     fn next_uuid(&mut self) -> Result<Uuid, DbErr> {
+        self.next()
+    }
+
+    fn next_bytes(&mut self) -> Result<Vec<u8>, DbErr> {
         self.next()
     }
 

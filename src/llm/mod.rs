@@ -2,6 +2,7 @@
 //! heuristic summarizer that needs no network.
 
 pub mod breaker;
+pub mod embeddings;
 pub mod openai;
 
 use std::sync::Arc;

@@ -409,3 +409,265 @@ pub fn lexical_statement(
     ));
     Statement::from_sql_and_values(backend, sql.text, sql.values)
 }
+
+/// Records in the index with no vector of `model` yet (new, or embedded by another model):
+/// `(id, lead, text)` in id order after `after`, at most `limit`.
+pub async fn pending_embeddings<C: Executor>(
+    conn: &C,
+    tenant_id: Uuid,
+    model: &str,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<(Uuid, Uuid, String)>, DbErr> {
+    let mut values: Vec<Value> = vec![tenant_id.into(), model.into()];
+    let after = match after {
+        Some(id) => {
+            values.push(id.into());
+            " AND d.id > $3"
+        }
+        None => "",
+    };
+    conn.rows(Statement::from_sql_and_values(
+        conn.backend(),
+        format!(
+            "SELECT d.id, d.lead_id, COALESCE(m.content, s.summary, n.body, '') \
+             FROM search_documents d \
+             LEFT JOIN search_vectors v ON v.tenant_id = d.tenant_id AND v.document_id = d.id \
+             LEFT JOIN messages m ON d.kind = 'message' AND m.tenant_id = d.tenant_id AND m.id = d.id \
+             LEFT JOIN interaction_summaries s ON d.kind = 'summary' \
+                 AND s.tenant_id = d.tenant_id AND s.id = d.id \
+             LEFT JOIN notes n ON d.kind = 'note' AND n.tenant_id = d.tenant_id AND n.id = d.id \
+             WHERE d.tenant_id = $1 AND (v.document_id IS NULL OR v.model <> $2){after} \
+             ORDER BY d.id LIMIT {limit}"
+        ),
+        values,
+    ))
+    .await
+}
+
+/// The tenants with records to embed with `model`.
+pub async fn tenants_pending_embeddings<C: Executor>(
+    conn: &C,
+    model: &str,
+) -> Result<Vec<Uuid>, DbErr> {
+    let rows: Vec<(Uuid,)> = conn
+        .rows(Statement::from_sql_and_values(
+            conn.backend(),
+            "SELECT t.id FROM tenants t WHERE EXISTS (SELECT 1 FROM search_documents d \
+             LEFT JOIN search_vectors v ON v.tenant_id = d.tenant_id AND v.document_id = d.id \
+             WHERE d.tenant_id = t.id AND (v.document_id IS NULL OR v.model <> $1))",
+            [model.into()],
+        ))
+        .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// One record's vector, to store.
+#[derive(Debug, Clone)]
+pub struct NewVector {
+    pub id: Uuid,
+    pub lead_id: Uuid,
+    /// Unit length, so similarity is a dot product.
+    pub vector: Vec<f32>,
+}
+
+/// Stores (or replaces) vectors of `model`. A record deleted meanwhile is skipped: the vector
+/// is written only while its search document exists.
+pub async fn store_vectors<C: Executor>(
+    conn: &C,
+    tenant_id: Uuid,
+    model: &str,
+    vectors: &[NewVector],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    for v in vectors {
+        let bytes: Vec<u8> = v.vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+        conn.execute(Statement::from_sql_and_values(
+            conn.backend(),
+            "INSERT INTO search_vectors \
+             (tenant_id, document_id, lead_id, model, dims, vector, embedded_at) \
+             SELECT d.tenant_id, d.id, d.lead_id, $3, $4, $5, $6 FROM search_documents d \
+             WHERE d.tenant_id = $1 AND d.id = $2 \
+             ON CONFLICT (tenant_id, document_id) DO UPDATE SET model = excluded.model, \
+             dims = excluded.dims, vector = excluded.vector, embedded_at = excluded.embedded_at",
+            [
+                tenant_id.into(),
+                v.id.into(),
+                model.into(),
+                (v.vector.len() as i32).into(),
+                bytes.into(),
+                now.into(),
+            ],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// The tenant's vectors of `model` that `filter` allows: `(id, kind, vector bytes)`.
+pub async fn vectors<C: Executor>(
+    conn: &C,
+    tenant_id: Uuid,
+    model: &str,
+    filter: &SearchFilter,
+) -> Result<Vec<(Uuid, SearchKind, Vec<u8>)>, DbErr> {
+    let mut sql = Sql {
+        text: String::new(),
+        values: Vec::new(),
+    };
+    let tenant = sql.bind(tenant_id);
+    let model = sql.bind(model);
+    sql.text = format!(
+        "SELECT d.id, d.kind, v.vector FROM search_vectors v \
+         JOIN search_documents d ON d.tenant_id = v.tenant_id AND d.id = v.document_id \
+         WHERE v.tenant_id = {tenant} AND v.model = {model}"
+    );
+    if let Some(lead) = filter.lead_id {
+        // The vectors' own lead index narrows the scan before the join.
+        let mark = sql.bind(lead);
+        sql.text.push_str(&format!(" AND v.lead_id = {mark}"));
+    }
+    filters(&mut sql, filter);
+    let rows: Vec<(Uuid, String, Vec<u8>)> = conn
+        .rows(Statement::from_sql_and_values(
+            conn.backend(),
+            sql.text,
+            sql.values,
+        ))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, kind, bytes)| Some((id, SearchKind::parse(&kind)?, bytes)))
+        .collect())
+}
+
+/// How many of the tenant's records have a vector of `model`, and how many records there are.
+pub async fn embedded_count<C: Executor>(
+    conn: &C,
+    tenant_id: Uuid,
+    model: &str,
+) -> Result<(i64, i64), DbErr> {
+    let rows: Vec<(i64, i64)> = conn
+        .rows(Statement::from_sql_and_values(
+            conn.backend(),
+            "SELECT (SELECT COUNT(*) FROM search_vectors WHERE tenant_id = $1 AND model = $2), \
+             (SELECT COUNT(*) FROM search_documents WHERE tenant_id = $1)",
+            [tenant_id.into(), model.into()],
+        ))
+        .await?;
+    Ok(rows.into_iter().next().unwrap_or((0, 0)))
+}
+
+/// Where a walk over a table of records stands: the last `(tenant_id, id)` it passed.
+pub type RecordKey = (Uuid, Uuid);
+
+/// The next `limit` keys of `table` after `after` in key order (one tenant's, or all):
+/// the window [`unindexed_messages`] and friends look at, so a backfill reads each record once.
+pub async fn record_window<C: Executor>(
+    conn: &C,
+    table: RecordTable,
+    tenant_id: Option<Uuid>,
+    after: Option<RecordKey>,
+    limit: u64,
+) -> Result<Vec<RecordKey>, DbErr> {
+    let mut sql = Sql {
+        text: format!("SELECT tenant_id, id FROM {} WHERE 1 = 1", table.name()),
+        values: Vec::new(),
+    };
+    if let Some(tenant) = tenant_id {
+        let mark = sql.bind(tenant);
+        sql.text.push_str(&format!(" AND tenant_id = {mark}"));
+    }
+    if let Some((tenant, id)) = after {
+        let (t, i) = (sql.bind(tenant), sql.bind(id));
+        sql.text
+            .push_str(&format!(" AND (tenant_id, id) > ({t}, {i})"));
+    }
+    sql.text
+        .push_str(&format!(" ORDER BY tenant_id, id LIMIT {limit}"));
+    conn.rows(Statement::from_sql_and_values(
+        conn.backend(),
+        sql.text,
+        sql.values,
+    ))
+    .await
+}
+
+/// The tables of searchable records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordTable {
+    Messages,
+    Summaries,
+    Notes,
+}
+
+impl RecordTable {
+    pub const ALL: [RecordTable; 3] = [Self::Messages, Self::Summaries, Self::Notes];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Messages => "messages",
+            Self::Summaries => "interaction_summaries",
+            Self::Notes => "notes",
+        }
+    }
+}
+
+/// Messages from `first` to `last` (a window of [`record_window`]) not in the index.
+pub async fn unindexed_messages<C: Executor>(
+    conn: &C,
+    first: RecordKey,
+    last: RecordKey,
+) -> Result<Vec<message::Model>, DbErr> {
+    conn.raw::<message::Entity>(unindexed(
+        RecordTable::Messages,
+        first,
+        last,
+        conn.backend(),
+    ))
+    .await
+}
+
+/// Summaries from `first` to `last` not in the index.
+pub async fn unindexed_summaries<C: Executor>(
+    conn: &C,
+    first: RecordKey,
+    last: RecordKey,
+) -> Result<Vec<interaction_summary::Model>, DbErr> {
+    conn.raw::<interaction_summary::Entity>(unindexed(
+        RecordTable::Summaries,
+        first,
+        last,
+        conn.backend(),
+    ))
+    .await
+}
+
+/// Notes from `first` to `last` not in the index.
+pub async fn unindexed_notes<C: Executor>(
+    conn: &C,
+    first: RecordKey,
+    last: RecordKey,
+) -> Result<Vec<note::Model>, DbErr> {
+    conn.raw::<note::Entity>(unindexed(RecordTable::Notes, first, last, conn.backend()))
+        .await
+}
+
+fn unindexed(
+    table: RecordTable,
+    first: RecordKey,
+    last: RecordKey,
+    backend: DatabaseBackend,
+) -> Statement {
+    Statement::from_sql_and_values(
+        backend,
+        format!(
+            "SELECT r.* FROM {} r LEFT JOIN search_documents d \
+             ON d.tenant_id = r.tenant_id AND d.id = r.id \
+             WHERE d.id IS NULL AND (r.tenant_id, r.id) >= ($1, $2) \
+             AND (r.tenant_id, r.id) <= ($3, $4)",
+            table.name()
+        ),
+        vec![first.0.into(), first.1.into(), last.0.into(), last.1.into()],
+    )
+}

@@ -298,15 +298,7 @@ pub async fn context(
     let relevant = match &request.relevant {
         Some(r) if cs_mode => {
             let current = session.as_ref().map(|s| s.id);
-            search::relevant_memories(
-                state.db.reader(),
-                tenant_id,
-                lead.id,
-                &r.text,
-                current,
-                r.first,
-            )
-            .await?
+            search::relevant_memories(state, tenant_id, lead.id, &r.text, current, r.first).await?
         }
         _ => Vec::new(),
     };

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod changes;
 pub mod credentials;
 pub mod deliveries;
+pub mod embeddings;
 pub mod export;
 pub mod housekeeping;
 pub mod ingest;

@@ -1,6 +1,7 @@
 //! Search over a tenant's messages, summaries and notes, and the relevant memories of the
-//! memory context. Lexical, inside the database (see `repo::search`); hits are fused by
-//! reciprocal rank so that a semantic ranking can join them without changing the API.
+//! memory context. Lexical inside the database (see `repo::search`); with an embedder, a
+//! semantic ranking by cosine similarity over the stored vectors (see `services::embeddings`),
+//! fused with the lexical one by weighted reciprocal rank fusion.
 
 use std::collections::HashMap;
 
@@ -18,6 +19,7 @@ use crate::domain::search::{
 };
 use crate::entities::{interaction_summary, message, note};
 use crate::error::{AppError, AppResult};
+use crate::llm::embeddings;
 use crate::repo;
 use crate::repo::search::{LexicalHit, SearchFilter};
 use crate::state::AppState;
@@ -63,12 +65,17 @@ impl SearchRecord {
 pub struct SearchHit {
     pub kind: SearchKind,
     pub record: SearchRecord,
-    /// Fused score: the sum over rankings of 1 / (60 + rank).
+    /// Fused score: the sum over rankings of weight / (60 + rank).
     pub score: f64,
-    /// 1-based position in the lexical ranking.
-    pub lexical_rank: usize,
+    /// 1-based position in the lexical ranking; `None` for a semantic-only hit.
+    pub lexical_rank: Option<usize>,
     /// BM25 (SQLite) or `ts_rank_cd` (PostgreSQL): comparable within one search only.
-    pub lexical_score: f64,
+    pub lexical_score: Option<f64>,
+    /// 1-based position in the semantic ranking; `None` when semantic search did not find it
+    /// (or did not run).
+    pub semantic_rank: Option<usize>,
+    /// Cosine similarity of the record to the query.
+    pub semantic_similarity: Option<f64>,
     /// HTML-escaped excerpt, matching words in `<mark>`.
     pub snippet: String,
     /// Where this hit sits, for `after`.
@@ -83,6 +90,11 @@ pub struct SearchResults {
     pub has_previous_page: bool,
     /// No record had every word, so these have some of them.
     pub relaxed: bool,
+    /// Whether semantic search took part: `None` when no embedder is configured, `Some(false)`
+    /// when it failed (see `semantic_error`).
+    pub semantic: Option<bool>,
+    /// Why the embedder could not take part (the hits are then lexical only).
+    pub semantic_error: Option<String>,
 }
 
 /// A hit's position, and whether its search was relaxed to any word (so later pages are too).
@@ -149,7 +161,12 @@ pub async fn search(
             .ok_or(AppError::not_found("lead"))?;
     }
     let tenant_id = actor.tenant_id;
-    let fetch = (limit + 1) as u64;
+    // With a semantic ranking to fuse, both rankings are read from the top.
+    let semantic = semantic_ranking(state, tenant_id, &request.query, &request.filter).await?;
+    let (fetch, skip) = match &semantic {
+        Semantic::Ranked(_) => ((offset + limit + 1) as u64, 0),
+        _ => ((limit + 1) as u64, offset as u64),
+    };
     // Plain words that no record has all of: records with any of them, most words first.
     let relax = |q: &SearchQuery| {
         q.is_plain()
@@ -161,7 +178,7 @@ pub async fn search(
         _ => (query, false),
     };
     let mut found =
-        repo::search::lexical(conn, tenant_id, &ran, &request.filter, fetch, offset as u64).await?;
+        repo::search::lexical(conn, tenant_id, &ran, &request.filter, fetch, skip).await?;
     if found.is_empty()
         && offset == 0
         && !relaxed
@@ -172,54 +189,240 @@ pub async fn search(
         found = repo::search::lexical(conn, tenant_id, &any, &request.filter, fetch, 0).await?;
         ran = any;
     }
-    let has_next_page = found.len() > limit;
-    found.truncate(limit);
     let terms = ran.wanted_terms();
-    let hits = hydrate(conn, tenant_id, found, offset, relaxed, &terms).await?;
+    let weight = state.settings.search_semantic_weight;
+    let ranked = match &semantic {
+        Semantic::Ranked(by_similarity) => fuse(&found, by_similarity, weight),
+        _ => lexical_only(&found),
+    };
+    let (page, has_next_page) = match &semantic {
+        Semantic::Ranked(_) => {
+            let has_next = ranked.len() > offset + limit;
+            let page: Vec<Ranked> = ranked.into_iter().skip(offset).take(limit).collect();
+            (page, has_next)
+        }
+        _ => {
+            let has_next = ranked.len() > limit;
+            (ranked.into_iter().take(limit).collect(), has_next)
+        }
+    };
+    let hits = hydrate(conn, tenant_id, page, offset, relaxed, &terms).await?;
+    let (semantic, semantic_error) = match semantic {
+        Semantic::Off => (None, None),
+        Semantic::Failed(reason) => (Some(false), Some(reason)),
+        Semantic::Ranked(_) => (Some(true), None),
+    };
     Ok(SearchResults {
         hits,
         has_next_page,
         has_previous_page: offset > 0,
         relaxed,
+        semantic,
+        semantic_error,
     })
 }
 
+/// The semantic side of a search.
+enum Semantic {
+    /// No embedder configured.
+    Off,
+    /// The embedder failed (why, for the client: no text of the query or the key).
+    Failed(String),
+    /// The records most similar to the query first, `(id, kind, similarity)`.
+    Ranked(Vec<(Uuid, SearchKind, f64)>),
+}
+
+/// How deep the semantic ranking goes (the deepest page search serves, and one more).
+const SEMANTIC_DEPTH: usize = MAX_OFFSET + 1;
+
+/// Embeds `text` (one call, bounded by `embeddings_query_timeout`) and ranks the tenant's
+/// vectors of the current model that `filter` allows by cosine similarity. A failing embedder
+/// is reported, never raised.
+async fn semantic_ranking(
+    state: &AppState,
+    tenant_id: Uuid,
+    text: &str,
+    filter: &SearchFilter,
+) -> AppResult<Semantic> {
+    let Some(embedder) = &state.embedder else {
+        return Ok(Semantic::Off);
+    };
+    let texts = [text.trim().to_owned()];
+    let timeout = state.settings.embeddings_query_timeout;
+    let vector = match tokio::time::timeout(timeout, embedder.embed(&texts)).await {
+        Err(_) => {
+            metrics::counter!("memodesk_search_semantic_errors_total").increment(1);
+            return Ok(Semantic::Failed(format!(
+                "the embeddings provider did not answer within {} ms",
+                timeout.as_millis()
+            )));
+        }
+        Ok(Err(err)) => {
+            metrics::counter!("memodesk_search_semantic_errors_total").increment(1);
+            tracing::warn!(error = %err, "query embedding failed; search is lexical");
+            return Ok(Semantic::Failed(err.to_string()));
+        }
+        Ok(Ok(mut vectors)) => match vectors.pop() {
+            Some(v) if !v.is_empty() => embeddings::normalized(v),
+            _ => {
+                return Ok(Semantic::Failed(
+                    "the embeddings provider returned no vector".into(),
+                ));
+            }
+        },
+    };
+    let stored =
+        repo::search::vectors(state.db.reader(), tenant_id, embedder.model_id(), filter).await?;
+    Ok(Semantic::Ranked(rank_by_similarity(
+        &vector,
+        &stored,
+        state.settings.search_min_similarity,
+    )))
+}
+
+/// Stored vectors most similar to `query` (unit length) first, those at least `min` similar,
+/// as far down as search pages go: `(id, kind, similarity)`.
+pub fn rank_by_similarity(
+    query: &[f32],
+    stored: &[(Uuid, SearchKind, Vec<u8>)],
+    min: f64,
+) -> Vec<(Uuid, SearchKind, f64)> {
+    let mut ranked: Vec<(Uuid, SearchKind, f64)> = stored
+        .iter()
+        .map(|(id, kind, bytes)| (*id, *kind, f64::from(embeddings::dot_bytes(query, bytes))))
+        .filter(|(_, _, similarity)| *similarity >= min)
+        .collect();
+    ranked.sort_by(|a, b| b.2.total_cmp(&a.2).then(b.0.cmp(&a.0)));
+    ranked.truncate(SEMANTIC_DEPTH);
+    ranked
+}
+
+/// The ids of two rankings fused as `search` fuses them, best first (for the benchmark).
+pub fn fused_ids(
+    lexical: &[LexicalHit],
+    semantic: &[(Uuid, SearchKind, f64)],
+    semantic_weight: f64,
+) -> Vec<Uuid> {
+    fuse(lexical, semantic, semantic_weight)
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+/// One record's place in the rankings, before its record is loaded.
+#[derive(Debug, Clone)]
+struct Ranked {
+    id: Uuid,
+    kind: SearchKind,
+    score: f64,
+    lexical: Option<(usize, f64)>,
+    semantic: Option<(usize, f64)>,
+}
+
+fn lexical_only(found: &[LexicalHit]) -> Vec<Ranked> {
+    found
+        .iter()
+        .map(|hit| Ranked {
+            id: hit.id,
+            kind: hit.kind,
+            score: 0.0,
+            lexical: Some((0, hit.score)),
+            semantic: None,
+        })
+        .collect()
+}
+
+/// Weighted reciprocal rank fusion: each ranking adds weight / (K + rank); the lexical one
+/// weighs 1, the semantic one `semantic_weight`.
+fn fuse(
+    lexical: &[LexicalHit],
+    semantic: &[(Uuid, SearchKind, f64)],
+    semantic_weight: f64,
+) -> Vec<Ranked> {
+    let mut by_id: HashMap<Uuid, Ranked> = HashMap::new();
+    for (i, hit) in lexical.iter().enumerate() {
+        let rank = i + 1;
+        by_id.insert(
+            hit.id,
+            Ranked {
+                id: hit.id,
+                kind: hit.kind,
+                score: 1.0 / (RRF_K + rank as f64),
+                lexical: Some((rank, hit.score)),
+                semantic: None,
+            },
+        );
+    }
+    for (i, (id, kind, similarity)) in semantic.iter().enumerate() {
+        let rank = i + 1;
+        let entry = by_id.entry(*id).or_insert(Ranked {
+            id: *id,
+            kind: *kind,
+            score: 0.0,
+            lexical: None,
+            semantic: None,
+        });
+        entry.score += semantic_weight / (RRF_K + rank as f64);
+        entry.semantic = Some((rank, *similarity));
+    }
+    let mut fused: Vec<Ranked> = by_id.into_values().collect();
+    fused.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.id.cmp(&a.id)));
+    fused
+}
+
 /// The lead's past messages, summaries and notes most relevant to `text` (any of its words),
-/// outside the conversation in progress: for the memory context. A few indexed reads.
-pub async fn relevant_memories<C: Executor>(
-    conn: &C,
+/// outside the conversation in progress: for the memory context. A few indexed reads; with an
+/// embedder, one embedding call too (fused with the words; words alone if it fails).
+pub async fn relevant_memories(
+    state: &AppState,
     tenant_id: Uuid,
     lead_id: Uuid,
     text: &str,
     exclude_session: Option<Uuid>,
     first: usize,
 ) -> AppResult<Vec<SearchHit>> {
-    let Some(query) = SearchQuery::any_of(text) else {
-        return Ok(Vec::new());
-    };
-    if first == 0 {
+    if first == 0 || text.trim().is_empty() {
         return Ok(Vec::new());
     }
+    let conn = state.db.reader();
     let filter = SearchFilter {
         lead_id: Some(lead_id),
         exclude_session,
         ..SearchFilter::default()
     };
-    let found = repo::search::lexical(conn, tenant_id, &query, &filter, first as u64, 0).await?;
-    hydrate(conn, tenant_id, found, 0, false, &query.wanted_terms()).await
+    let query = SearchQuery::any_of(text);
+    let found = match &query {
+        Some(query) => {
+            repo::search::lexical(conn, tenant_id, query, &filter, first as u64, 0).await?
+        }
+        None => Vec::new(),
+    };
+    let terms = query.as_ref().map(|q| q.wanted_terms()).unwrap_or_default();
+    let ranked = match semantic_ranking(state, tenant_id, text, &filter).await? {
+        Semantic::Ranked(by_similarity) => {
+            let weight = state.settings.search_semantic_weight;
+            fuse(&found, &by_similarity, weight)
+                .into_iter()
+                .take(first)
+                .collect()
+        }
+        _ => lexical_only(&found),
+    };
+    hydrate(conn, tenant_id, ranked, 0, false, &terms).await
 }
 
-/// Loads the records of `found` (in its order) and builds the hits.
+/// Loads the records of `ranked` (in its order) and builds the hits; a hit without a fused
+/// score is lexical only, ranked from `offset`.
 async fn hydrate<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
-    found: Vec<LexicalHit>,
+    ranked: Vec<Ranked>,
     offset: usize,
     relaxed: bool,
     terms: &[&str],
 ) -> AppResult<Vec<SearchHit>> {
     let ids_of = |kind: SearchKind| -> Vec<Uuid> {
-        found
+        ranked
             .iter()
             .filter(|h| h.kind == kind)
             .map(|h| h.id)
@@ -265,20 +468,30 @@ async fn hydrate<C: Executor>(
             records.insert(n.id, SearchRecord::Note(n));
         }
     }
-    Ok(found
+    Ok(ranked
         .into_iter()
         .enumerate()
         .filter_map(|(i, hit)| {
             let record = records.remove(&hit.id)?;
-            let rank = offset + i + 1;
+            let position = offset + i;
+            // Lexical-only rankings arrive unnumbered: their rank is their position.
+            let (lexical, score) = match hit.lexical {
+                Some((0, s)) => (
+                    Some((position + 1, s)),
+                    1.0 / (RRF_K + (position + 1) as f64),
+                ),
+                other => (other, hit.score),
+            };
             Some(SearchHit {
                 kind: hit.kind,
                 snippet: snippet(record.text(), terms),
                 record,
-                score: 1.0 / (RRF_K + rank as f64),
-                lexical_rank: rank,
-                lexical_score: hit.score,
-                cursor: encode_cursor(offset + i, relaxed),
+                score,
+                lexical_rank: lexical.map(|(r, _)| r),
+                lexical_score: lexical.map(|(_, s)| s),
+                semantic_rank: hit.semantic.map(|(r, _)| r),
+                semantic_similarity: hit.semantic.map(|(_, s)| s),
+                cursor: encode_cursor(position, relaxed),
             })
         })
         .collect())

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::entities::job;
 use crate::error::AppError;
 use crate::repo;
+use crate::services::embeddings;
 use crate::services::summaries::{self, Fence, Outcome, SUMMARIZE_SESSION};
 use crate::state::AppState;
 
@@ -159,6 +160,17 @@ async fn dispatch(state: &AppState, job: &job::Model, owner: &str) -> Result<Job
             {
                 Outcome::Stored(_) | Outcome::Nothing => Ok(JobOutcome::Done),
                 Outcome::LeaseLost => Ok(JobOutcome::Lost),
+            }
+        }
+        embeddings::EMBED_SEARCH_DOCUMENTS => {
+            embeddings::run_job(state, job.tenant_id, &job.payload).await?;
+            if repo::jobs::complete(state.db.writer(), job, owner, state.now())
+                .await
+                .map_err(|err| JobError::Transient(AppError::from(err).describe()))?
+            {
+                Ok(JobOutcome::Done)
+            } else {
+                Ok(JobOutcome::Lost)
             }
         }
         other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),

@@ -1,6 +1,7 @@
 //! Background work: the idle-session sweeper, the durable job runner, and housekeeping. Each
 //! loop is a thin wrapper around a step function that tests call directly.
 
+pub mod embeddings;
 pub mod jobs;
 pub mod maintenance;
 pub mod outbound;
@@ -18,5 +19,8 @@ pub fn spawn(state: &AppState, shutdown: &CancellationToken) -> JoinSet<()> {
     set.spawn(sweeper::run_loop(state.clone(), shutdown.clone()));
     set.spawn(maintenance::run_loop(state.clone(), shutdown.clone()));
     set.spawn(outbound::run_loop(state.clone(), shutdown.clone()));
+    if state.embedder.is_some() {
+        set.spawn(embeddings::run_loop(state.clone(), shutdown.clone()));
+    }
     set
 }

@@ -185,6 +185,8 @@ async fn template_database(admin_url: &str) -> String {
 #[derive(Clone, Default)]
 pub struct TestOptions {
     pub llm: Option<SharedLanguageModel>,
+    /// Semantic search's embedder (none unless given).
+    pub embedder: Option<memodesk::llm::embeddings::SharedEmbedder>,
     pub settings: Option<fn(&mut Settings)>,
 }
 
@@ -268,6 +270,7 @@ impl TestApp {
             AppOptions {
                 clock: Arc::new(clock.clone()),
                 llm: options.llm.clone(),
+                embedder: options.embedder.clone(),
             },
         )
         .await

@@ -1,6 +1,7 @@
 //! Integration tests: the real server over HTTP (and WebSockets), on SQLite by default and on
 //! PostgreSQL with `MEMODESK_TEST_POSTGRES_URL` set.
 
+mod fake_embeddings;
 mod fake_llm;
 mod helpers;
 
@@ -37,6 +38,7 @@ mod profile;
 mod read_scopes;
 mod schema;
 mod search;
+mod semantic_search;
 mod tenancy;
 mod validation;
 mod webhooks;

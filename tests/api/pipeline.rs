@@ -637,6 +637,7 @@ async fn shutdown_gives_up_after_the_grace_period_and_the_job_runs_again_later()
     let app = TestApp::spawn_with(TestOptions {
         llm: Some(fake.client(StdDuration::from_secs(10), 0)),
         settings: Some(|s| s.shutdown_grace = std::time::Duration::from_millis(200)),
+        ..Default::default()
     })
     .await;
     let t = app.tenant("Acme").await;

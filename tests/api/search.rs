@@ -120,7 +120,7 @@ async fn a_customers_words_are_found_with_their_conversation_lead_and_a_marked_s
     assert!((hit.0["score"].as_f64().unwrap() - 1.0 / 61.0).abs() < 1e-9);
     assert_eq!(hit.0["semanticRank"], Value::Null);
     assert_eq!(hit.0["semanticSimilarity"], Value::Null);
-    assert_eq!(found.0["semantic"], false);
+    assert_eq!(found.0["semantic"], Value::Null);
     assert_eq!(found.0["semanticError"], Value::Null);
 }
 

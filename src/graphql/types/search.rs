@@ -153,32 +153,41 @@ impl SearchHit {
         Ok(ctx.loaders()?.sessions.load_one(id).await?.map(Session))
     }
 
-    /// The fused score, higher is better: the sum over rankings of 1 / (60 + rank)
-    /// (reciprocal rank fusion). With lexical search alone, 1 / (60 + lexicalRank).
+    /// The fused score, higher is better: weighted reciprocal rank fusion, the sum over the
+    /// rankings that found the record of weight / (60 + rank) (the lexical ranking weighs 1,
+    /// the semantic one `search_semantic_weight`). With lexical search alone,
+    /// 1 / (60 + lexicalRank).
     async fn score(&self) -> f64 {
         self.0.score
     }
 
-    /// Position in the full-text ranking, from 1.
-    async fn lexical_rank(&self) -> i32 {
-        i32::try_from(self.0.lexical_rank).unwrap_or(i32::MAX)
+    /// Position in the full-text ranking, from 1; null for a record only semantic search
+    /// found.
+    async fn lexical_rank(&self) -> Option<i32> {
+        self.0
+            .lexical_rank
+            .map(|r| i32::try_from(r).unwrap_or(i32::MAX))
     }
 
     /// The full-text relevance (BM25 on SQLite, `ts_rank_cd` on PostgreSQL), higher is
-    /// better; comparable only within one search.
-    async fn lexical_score(&self) -> f64 {
+    /// better; comparable only within one search. Null for a record only semantic search
+    /// found.
+    async fn lexical_score(&self) -> Option<f64> {
         self.0.lexical_score
     }
 
-    /// Position in the semantic ranking; null while semantic search is not configured.
+    /// Position in the semantic ranking, from 1; null when semantic search is off, failed, or
+    /// did not find this record.
     async fn semantic_rank(&self) -> Option<i32> {
-        None
+        self.0
+            .semantic_rank
+            .map(|r| i32::try_from(r).unwrap_or(i32::MAX))
     }
 
-    /// Cosine similarity of the record to the query; null while semantic search is not
-    /// configured.
+    /// Cosine similarity of the record to the query (-1 to 1, higher is closer); null when
+    /// semantic search is off, failed, or did not find this record.
     async fn semantic_similarity(&self) -> Option<f64> {
-        None
+        self.0.semantic_similarity
     }
 
     /// An excerpt around the first match, HTML-escaped, each matching word in
@@ -224,15 +233,17 @@ impl SearchHitConnection {
         self.0.relaxed
     }
 
-    /// Whether semantic search took part; false while no embeddings provider is configured.
-    async fn semantic(&self) -> bool {
-        false
+    /// Whether semantic search took part: null when no embedder is configured (search is
+    /// lexical), false when the embedder failed (see `semanticError`; the hits are then
+    /// lexical only), true when the hits fuse both rankings.
+    async fn semantic(&self) -> Option<bool> {
+        self.0.semantic
     }
 
-    /// Why semantic search did not take part although configured (the provider failed);
-    /// the hits are then lexical only. Null otherwise.
-    async fn semantic_error(&self) -> Option<String> {
-        None
+    /// Why semantic search did not take part although configured (the embeddings provider
+    /// was down, slow or answered badly); the hits are then lexical only. Null otherwise.
+    async fn semantic_error(&self) -> Option<&str> {
+        self.0.semantic_error.as_deref()
     }
 }
 

@@ -80,6 +80,14 @@ pub const CATALOGUE: &[Entry] = &[
         retention: Retention::Elsewhere("with the events they deliver (housekeeping)"),
     },
     Entry {
+        table: "search_vectors",
+        holds: "semantic search vectors computed from your messages, summaries and notes",
+        erase: Erase::LeadColumn("lead_id"),
+        retention: Retention::Elsewhere(
+            "deleted with its search document (foreign key), itself deleted with its record",
+        ),
+    },
+    Entry {
         table: "search_documents",
         holds: "the search index of your messages, summaries and notes (and, on SQLite, its \
                 words in search_fts)",
