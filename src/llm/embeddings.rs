@@ -74,14 +74,7 @@ struct EmbeddingItem {
 
 impl OpenAiEmbedder {
     pub fn new(config: OpenAiEmbedderConfig) -> anyhow::Result<Self> {
-        // Harmless when the process already chose a provider.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("memodesk/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("cannot build the embeddings HTTP client")?;
+        let http = super::http_client(config.timeout, "embeddings")?;
         Ok(Self {
             http,
             endpoint: format!("{}/embeddings", config.base_url.trim_end_matches('/')),

@@ -7,6 +7,8 @@ pub mod openai;
 
 use std::sync::Arc;
 
+use anyhow::Context as _;
+
 use futures::future::BoxFuture;
 
 use crate::config::Settings;
@@ -99,4 +101,20 @@ pub fn from_settings(settings: &Settings) -> anyhow::Result<SharedLanguageModel>
         )?)),
         None => Ok(Arc::new(Builtin)),
     }
+}
+
+/// The HTTP client of an OpenAI-compatible provider (chat completions, embeddings): its
+/// timeout, a connect timeout of at most 10 s, our user agent, rustls.
+pub(crate) fn http_client(
+    timeout: std::time::Duration,
+    what: &str,
+) -> anyhow::Result<reqwest::Client> {
+    // Harmless when the process already chose a provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(std::time::Duration::from_secs(10)))
+        .user_agent(concat!("memodesk/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .with_context(|| format!("cannot build the {what} HTTP client"))
 }

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use futures::future::BoxFuture;
 use rand::Rng;
 use reqwest::StatusCode;
@@ -50,14 +50,7 @@ pub struct OpenAiCompatible {
 
 impl OpenAiCompatible {
     pub fn new(config: OpenAiConfig) -> anyhow::Result<Self> {
-        // Harmless when the process already chose a provider.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("memodesk/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("cannot build the LLM HTTP client")?;
+        let http = super::http_client(config.timeout, "LLM")?;
         Ok(Self {
             http,
             endpoint: format!("{}/chat/completions", config.base_url.trim_end_matches('/')),

@@ -450,49 +450,72 @@ async fn messages<W: Write + Seek>(
     Ok(())
 }
 
+/// Writes `name` as a JSON array a page at a time: `page(after)` reads the rows after a cursor
+/// (`None`: from the start), `element` is what a row becomes, `cursor` where the next page
+/// starts.
+async fn json_pages<W, T, F, Fut>(
+    zip: &mut Archive<W>,
+    name: &str,
+    mut page: F,
+    element: impl Fn(&T) -> Value,
+    cursor: impl Fn(&T) -> Cursor,
+) -> AppResult<()>
+where
+    W: Write + Seek,
+    F: FnMut(Option<Cursor>) -> Fut,
+    Fut: std::future::Future<Output = AppResult<Vec<T>>>,
+{
+    zip.start(name)?;
+    zip.write(b"[\n")?;
+    let mut first = true;
+    let mut after = None;
+    loop {
+        let rows = page(after).await?;
+        for row in &rows {
+            zip.element(&mut first, &element(row))?;
+        }
+        match rows.last() {
+            Some(last) if rows.len() as u64 == PAGE => after = Some(cursor(last)),
+            _ => break,
+        }
+    }
+    zip.write(b"\n]\n")
+}
+
 async fn summaries<W: Write + Seek>(
     state: &AppState,
     zip: &mut Archive<W>,
     lead: &lead::Model,
 ) -> AppResult<()> {
-    zip.start("summaries.json")?;
-    zip.write(b"[\n")?;
-    let mut first = true;
-    let mut after: Option<Cursor> = None;
-    loop {
-        let page =
-            repo::subject::summaries(state.db.reader(), lead.tenant_id, lead.id, after, PAGE)
-                .await?;
-        for s in &page {
-            zip.element(
-                &mut first,
-                &json!({
-                    "id": s.id,
-                    "conversationId": s.session_id,
-                    "channel": s.channel.as_str(),
-                    "summary": s.summary,
-                    "keyPoints": s.key_points,
-                    "facts": s.facts,
-                    "sentiment": s.sentiment,
-                    "language": s.language,
-                    "nextStep": s.next_step,
-                    "writtenBy": format!("{} ({})", s.provider, s.model),
-                    "inferredAutomatically": true,
-                    "createdAt": s.created_at,
-                }),
-            )?;
-        }
-        match page.last() {
-            Some(last) if page.len() as u64 == PAGE => {
-                after = Some(Cursor {
-                    at: last.created_at,
-                    id: last.id,
-                });
-            }
-            _ => break,
-        }
-    }
-    zip.write(b"\n]\n")
+    let conn = state.db.reader();
+    json_pages(
+        zip,
+        "summaries.json",
+        |after| async move {
+            Ok(repo::subject::summaries(conn, lead.tenant_id, lead.id, after, PAGE).await?)
+        },
+        |s| {
+            json!({
+                "id": s.id,
+                "conversationId": s.session_id,
+                "channel": s.channel.as_str(),
+                "summary": s.summary,
+                "keyPoints": s.key_points,
+                "facts": s.facts,
+                "sentiment": s.sentiment,
+                "language": s.language,
+                "nextStep": s.next_step,
+                "writtenBy": format!("{} ({})", s.provider, s.model),
+                "inferredAutomatically": true,
+                "createdAt": s.created_at,
+            })
+        },
+        |s| Cursor {
+            at: s.created_at,
+            id: s.id,
+        },
+    )
+    .await
 }
 
 async fn access_log<W: Write + Seek>(
@@ -500,34 +523,26 @@ async fn access_log<W: Write + Seek>(
     zip: &mut Archive<W>,
     lead: &lead::Model,
 ) -> AppResult<()> {
-    zip.start("access_log.json")?;
-    zip.write(b"[\n")?;
-    let mut first = true;
-    let mut after: Option<Cursor> = None;
-    loop {
-        let page =
-            repo::subject::audit_entries(state.db.writer(), lead.tenant_id, lead.id, after, PAGE)
-                .await?;
-        for e in &page {
-            zip.element(
-                &mut first,
-                &json!({
-                    "at": e.created_at,
-                    "action": e.action,
-                    "actorKind": e.actor_kind,
-                    "actorId": e.actor_id,
-                    "details": e.details,
-                }),
-            )?;
-        }
-        match page.last() {
-            Some(last) if page.len() as u64 == PAGE => {
-                after = Some(repo::audit::cursor_of(last));
-            }
-            _ => break,
-        }
-    }
-    zip.write(b"\n]\n")
+    // The writer: the entry this export just wrote is part of the log it exports.
+    let conn = state.db.writer();
+    json_pages(
+        zip,
+        "access_log.json",
+        |after| async move {
+            Ok(repo::subject::audit_entries(conn, lead.tenant_id, lead.id, after, PAGE).await?)
+        },
+        |e| {
+            json!({
+                "at": e.created_at,
+                "action": e.action,
+                "actorKind": e.actor_kind,
+                "actorId": e.actor_id,
+                "details": e.details,
+            })
+        },
+        repo::audit::cursor_of,
+    )
+    .await
 }
 
 /// How long something is kept, in words.
