@@ -172,6 +172,29 @@ pub async fn finish_attempt<C: Executor>(
     Ok(changed == 1)
 }
 
+/// Makes a delivery due again now with a fresh retry schedule (a replay), unless an attempt
+/// holds a live lease on it; `false` when it does (or the delivery is missing). Conditional in
+/// the statement itself, so a sender claiming it at the same moment is never overwritten.
+pub async fn reset_for_replay<C: Executor>(
+    conn: &C,
+    tenant_id: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let changed = conn
+        .execute(Statement::from_sql_and_values(
+            conn.backend(),
+            "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, \
+               next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 \
+             WHERE tenant_id = $2 AND id = $3 \
+               AND NOT (status = 'pending' AND lease_owner IS NOT NULL \
+                        AND lease_expires_at > $1)",
+            [now.into(), tenant_id.into(), id.into()],
+        ))
+        .await?;
+    Ok(changed == 1)
+}
+
 pub async fn insert_attempt<C: Executor>(
     conn: &C,
     attempt: webhook_attempt::Model,

@@ -9,6 +9,8 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::Duration;
 use serde_json::{Value, json};
 
+use memodesk::clock::Clock as _;
+
 use crate::crm_changes::api_key;
 use crate::helpers::*;
 
@@ -209,6 +211,59 @@ async fn a_receiver_that_fails_then_recovers_gets_the_same_message_again() {
     assert_eq!(attempts.len(), 2, "every attempt is recorded");
     assert_eq!(attempts[0]["succeeded"], false);
     assert_eq!(attempts[1]["succeeded"], true);
+}
+
+#[tokio::test]
+async fn a_replay_waits_while_an_attempt_is_on_the_wire_and_never_takes_over_its_lease() {
+    let app = spawn().await;
+    let t = app.tenant("Acme").await;
+    let receiver = Receiver::default();
+    receiver.answers.lock().unwrap().push_back(503);
+    let url = receiver.start().await;
+    let (id, _) = endpoint(&app, &t.admin, &url, &["note.created"]).await;
+    lead_with_note(&app, &t).await;
+    assert_eq!(send(&app).await.failed, 1);
+    let delivery = deliveries(&app, &t.admin, &id).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A sender claims the due retry and is sending it (its lease is live).
+    app.clock.advance(Duration::seconds(6));
+    let now = app.clock.now();
+    let claimed = memodesk::repo::webhooks::claim(
+        app.state.db.writer(),
+        "another-replica",
+        10,
+        now,
+        now + Duration::seconds(60),
+    )
+    .await
+    .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let replay = "mutation($id: ID!) { replayWebhookDelivery(id: $id) { status } }";
+    app.gql(Some(&t.admin), replay, json!({ "id": delivery }))
+        .await
+        .expect_error("CONFLICT");
+    let row = memodesk::repo::webhooks::delivery(app.state.db.writer(), t.id, claimed[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.lease_owner.as_deref(),
+        Some("another-replica"),
+        "the lease is untouched"
+    );
+
+    // That sender died: once its lease has run out, the replay is taken and sent.
+    app.clock.advance(Duration::seconds(61));
+    app.gql(Some(&t.admin), replay, json!({ "id": delivery }))
+        .await
+        .ok();
+    assert_eq!(send(&app).await.succeeded, 1);
+    let hits = receiver.hits();
+    assert_eq!(hits.len(), 2);
+    assert_eq!(hits[0].0["webhook-id"], hits[1].0["webhook-id"]);
 }
 
 #[tokio::test]

@@ -71,9 +71,13 @@ suite('integrations', ({ flow }) => {
       // The receiver is back: a replay now arrives, with the same webhook-id.
       rx.failing = false;
       const before = rx.got.length;
-      await failed.locator('button:text("Replay")').click();
+      // (A replay is refused while a scheduled retry is on the wire: then try again.)
+      await until(async () => {
+        await failed.locator('button:text("Replay")').click();
+        return page.locator('.toast:has-text("Delivery sent again")').first()
+          .waitFor({ timeout: 3000 }).then(() => true, () => false);
+      });
       await until(() => rx.got.slice(before).some((r) => r.id === webhookId));
-      await page.waitForSelector('.toast:has-text("Delivery sent again")');
       await page.selectOption('#delivery-status', 'SUCCEEDED');
       await page.waitForSelector(`#delivery-list .delivery.succeeded:has-text("${webhookId}")`);
 

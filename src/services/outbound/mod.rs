@@ -273,24 +273,17 @@ pub async fn replay(
     id: Uuid,
 ) -> AppResult<webhook_delivery::Model> {
     actor.require(Permission::ManageTenant)?;
-    let delivery = repo::webhooks::delivery(state.db.writer(), actor.tenant_id, id)
+    let now = state.now();
+    let txn = state.db.begin_write().await?;
+    let reset = repo::webhooks::reset_for_replay(&txn, actor.tenant_id, id, now).await?;
+    let delivery = repo::webhooks::delivery(&txn, actor.tenant_id, id)
         .await?
         .ok_or(AppError::not_found("webhook delivery"))?;
-    if delivery.status == repo::webhooks::status::PENDING && delivery.lease_owner.is_some() {
+    if !reset {
         return Err(AppError::Conflict(
             "the delivery is being sent; wait for the attempt to finish".into(),
         ));
     }
-    let now = state.now();
-    let mut active = delivery.into_active_model();
-    active.status = Set(repo::webhooks::status::PENDING.into());
-    active.attempts = Set(0);
-    active.next_attempt_at = Set(now);
-    active.lease_owner = Set(None);
-    active.lease_expires_at = Set(None);
-    active.updated_at = Set(now);
-    let txn = state.db.begin_write().await?;
-    let delivery = active.update(&txn).await?;
     audit::record(
         &txn,
         actor,
@@ -302,5 +295,8 @@ pub async fn replay(
     )
     .await?;
     txn.commit().await?;
+    // Wakes this replica's sender now rather than at its next poll (the live feeds' pass that
+    // this also triggers finds no new event and sends nothing).
+    state.events.notify_committed(actor.tenant_id);
     Ok(delivery)
 }
