@@ -4,6 +4,7 @@
 //! their history and notes stay: they are the customer's record.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
@@ -28,6 +29,18 @@ struct Limits {
     messages: i32,
     summaries: i32,
     audit: i32,
+}
+
+/// Records how long one batch held the writer (from its first statement to its commit).
+fn held(kind: &'static str, started: Instant) {
+    let elapsed = started.elapsed();
+    metrics::histogram!("memodesk_retention_batch_seconds", "table" => kind)
+        .record(elapsed.as_secs_f64());
+    tracing::debug!(
+        table = kind,
+        ms = elapsed.as_secs_f64() * 1e3,
+        "retention batch"
+    );
 }
 
 fn cutoff(now: DateTime<Utc>, days: i32) -> Option<DateTime<Utc>> {
@@ -84,6 +97,7 @@ async fn run_tenant(
         let derived = catalogue::derived_from_messages();
         loop {
             let txn = state.db.begin_write().await?;
+            let started = Instant::now();
             let (n, d) = repo::privacy::delete_oldest(
                 &txn,
                 tenant_id,
@@ -95,6 +109,7 @@ async fn run_tenant(
             )
             .await?;
             txn.commit().await?;
+            held("messages", started);
             add(&mut counts, "messages", n);
             add(&mut counts, "derived", d);
             progress(n + d);
@@ -107,6 +122,7 @@ async fn run_tenant(
         let derived = catalogue::derived_from_summaries();
         loop {
             let txn = state.db.begin_write().await?;
+            let started = Instant::now();
             let (n, d) = repo::privacy::delete_oldest(
                 &txn,
                 tenant_id,
@@ -118,6 +134,7 @@ async fn run_tenant(
             )
             .await?;
             txn.commit().await?;
+            held("interaction_summaries", started);
             add(&mut counts, "interaction_summaries", n);
             add(&mut counts, "derived", d);
             progress(n + d);
@@ -133,8 +150,10 @@ async fn run_tenant(
     if let Some(before) = message_cutoff {
         loop {
             let txn = state.db.begin_write().await?;
+            let started = Instant::now();
             let n = repo::privacy::delete_empty_sessions(&txn, tenant_id, before, BATCH).await?;
             txn.commit().await?;
+            held("sessions", started);
             add(&mut counts, "sessions", n);
             progress(n);
             if n < BATCH {
@@ -145,6 +164,7 @@ async fn run_tenant(
     if let Some(before) = cutoff(now, limits.audit) {
         loop {
             let txn = state.db.begin_write().await?;
+            let started = Instant::now();
             let (n, _) = repo::privacy::delete_oldest(
                 &txn,
                 tenant_id,
@@ -156,6 +176,7 @@ async fn run_tenant(
             )
             .await?;
             txn.commit().await?;
+            held("audit_entries", started);
             add(&mut counts, "audit_entries", n);
             progress(n);
             if n < BATCH {
