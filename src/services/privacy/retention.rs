@@ -142,10 +142,19 @@ async fn run_tenant(
                 break;
             }
         }
-        let cleared =
-            repo::privacy::clear_expired_lead_summaries(state.db.writer(), tenant_id, before)
-                .await?;
-        add(&mut counts, "leads", cleared);
+        loop {
+            let txn = state.db.begin_write().await?;
+            let started = Instant::now();
+            let n =
+                repo::privacy::clear_expired_lead_summaries(&txn, tenant_id, before, BATCH).await?;
+            txn.commit().await?;
+            held("leads", started);
+            add(&mut counts, "leads", n);
+            progress(n);
+            if n < BATCH {
+                break;
+            }
+        }
     }
     if let Some(before) = message_cutoff {
         loop {
