@@ -10,6 +10,7 @@ mod m20261206_000010_privacy;
 mod m20261206_000020_search;
 mod m20261206_000030_crm;
 mod m20261207_000060_search_vectors;
+mod m20261207_000080_retention_indexes;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000020_search::Migration),
             Box::new(m20261206_000030_crm::Migration),
             Box::new(m20261207_000060_search_vectors::Migration),
+            Box::new(m20261207_000080_retention_indexes::Migration),
         ]
     }
 }

@@ -323,18 +323,22 @@ pub async fn delete_empty_sessions<C: Executor>(
     .await
 }
 
-/// Clears the copy of the last summary on leads whose summary is older than `before` (the
-/// summary itself goes by retention); returns how many leads.
+/// Clears the copy of the last summary on up to `limit` leads whose summary is older than
+/// `before` (the summary itself goes by retention); returns how many leads.
 pub async fn clear_expired_lead_summaries<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     before: DateTime<Utc>,
+    limit: u64,
 ) -> Result<u64, DbErr> {
     conn.execute(statement(
         conn,
-        "UPDATE leads SET last_summary = NULL, last_summary_channel = NULL, \
-         last_summary_session_id = NULL, summary_updated_at = NULL \
-         WHERE tenant_id = $1 AND summary_updated_at < $2",
+        &format!(
+            "UPDATE leads SET last_summary = NULL, last_summary_channel = NULL, \
+             last_summary_session_id = NULL, summary_updated_at = NULL \
+             WHERE tenant_id = $1 AND id IN (SELECT id FROM leads \
+                 WHERE tenant_id = $1 AND summary_updated_at < $2 LIMIT {limit})"
+        ),
         vec![tenant_id.into(), before.into()],
     ))
     .await
