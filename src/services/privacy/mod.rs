@@ -5,7 +5,7 @@ pub mod erasure;
 pub mod retention;
 pub mod subject_export;
 
-use metrics::describe_counter;
+use metrics::{describe_counter, describe_histogram};
 
 /// Registers the privacy metrics the README documents, zero-valued (see `app::register_metrics`).
 pub fn register_metrics() {
@@ -26,6 +26,10 @@ pub fn register_metrics() {
     ] {
         metrics::counter!("memodesk_retention_deleted_total", "table" => table).increment(0);
     }
+    describe_histogram!(
+        "memodesk_retention_batch_seconds",
+        "How long one retention batch held the database writer, by what it deleted"
+    );
     describe_counter!(
         "memodesk_lead_reads_total",
         "Reads of a lead's data (lead, memory context, history, export), by view and actor \
