@@ -30,6 +30,15 @@ pub fn register_metrics() {
         "memodesk_retention_batch_seconds",
         "How long one retention batch held the database writer, by what it deleted"
     );
+    for table in [
+        "messages",
+        "interaction_summaries",
+        "leads",
+        "sessions",
+        "audit_entries",
+    ] {
+        let _ = metrics::histogram!("memodesk_retention_batch_seconds", "table" => table);
+    }
     describe_counter!(
         "memodesk_lead_reads_total",
         "Reads of a lead's data (lead, memory context, history, export), by view and actor \
