@@ -8,9 +8,13 @@ import { record, leadId } from './lib/flows.mjs';
 
 /** Searches from the search screen and waits for the results. */
 async function search(page, words) {
+  // The address changes before the search starts: blank the status first, then wait until
+  // this search has written its own.
+  await page.evaluate(() => { document.querySelector('#search-status').textContent = ''; });
   await page.fill('#search-q', words);
   await page.press('#search-q', 'Enter');
   await page.waitForFunction((w) => new URLSearchParams(location.hash.split('?')[1]).get('q') === w
+    && /\S/.test(document.querySelector('#search-status').textContent)
     && !/Searching/.test(document.querySelector('#search-status').textContent), words);
 }
 
@@ -62,7 +66,8 @@ suite('search across conversations', ({ flow }) => {
     }
     await page.click('#nav-search');
     await search(page, 'lounge');
-    assert.equal(await page.locator('#search-results .hit').count(), 20);
+    // (The address can change before the search starts: wait for the results themselves.)
+    await page.waitForFunction(() => document.querySelectorAll('#search-results .hit').length === 20);
     assert.match(await page.textContent('#search-status'), /20\+ results/);
     await page.click('#search-more');
     await page.waitForFunction(() => document.querySelectorAll('#search-results .hit').length === 22);
