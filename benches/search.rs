@@ -328,6 +328,7 @@ async fn run() -> anyhow::Result<()> {
             role: t.role,
             occurred_at: t.at,
             text: &t.text,
+            terms: None,
         })
         .collect();
     index_new(db.writer(), &docs).await?;

@@ -163,55 +163,67 @@ pub fn without_prefixes(word: &str) -> Vec<&str> {
         .collect()
 }
 
-/// What the index stores for one text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexedText {
+/// How a database's index takes a text's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermsFormat {
     /// For SQLite's FTS5: every form, space-separated, each word's stripped forms right after
     /// it.
-    pub fts5_body: String,
+    Fts5,
     /// For PostgreSQL: a `tsvector` literal whose stripped forms share their word's position,
     /// so a quoted phrase matches across prefix letters exactly.
-    pub tsvector: String,
+    TsVector,
 }
 
-/// The index terms of `text`.
-pub fn index_text(text: &str) -> IndexedText {
+/// The index terms of `text`, as `format` takes them.
+pub fn index_terms(text: &str, format: TermsFormat) -> String {
     let words = words(text);
-    let mut body = String::with_capacity(text.len() + 16);
-    let mut positions: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, word) in words.iter().enumerate() {
+    // Every form of every word, with its word's position.
+    let forms = words.iter().enumerate().flat_map(|(i, word)| {
         let position = (i + 1).min(PG_MAX_POSITION);
-        for form in word.forms() {
+        word.forms()
+            .into_iter()
             // PostgreSQL refuses a lexeme over 2 KB; nobody searches for such a "word".
-            if form.len() > MAX_TERM_BYTES {
-                continue;
+            .filter(|form| form.len() <= MAX_TERM_BYTES)
+            .map(move |form| (form, position))
+    });
+    match format {
+        TermsFormat::Fts5 => {
+            let mut body = String::with_capacity(text.len() + 16);
+            for (form, _) in forms {
+                if !body.is_empty() {
+                    body.push(' ');
+                }
+                body.push_str(form);
             }
-            if !body.is_empty() {
-                body.push(' ');
-            }
-            body.push_str(form);
-            let list = positions.entry(form).or_default();
-            // PostgreSQL keeps at most 256 positions of a lexeme.
-            if list.len() < 255 && list.last() != Some(&position) {
-                list.push(position);
-            }
+            body
         }
-    }
-    let mut tsvector = String::with_capacity(body.len() + positions.len() * 6);
-    for (term, list) in positions {
-        if !tsvector.is_empty() {
-            tsvector.push(' ');
+        TermsFormat::TsVector => {
+            let mut positions: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+            for (form, position) in forms {
+                let list = positions.entry(form).or_default();
+                // PostgreSQL keeps at most 256 positions of a lexeme.
+                if list.len() < 255 && list.last() != Some(&position) {
+                    list.push(position);
+                }
+            }
+            let mut tsvector = String::with_capacity(text.len() + positions.len() * 6);
+            for (term, list) in positions {
+                if !tsvector.is_empty() {
+                    tsvector.push(' ');
+                }
+                // Terms are letters and digits only: nothing in them needs escaping.
+                tsvector.push('\'');
+                tsvector.push_str(term);
+                tsvector.push_str("':");
+                for (n, position) in list.iter().enumerate() {
+                    if n > 0 {
+                        tsvector.push(',');
+                    }
+                    tsvector.push_str(&position.to_string());
+                }
+            }
+            tsvector
         }
-        // Terms are letters and digits only: nothing in them needs escaping.
-        tsvector.push('\'');
-        tsvector.push_str(term);
-        tsvector.push_str("':");
-        let list: Vec<String> = list.iter().map(usize::to_string).collect();
-        tsvector.push_str(&list.join(","));
-    }
-    IndexedText {
-        fts5_body: body,
-        tsvector,
     }
 }
 
@@ -632,9 +644,14 @@ mod tests {
 
     #[test]
     fn stripped_forms_share_the_word_position_in_the_tsvector() {
-        let indexed = index_text("דמי הביטול");
-        assert_eq!(indexed.fts5_body, "דמי הביטול ביטול");
-        assert_eq!(indexed.tsvector, "'ביטול':2 'דמי':1 'הביטול':2");
+        assert_eq!(
+            index_terms("דמי הביטול", TermsFormat::Fts5),
+            "דמי הביטול ביטול"
+        );
+        assert_eq!(
+            index_terms("דמי הביטול", TermsFormat::TsVector),
+            "'ביטול':2 'דמי':1 'הביטול':2"
+        );
     }
 
     #[test]

@@ -48,10 +48,23 @@ pub async fn find<C: Executor>(
     conn.one(message::Entity::find_by_id((tenant_id, id))).await
 }
 
-/// Inserts new messages and their search index entries (same transaction).
-pub async fn insert_many<C: Executor>(conn: &C, rows: Vec<message::Model>) -> Result<(), DbErr> {
+/// Inserts new messages and their search index entries (same transaction); `terms[i]` is
+/// message `i`'s index terms in the database's format (see `search::format_for`), made by the
+/// caller off the writer.
+pub async fn insert_many<C: Executor>(
+    conn: &C,
+    rows: &[message::Model],
+    terms: &[&str],
+) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
+    }
+    if terms.len() != rows.len() {
+        return Err(DbErr::Custom(format!(
+            "{} messages came with {} sets of index terms",
+            rows.len(),
+            terms.len()
+        )));
     }
     conn.insert_rows(
         rows.iter()
@@ -61,7 +74,11 @@ pub async fn insert_many<C: Executor>(conn: &C, rows: Vec<message::Model>) -> Re
         None,
     )
     .await?;
-    let docs: Vec<SearchDocument<'_>> = rows.iter().map(SearchDocument::of_message).collect();
+    let docs: Vec<SearchDocument<'_>> = rows
+        .iter()
+        .zip(terms)
+        .map(|(m, t)| SearchDocument::of_message(m).with_terms(t))
+        .collect();
     super::search::index_new(conn, &docs).await
 }
 

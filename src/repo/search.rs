@@ -10,11 +10,17 @@ use sea_orm::{DatabaseBackend, DbErr, Statement, Value};
 use uuid::Uuid;
 
 use crate::db::executor::Executor;
-use crate::domain::search::{SearchKind, SearchQuery, index_text};
+use crate::domain::search::{SearchKind, SearchQuery, TermsFormat, index_terms};
 use crate::domain::{Channel, MessageRole};
 use crate::entities::{interaction_summary, message, note};
 
-/// Documents per insert statement (8–9 values each, far below SQLite's variable limit).
+/// How many matches a lexical search ranks: the newest this many that pass the filters. A
+/// common word matches a large part of a big tenant's records; ranking them all would cost a
+/// search time in proportion to the tenant's history, and the newest are the ones staff look
+/// for. Above [`crate::services::search::MAX_OFFSET`], so every page search serves is ranked.
+pub const CANDIDATES: u64 = 2_000;
+
+/// Documents per PostgreSQL insert statement (9 values each).
 const CHUNK: usize = 200;
 
 /// One searchable record as the index sees it.
@@ -29,6 +35,9 @@ pub struct SearchDocument<'a> {
     pub role: Option<MessageRole>,
     pub occurred_at: DateTime<Utc>,
     pub text: &'a str,
+    /// `text`'s index terms in the database's [`TermsFormat`], when the caller made them
+    /// already (ingest does, off the writer); otherwise they are made on insert.
+    pub terms: Option<&'a str>,
 }
 
 impl<'a> SearchDocument<'a> {
@@ -43,6 +52,7 @@ impl<'a> SearchDocument<'a> {
             role: Some(m.role),
             occurred_at: m.occurred_at,
             text: &m.content,
+            terms: None,
         }
     }
 
@@ -57,6 +67,23 @@ impl<'a> SearchDocument<'a> {
             role: None,
             occurred_at: s.created_at,
             text: &s.summary,
+            terms: None,
+        }
+    }
+
+    /// With its index terms made already, in the database's format (see [`format_for`]).
+    pub fn with_terms(self, terms: &'a str) -> Self {
+        Self {
+            terms: Some(terms),
+            ..self
+        }
+    }
+
+    /// Its index terms in `format`.
+    fn terms(&self, format: TermsFormat) -> String {
+        match self.terms {
+            Some(terms) => terms.to_owned(),
+            None => index_terms(self.text, format),
         }
     }
 
@@ -71,7 +98,16 @@ impl<'a> SearchDocument<'a> {
             role: None,
             occurred_at: n.created_at,
             text: &n.body,
+            terms: None,
         }
+    }
+}
+
+/// The format of index terms `backend` takes.
+pub fn format_for(backend: DatabaseBackend) -> TermsFormat {
+    match backend {
+        DatabaseBackend::Postgres => TermsFormat::TsVector,
+        _ => TermsFormat::Fts5,
     }
 }
 
@@ -86,11 +122,11 @@ fn lead_token(lead_id: Uuid) -> String {
 
 /// Adds records that are not in the index yet (new messages, notes, summaries).
 pub async fn index_new<C: Executor>(conn: &C, docs: &[SearchDocument<'_>]) -> Result<(), DbErr> {
+    if conn.backend() != DatabaseBackend::Postgres {
+        return index_sqlite(conn, docs).await;
+    }
     for chunk in docs.chunks(CHUNK) {
-        match conn.backend() {
-            DatabaseBackend::Postgres => index_postgres(conn, chunk).await?,
-            _ => index_sqlite(conn, chunk).await?,
-        }
+        index_postgres(conn, chunk).await?;
     }
     Ok(())
 }
@@ -128,49 +164,47 @@ fn placeholders(row: usize, width: usize, extra: &str) -> String {
 
 const COLUMNS: &str = "tenant_id, id, kind, lead_id, session_id, channel, role, occurred_at";
 
+/// The rows one at a time, in a one-row statement that stays prepared across batches (a
+/// multi-row `INSERT` is parsed afresh for every batch size and keeps a statement journal);
+/// then all their terms in one statement of fixed text: FTS5 writes what it has gathered to a
+/// new segment of the index at the end of every statement, so one statement per document would
+/// leave a segment per document to merge.
 async fn index_sqlite<C: Executor>(conn: &C, docs: &[SearchDocument<'_>]) -> Result<(), DbErr> {
-    let mut values = Vec::with_capacity(docs.len() * 8);
-    let mut rows = Vec::with_capacity(docs.len());
-    for (i, doc) in docs.iter().enumerate() {
-        document_values(doc, &mut values);
-        rows.push(placeholders(i, 8, ""));
+    if docs.is_empty() {
+        return Ok(());
     }
-    let inserted: Vec<(i64, Uuid)> = conn
-        .rows(Statement::from_sql_and_values(
-            DatabaseBackend::Sqlite,
-            format!(
-                "INSERT INTO search_documents ({COLUMNS}) VALUES {} RETURNING rowid, id",
-                rows.join(", ")
-            ),
-            values,
-        ))
-        .await?;
-    let mut values = Vec::with_capacity(docs.len() * 3);
-    let mut rows = Vec::with_capacity(docs.len());
-    for (i, (rowid, id)) in inserted.iter().enumerate() {
-        let doc = docs
-            .iter()
-            .find(|d| d.id == *id)
-            .ok_or_else(|| DbErr::Custom("search document vanished on insert".into()))?;
-        values.push((*rowid).into());
-        values.push(
-            format!(
-                "{} {}",
-                tenant_token(doc.tenant_id),
-                lead_token(doc.lead_id)
-            )
-            .into(),
+    let insert_document = format!(
+        "INSERT INTO search_documents ({COLUMNS}) VALUES {} RETURNING rowid",
+        placeholders(0, 8, "")
+    );
+    let mut terms = Vec::with_capacity(docs.len());
+    for doc in docs {
+        let mut values = Vec::with_capacity(8);
+        document_values(doc, &mut values);
+        let rowid = conn
+            .query_i64(Statement::from_sql_and_values(
+                DatabaseBackend::Sqlite,
+                &insert_document,
+                values,
+            ))
+            .await?
+            .ok_or_else(|| DbErr::Custom("the search document has no rowid".into()))?;
+        let scope = format!(
+            "{} {}",
+            tenant_token(doc.tenant_id),
+            lead_token(doc.lead_id)
         );
-        values.push(index_text(doc.text).fts5_body.into());
-        rows.push(placeholders(i, 3, ""));
+        terms.push(serde_json::json!([
+            rowid,
+            scope,
+            doc.terms(TermsFormat::Fts5)
+        ]));
     }
     conn.execute(Statement::from_sql_and_values(
         DatabaseBackend::Sqlite,
-        format!(
-            "INSERT INTO search_fts (rowid, scope, body) VALUES {}",
-            rows.join(", ")
-        ),
-        values,
+        "INSERT INTO search_fts (rowid, scope, body) \
+         SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($1)",
+        [serde_json::Value::Array(terms).to_string().into()],
     ))
     .await?;
     Ok(())
@@ -182,7 +216,7 @@ async fn index_postgres<C: Executor>(conn: &C, docs: &[SearchDocument<'_>]) -> R
     for (i, doc) in docs.iter().enumerate() {
         document_values(doc, &mut values);
         // The tenant's token (no position) lets the GIN index narrow a match to the tenant.
-        let terms = index_text(doc.text).tsvector;
+        let terms = doc.terms(TermsFormat::TsVector);
         values.push(format!("{terms} '{}'", tenant_token(doc.tenant_id)).into());
         rows.push(placeholders(i, 9, "::tsvector"));
     }
@@ -330,7 +364,8 @@ fn filters(sql: &mut Sql, filter: &SearchFilter) {
     }
 }
 
-/// The tenant's records matching `query`, best first: `limit` of them after skipping `offset`.
+/// The tenant's records matching `query`, best first among the newest [`CANDIDATES`] that match:
+/// `limit` of them after skipping `offset`.
 pub async fn lexical<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
@@ -383,9 +418,17 @@ pub fn lexical_statement(
         let tenant = sql.bind(tenant_token(tenant_id));
         let tenant_id_mark = sql.bind(tenant_id);
         sql.text = format!(
-            "SELECT d.id, d.kind, ts_rank_cd(d.terms, {wanted})::float8 AS score \
+            "SELECT d.id, d.kind, d.terms, d.occurred_at \
              FROM search_documents d \
              WHERE d.terms @@ ({wanted} && {tenant}::tsquery) AND d.tenant_id = {tenant_id_mark}"
+        );
+        filters(&mut sql, filter);
+        // The newest candidates are picked by date before any is ranked: ranking reads each
+        // candidate's whole vector.
+        sql.text = format!(
+            "SELECT c.id, c.kind, ts_rank_cd(c.terms, {wanted})::float8 AS score \
+             FROM ({} ORDER BY d.occurred_at DESC, d.id DESC LIMIT {CANDIDATES}) c",
+            sql.text
         );
     } else {
         let mut expr = format!("scope : \"{}\"", tenant_token(tenant_id));
@@ -395,17 +438,24 @@ pub fn lexical_statement(
         expr.push_str(&format!(" AND ({})", query.to_fts5()));
         let matching = sql.bind(expr);
         let tenant_id_mark = sql.bind(tenant_id);
-        // CROSS JOIN keeps the FTS match as the outer loop.
+        // CROSS JOIN keeps the FTS match as the outer loop, and FTS5 walks its matches newest
+        // (highest rowid) first, so the scan stops at the last candidate: only candidates are
+        // joined and ranked.
         sql.text = format!(
             "SELECT d.id, d.kind, -bm25(search_fts, 0.0, 1.0) AS score \
              FROM search_fts CROSS JOIN search_documents d ON d.rowid = search_fts.rowid \
              WHERE search_fts MATCH {matching} AND d.tenant_id = {tenant_id_mark}"
         );
+        filters(&mut sql, filter);
+        sql.text = format!(
+            "SELECT c.id, c.kind, c.score \
+             FROM ({} ORDER BY search_fts.rowid DESC LIMIT {CANDIDATES}) c",
+            sql.text
+        );
     }
-    filters(&mut sql, filter);
     // Limits are part of the SQL: SQLite prepares a statement with a bound LIMIT on every run.
     sql.text.push_str(&format!(
-        " ORDER BY score DESC, d.id DESC LIMIT {limit} OFFSET {offset}"
+        " ORDER BY score DESC, c.id DESC LIMIT {limit} OFFSET {offset}"
     ));
     Statement::from_sql_and_values(backend, sql.text, sql.values)
 }
@@ -558,39 +608,27 @@ pub async fn embedded_count<C: Executor>(
     Ok(rows.into_iter().next().unwrap_or((0, 0)))
 }
 
-/// Where a walk over a table of records stands: the last `(tenant_id, id)` it passed.
-pub type RecordKey = (Uuid, Uuid);
-
-/// The next `limit` keys of `table` after `after` in key order (one tenant's, or all):
-/// the window [`unindexed_messages`] and friends look at, so a backfill reads each record once.
+/// The next `limit` ids of one tenant's records in `table` after `after`, in id order: the
+/// window [`unindexed_messages`] and friends look at, so a backfill reads each record once.
+/// Plain comparisons on the primary key's columns, so each window is one range of the index.
 pub async fn record_window<C: Executor>(
     conn: &C,
     table: RecordTable,
-    tenant_id: Option<Uuid>,
-    after: Option<RecordKey>,
+    tenant_id: Uuid,
+    after: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<RecordKey>, DbErr> {
-    let mut sql = Sql {
-        text: format!("SELECT tenant_id, id FROM {} WHERE 1 = 1", table.name()),
-        values: Vec::new(),
-    };
-    if let Some(tenant) = tenant_id {
-        let mark = sql.bind(tenant);
-        sql.text.push_str(&format!(" AND tenant_id = {mark}"));
+) -> Result<Vec<Uuid>, DbErr> {
+    let mut values: Vec<Value> = vec![tenant_id.into()];
+    let mut sql = format!("SELECT id FROM {} WHERE tenant_id = $1", table.name());
+    if let Some(id) = after {
+        values.push(id.into());
+        sql.push_str(" AND id > $2");
     }
-    if let Some((tenant, id)) = after {
-        let (t, i) = (sql.bind(tenant), sql.bind(id));
-        sql.text
-            .push_str(&format!(" AND (tenant_id, id) > ({t}, {i})"));
-    }
-    sql.text
-        .push_str(&format!(" ORDER BY tenant_id, id LIMIT {limit}"));
-    conn.rows(Statement::from_sql_and_values(
-        conn.backend(),
-        sql.text,
-        sql.values,
-    ))
-    .await
+    sql.push_str(&format!(" ORDER BY id LIMIT {limit}"));
+    let rows: Vec<(Uuid,)> = conn
+        .rows(Statement::from_sql_and_values(conn.backend(), sql, values))
+        .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
 /// The tables of searchable records.
@@ -613,16 +651,17 @@ impl RecordTable {
     }
 }
 
-/// Messages from `first` to `last` (a window of [`record_window`]) not in the index.
+/// A tenant's messages from `first` to `last` (a window of [`record_window`]) not in the index.
 pub async fn unindexed_messages<C: Executor>(
     conn: &C,
-    first: RecordKey,
-    last: RecordKey,
+    tenant_id: Uuid,
+    first: Uuid,
+    last: Uuid,
 ) -> Result<Vec<message::Model>, DbErr> {
     conn.raw::<message::Entity>(unindexed(
         RecordTable::Messages,
-        first,
-        last,
+        tenant_id,
+        (first, last),
         conn.backend(),
     ))
     .await
@@ -631,13 +670,14 @@ pub async fn unindexed_messages<C: Executor>(
 /// Summaries from `first` to `last` not in the index.
 pub async fn unindexed_summaries<C: Executor>(
     conn: &C,
-    first: RecordKey,
-    last: RecordKey,
+    tenant_id: Uuid,
+    first: Uuid,
+    last: Uuid,
 ) -> Result<Vec<interaction_summary::Model>, DbErr> {
     conn.raw::<interaction_summary::Entity>(unindexed(
         RecordTable::Summaries,
-        first,
-        last,
+        tenant_id,
+        (first, last),
         conn.backend(),
     ))
     .await
@@ -646,17 +686,23 @@ pub async fn unindexed_summaries<C: Executor>(
 /// Notes from `first` to `last` not in the index.
 pub async fn unindexed_notes<C: Executor>(
     conn: &C,
-    first: RecordKey,
-    last: RecordKey,
+    tenant_id: Uuid,
+    first: Uuid,
+    last: Uuid,
 ) -> Result<Vec<note::Model>, DbErr> {
-    conn.raw::<note::Entity>(unindexed(RecordTable::Notes, first, last, conn.backend()))
-        .await
+    conn.raw::<note::Entity>(unindexed(
+        RecordTable::Notes,
+        tenant_id,
+        (first, last),
+        conn.backend(),
+    ))
+    .await
 }
 
 fn unindexed(
     table: RecordTable,
-    first: RecordKey,
-    last: RecordKey,
+    tenant_id: Uuid,
+    (first, last): (Uuid, Uuid),
     backend: DatabaseBackend,
 ) -> Statement {
     Statement::from_sql_and_values(
@@ -664,10 +710,9 @@ fn unindexed(
         format!(
             "SELECT r.* FROM {} r LEFT JOIN search_documents d \
              ON d.tenant_id = r.tenant_id AND d.id = r.id \
-             WHERE d.id IS NULL AND (r.tenant_id, r.id) >= ($1, $2) \
-             AND (r.tenant_id, r.id) <= ($3, $4)",
+             WHERE d.id IS NULL AND r.tenant_id = $1 AND r.id >= $2 AND r.id <= $3",
             table.name()
         ),
-        vec![first.0.into(), first.1.into(), last.0.into(), last.1.into()],
+        vec![tenant_id.into(), first.into(), last.into()],
     )
 }

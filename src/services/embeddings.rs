@@ -175,17 +175,23 @@ pub async fn reindex(
     progress: &(dyn Fn(ReindexReport) + Sync),
 ) -> AppResult<ReindexReport> {
     let mut report = ReindexReport::default();
-    for table in RecordTable::ALL {
+    let tenants = match tenant_id {
+        Some(id) => vec![id],
+        None => repo::tenants::list(state.db.reader())
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect(),
+    };
+    for (tenant, table) in tenants
+        .iter()
+        .flat_map(|&t| RecordTable::ALL.map(|table| (t, table)))
+    {
         let mut after = None;
         loop {
-            let window = repo::search::record_window(
-                state.db.reader(),
-                table,
-                tenant_id,
-                after,
-                REINDEX_BATCH,
-            )
-            .await?;
+            let window =
+                repo::search::record_window(state.db.reader(), table, tenant, after, REINDEX_BATCH)
+                    .await?;
             let (Some(first), Some(last)) = (window.first().copied(), window.last().copied())
             else {
                 break;
@@ -194,19 +200,19 @@ pub async fn reindex(
             let txn = state.db.begin_write().await?;
             let indexed = match table {
                 RecordTable::Messages => {
-                    let rows = repo::search::unindexed_messages(&txn, first, last).await?;
+                    let rows = repo::search::unindexed_messages(&txn, tenant, first, last).await?;
                     let docs: Vec<_> = rows.iter().map(SearchDocument::of_message).collect();
                     repo::search::index_new(&txn, &docs).await?;
                     docs.len()
                 }
                 RecordTable::Summaries => {
-                    let rows = repo::search::unindexed_summaries(&txn, first, last).await?;
+                    let rows = repo::search::unindexed_summaries(&txn, tenant, first, last).await?;
                     let docs: Vec<_> = rows.iter().map(SearchDocument::of_summary).collect();
                     repo::search::index_new(&txn, &docs).await?;
                     docs.len()
                 }
                 RecordTable::Notes => {
-                    let rows = repo::search::unindexed_notes(&txn, first, last).await?;
+                    let rows = repo::search::unindexed_notes(&txn, tenant, first, last).await?;
                     let docs: Vec<_> = rows.iter().map(SearchDocument::of_note).collect();
                     repo::search::index_new(&txn, &docs).await?;
                     docs.len()

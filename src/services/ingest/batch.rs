@@ -318,6 +318,8 @@ pub(super) struct Batch<'a> {
     /// Identities of leads the batch creates (inserted first, right after their leads).
     pub(super) new_lead_identities: Vec<lead_identity::Model>,
     pub(super) messages: Vec<message::Model>,
+    /// Each of `messages`' index terms (made by [`super::prepare`], off the writer).
+    pub(super) message_terms: Vec<&'a str>,
     pub(super) history: Vec<profile_field_change::Model>,
     pub(super) jobs: Vec<NewJob>,
     pub(super) events: Vec<NewEvent>,
@@ -354,6 +356,7 @@ impl<'a> Batch<'a> {
             new_identities: Vec::new(),
             new_lead_identities: Vec::new(),
             messages: Vec::new(),
+            message_terms: Vec::new(),
             history: Vec::new(),
             jobs: Vec::new(),
             events: Vec::new(),
@@ -490,7 +493,7 @@ impl<'a> Batch<'a> {
             }
         }
         repo::sessions::upsert_many(txn, upserted).await?;
-        repo::messages::insert_many(txn, self.messages.clone()).await?;
+        repo::messages::insert_many(txn, &self.messages, &self.message_terms).await?;
         repo::profile_changes::insert_many(txn, std::mem::take(&mut self.history)).await?;
         let jobs = std::mem::take(&mut self.jobs);
         let enqueued_jobs = !jobs.is_empty();

@@ -27,6 +27,7 @@ use crate::domain::{Channel, MessageRole};
 use crate::entities::{lead, message, session};
 use crate::error::{AppError, AppResult};
 use crate::events::EventHub;
+use crate::repo;
 use crate::state::AppState;
 
 pub use prepare::MAX_CONTENT_CHARS;
@@ -102,7 +103,8 @@ impl Ingest {
             .tenants
             .get(state.db.reader(), actor.tenant_id)
             .await?;
-        let prepared = prepare::prepare(input, 0, "input", &settings, state.now())?;
+        let terms = repo::search::format_for(state.db.backend());
+        let prepared = prepare::prepare(input, 0, "input", &settings, state.now(), terms)?;
         self.queue
             .submit(actor, settings, vec![prepared])
             .await?
@@ -135,11 +137,13 @@ impl Ingest {
             .get(state.db.reader(), actor.tenant_id)
             .await?;
         let now = state.now();
+        let terms = repo::search::format_for(state.db.backend());
         let mut results: Vec<Option<AppResult<Recorded>>> =
             (0..inputs.len()).map(|_| None).collect();
         let mut prepared = Vec::with_capacity(inputs.len());
         for (index, input) in inputs.into_iter().enumerate() {
-            match prepare::prepare(input, index, &format!("inputs[{index}]"), &settings, now) {
+            let prefix = format!("inputs[{index}]");
+            match prepare::prepare(input, index, &prefix, &settings, now, terms) {
                 Ok(p) => prepared.push(p),
                 Err(err) => results[index] = Some(Err(err)),
             }

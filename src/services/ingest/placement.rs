@@ -24,11 +24,12 @@ use crate::events::NewEvent;
 use crate::repo;
 use crate::services::{profile, sessions, summaries};
 
-impl Batch<'_> {
+impl<'a> Batch<'a> {
     /// Step 4, for input `i` (inputs are placed in time order): its lead, its session, the
     /// message, and what it changes.
     pub(super) async fn place<C: Executor>(&mut self, txn: &C, i: usize) -> AppResult<()> {
-        let p = &self.prepared[i];
+        let prepared = self.prepared;
+        let p = &prepared[i];
         if let Some(slot) = self.repeat_of(i) {
             self.slots[i] = Some(slot);
             return Ok(());
@@ -287,8 +288,9 @@ impl Batch<'_> {
     }
 
     /// The message row and its `message.created` event; returns its id.
-    fn append_message(&mut self, p: &Prepared, lead_id: Uuid, session_id: Uuid) -> Uuid {
+    fn append_message(&mut self, p: &'a Prepared, lead_id: Uuid, session_id: Uuid) -> Uuid {
         let message_id = Uuid::now_v7();
+        self.message_terms.push(&p.search_terms);
         self.messages.push(message::Model {
             tenant_id: self.tenant_id,
             id: message_id,

@@ -11,6 +11,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::free_text;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::redact;
+use crate::domain::search::{TermsFormat, index_terms};
 use crate::domain::session_policy;
 use crate::domain::{Channel, IdentityKind, InvalidInput, MessageRole};
 use crate::error::AppResult;
@@ -52,6 +53,8 @@ pub(super) struct Prepared {
     pub(super) metadata: Value,
     /// A customer's message asking to start over (the tenant's reset phrases).
     pub(super) asks_reset: bool,
+    /// The content's search index terms, in the database's format.
+    pub(super) search_terms: String,
 }
 
 /// Checks and normalizes one input, and runs the built-in classifier and extractor on it.
@@ -61,6 +64,7 @@ pub(super) fn prepare(
     prefix: &str,
     settings: &TenantSettings,
     now: DateTime<Utc>,
+    terms: TermsFormat,
 ) -> AppResult<Prepared> {
     let field = |name: &str| format!("{prefix}.{name}");
     let mut input = input;
@@ -224,6 +228,7 @@ pub(super) fn prepare(
         prefix: prefix.to_owned(),
         channel,
         role,
+        search_terms: index_terms(&content, terms),
         content,
         external_id,
         occurred_at,
@@ -308,7 +313,7 @@ mod tests {
     }
 
     fn prepared(input: MessageInput) -> AppResult<Prepared> {
-        prepare(input, 3, "inputs[3]", &settings(), now())
+        prepare(input, 3, "inputs[3]", &settings(), now(), TermsFormat::Fts5)
     }
 
     fn field_of(err: crate::error::AppError) -> String {
