@@ -203,7 +203,7 @@ fn budget(toks: &Tokens<'_>, region: &str, w: &mut Wishes) {
     };
     let period = |s: &Sum| -> &'static str {
         let window = s.at.saturating_sub(6)..(s.end + 6).min(toks.len());
-        let near = |list: &str| window.clone().any(|i| listed(list, toks.word(i)));
+        let near = |list: &'static str| window.clone().any(|i| listed(list, toks.word(i)));
         if s.per_month
             || near(MONTH_WORDS)
             || toks.word(s.end) == "a" && toks.word(s.end + 1) == "month"

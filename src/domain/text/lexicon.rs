@@ -3,7 +3,8 @@
 //! Hebrew phrases are also found behind attached prefix letters ("ובשבוע" finds "שבוע"), and
 //! each phrase has a [`Rule`] for the words around it that change its meaning.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::numbers::MULTIPLIERS;
@@ -197,9 +198,19 @@ pub(crate) fn phrases(list: &'static str) -> impl Iterator<Item = &'static str> 
     list.split(',').map(str::trim).filter(|p| !p.is_empty())
 }
 
-/// Whether `word` is in a space-separated word list.
-pub(crate) fn listed(list: &str, word: &str) -> bool {
-    list.split_whitespace().any(|w| w == word)
+/// Whether `word` is in a space-separated word list. Each list is split into a set once per
+/// thread, at its first use: extraction looks words up in these lists thousands of times per
+/// message.
+pub(crate) fn listed(list: &'static str, word: &str) -> bool {
+    thread_local! {
+        static SETS: RefCell<HashMap<(usize, usize), HashSet<&'static str>>> =
+            RefCell::new(HashMap::new());
+    }
+    SETS.with_borrow_mut(|sets| {
+        sets.entry((list.as_ptr() as usize, list.len()))
+            .or_insert_with(|| list.split_whitespace().collect())
+            .contains(word)
+    })
 }
 
 /// Builds a lexicon from `(value, rule, phrases)` groups.

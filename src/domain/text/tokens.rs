@@ -3,6 +3,7 @@
 use std::ops::Range;
 
 use super::hebrew;
+use super::lexicon::listed;
 
 /// Typographic quotes and Hebrew geresh/gershayim read as the ASCII ones.
 fn fold_quote(c: char) -> char {
@@ -188,8 +189,9 @@ impl<'t> Tokens<'t> {
 
     /// Whether one of the `n` words before `i` is (or, in Hebrew, carries) one of `words`
     /// (separated by spaces).
-    pub(crate) fn any_before(&self, i: usize, n: usize, words: &str) -> bool {
-        (i.saturating_sub(n)..i).any(|j| words.split_whitespace().any(|w| self.matches(j, w)))
+    pub(crate) fn any_before(&self, i: usize, n: usize, words: &'static str) -> bool {
+        // A word matches when it, or (Hebrew) it without its prefix letters, is listed.
+        (i.saturating_sub(n)..i).any(|j| self.variants(j).any(|(w, _)| listed(words, w)))
     }
 }
 
