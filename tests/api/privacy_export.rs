@@ -209,6 +209,7 @@ async fn a_customer_gets_everything_held_about_them_with_where_each_value_came_f
         "inferred automatically",
         "messages 90 days",
         "conversation summaries 730 days",
+        "the search index and the semantic search vectors are computed from",
     ] {
         assert!(readme.contains(words), "{words} in {readme}");
     }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
+use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use super::catalogue;
@@ -47,6 +48,15 @@ fn held(kind: &'static str, started: Instant) {
     );
 }
 
+/// Counts `n` deleted rows of `table`.
+fn add(counts: &mut RetentionCounts, table: &str, n: u64) {
+    if n > 0 {
+        *counts.entry(table.to_owned()).or_default() += n;
+        metrics::counter!("memodesk_retention_deleted_total", "table" => table.to_owned())
+            .increment(n);
+    }
+}
+
 fn cutoff(now: DateTime<Utc>, days: i32) -> Option<DateTime<Utc>> {
     (days > 0).then(|| now - Duration::days(i64::from(days)))
 }
@@ -81,6 +91,59 @@ pub async fn run(
     Ok(report)
 }
 
+/// One kind of row retention deletes, one batch at a time.
+enum Step {
+    /// The oldest rows of `table` with `column` before the cutoff, with the rows `derived` from
+    /// them.
+    Oldest {
+        table: &'static str,
+        column: &'static str,
+        derived: Vec<(&'static str, &'static str)>,
+    },
+    /// Leads' copies of expired summaries.
+    LeadSummaries,
+    /// Closed sessions left without messages or summaries.
+    EmptySessions,
+}
+
+impl Step {
+    /// The table the step's counts and metrics are reported under.
+    fn table(&self) -> &'static str {
+        match self {
+            Step::Oldest { table, .. } => table,
+            Step::LeadSummaries => "leads",
+            Step::EmptySessions => "sessions",
+        }
+    }
+
+    /// Deletes one batch in `txn`: (rows of the step's table, derived rows).
+    async fn batch(
+        &self,
+        txn: &DatabaseTransaction,
+        tenant_id: Uuid,
+        before: DateTime<Utc>,
+    ) -> AppResult<(u64, u64)> {
+        Ok(match self {
+            Step::Oldest {
+                table,
+                column,
+                derived,
+            } => {
+                repo::privacy::delete_oldest(txn, tenant_id, table, column, before, BATCH, derived)
+                    .await?
+            }
+            Step::LeadSummaries => (
+                repo::privacy::clear_expired_lead_summaries(txn, tenant_id, before, BATCH).await?,
+                0,
+            ),
+            Step::EmptySessions => (
+                repo::privacy::delete_empty_sessions(txn, tenant_id, before, BATCH).await?,
+                0,
+            ),
+        })
+    }
+}
+
 async fn run_tenant(
     state: &AppState,
     tenant_id: Uuid,
@@ -88,110 +151,49 @@ async fn run_tenant(
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> AppResult<RetentionCounts> {
     let now = state.now();
+    let messages = cutoff(now, limits.messages);
+    let summaries = cutoff(now, limits.summaries);
+    // In order: sessions are empty once their messages and summaries are gone.
+    let steps = [
+        (
+            messages,
+            Step::Oldest {
+                table: "messages",
+                column: "occurred_at",
+                derived: catalogue::derived_from_messages(),
+            },
+        ),
+        (
+            summaries,
+            Step::Oldest {
+                table: "interaction_summaries",
+                column: "created_at",
+                derived: catalogue::derived_from_summaries(),
+            },
+        ),
+        (summaries, Step::LeadSummaries),
+        (messages, Step::EmptySessions),
+        (
+            cutoff(now, limits.audit),
+            Step::Oldest {
+                table: "audit_entries",
+                column: "created_at",
+                derived: Vec::new(),
+            },
+        ),
+    ];
     let mut counts = RetentionCounts::new();
-    let add = |counts: &mut RetentionCounts, table: &str, n: u64| {
-        if n > 0 {
-            *counts.entry(table.to_owned()).or_default() += n;
-            metrics::counter!("memodesk_retention_deleted_total", "table" => table.to_owned())
-                .increment(n);
-        }
-    };
-    let message_cutoff = cutoff(now, limits.messages);
-    if let Some(before) = message_cutoff {
-        let derived = catalogue::derived_from_messages();
+    for (before, step) in steps {
+        let Some(before) = before else { continue };
         loop {
             let txn = state.db.begin_write().await?;
             let started = Instant::now();
-            let (n, d) = repo::privacy::delete_oldest(
-                &txn,
-                tenant_id,
-                "messages",
-                "occurred_at",
-                before,
-                BATCH,
-                &derived,
-            )
-            .await?;
+            let (n, derived) = step.batch(&txn, tenant_id, before).await?;
             txn.commit().await?;
-            held("messages", started);
-            add(&mut counts, "messages", n);
-            add(&mut counts, "derived", d);
-            progress(n + d);
-            if n < BATCH {
-                break;
-            }
-        }
-    }
-    if let Some(before) = cutoff(now, limits.summaries) {
-        let derived = catalogue::derived_from_summaries();
-        loop {
-            let txn = state.db.begin_write().await?;
-            let started = Instant::now();
-            let (n, d) = repo::privacy::delete_oldest(
-                &txn,
-                tenant_id,
-                "interaction_summaries",
-                "created_at",
-                before,
-                BATCH,
-                &derived,
-            )
-            .await?;
-            txn.commit().await?;
-            held("interaction_summaries", started);
-            add(&mut counts, "interaction_summaries", n);
-            add(&mut counts, "derived", d);
-            progress(n + d);
-            if n < BATCH {
-                break;
-            }
-        }
-        loop {
-            let txn = state.db.begin_write().await?;
-            let started = Instant::now();
-            let n =
-                repo::privacy::clear_expired_lead_summaries(&txn, tenant_id, before, BATCH).await?;
-            txn.commit().await?;
-            held("leads", started);
-            add(&mut counts, "leads", n);
-            progress(n);
-            if n < BATCH {
-                break;
-            }
-        }
-    }
-    if let Some(before) = message_cutoff {
-        loop {
-            let txn = state.db.begin_write().await?;
-            let started = Instant::now();
-            let n = repo::privacy::delete_empty_sessions(&txn, tenant_id, before, BATCH).await?;
-            txn.commit().await?;
-            held("sessions", started);
-            add(&mut counts, "sessions", n);
-            progress(n);
-            if n < BATCH {
-                break;
-            }
-        }
-    }
-    if let Some(before) = cutoff(now, limits.audit) {
-        loop {
-            let txn = state.db.begin_write().await?;
-            let started = Instant::now();
-            let (n, _) = repo::privacy::delete_oldest(
-                &txn,
-                tenant_id,
-                "audit_entries",
-                "created_at",
-                before,
-                BATCH,
-                &[],
-            )
-            .await?;
-            txn.commit().await?;
-            held("audit_entries", started);
-            add(&mut counts, "audit_entries", n);
-            progress(n);
+            held(step.table(), started);
+            add(&mut counts, step.table(), n);
+            add(&mut counts, "derived", derived);
+            progress(n + derived);
             if n < BATCH {
                 break;
             }

@@ -586,6 +586,9 @@ fn readme(tenant: &TenantSettings, lead: &lead::Model) -> String {
              כמה זמן הנתונים נשמרים: הודעות {messages}; סיכומי שיחות {summaries}; יומן הגישה \
              {audit}; הפרופיל, ההערות ופרטי הזיהוי נשמרים עד למחיקה לפי בקשה.\n\
              \n\
+             מה שאינו בקבצים כי הוא עותק של מה שבהם: אינדקס החיפוש ווקטורי החיפוש הסמנטי מחושבים \
+             מההודעות, מהסיכומים ומההערות שלמעלה ואינם מכילים דבר נוסף עלייך; הם נמחקים יחד איתם.\n\
+             \n\
              חלק מהערכים הוסקו אוטומטית (ai) מתוך השיחות, על ידי מודל שפה או על ידי המחלץ המובנה \
              של memodesk, וייתכן שאינם מדויקים. אפשר לבקש לתקן או למחוק אותם.\n",
             lead = lead.id,
@@ -613,6 +616,10 @@ fn readme(tenant: &TenantSettings, lead: &lead::Model) -> String {
              \n\
              How long it is kept: messages {messages}; conversation summaries {summaries}; the \
              access log {audit}; the profile, notes and identities until erased on request.\n\
+             \n\
+             Not in these files because they are copies of what is: the search index and the \
+             semantic search vectors are computed from the messages, summaries and notes above \
+             and hold nothing else about you; they are deleted with them.\n\
              \n\
              Some values were inferred automatically (ai) from your conversations, by a \
              language model or memodesk's built-in extractor, and may be wrong. You can ask for \
