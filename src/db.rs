@@ -28,6 +28,9 @@ use sea_orm::{
 };
 use sqlite_reader::SqliteReader;
 use sqlite_writer::SqliteWriter;
+
+/// Each SQLite connection's page cache, as `PRAGMA cache_size` takes it (negative: KiB).
+pub const SQLITE_CACHE_SIZE: &str = "-32000";
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -113,7 +116,7 @@ impl Db {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-32000");
+            .pragma("cache_size", SQLITE_CACHE_SIZE);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if !in_memory
             && let Some(dir) = base.get_filename().parent()

@@ -102,8 +102,11 @@ fn connect(path: &Path) -> Result<Connection, DbErr> {
     // The same settings as the sqlx read pool (see `Db::connect_sqlite`).
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(driver_err)?;
-    conn.execute_batch("PRAGMA temp_store = memory; PRAGMA cache_size = -32000;")
-        .map_err(driver_err)?;
+    conn.execute_batch(&format!(
+        "PRAGMA temp_store = memory; PRAGMA cache_size = {};",
+        super::SQLITE_CACHE_SIZE
+    ))
+    .map_err(driver_err)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }

@@ -54,11 +54,12 @@ impl SqliteWriter {
         // `checkpoint::Checkpointer`, not inside commits, except that a commit leaving the WAL
         // long copies the rest and so starts it over (see `checkpoint`). The hook comes after
         // the pragma, which would replace it.
-        conn.execute_batch(
+        conn.execute_batch(&format!(
             "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-             PRAGMA temp_store = memory; PRAGMA cache_size = -32000; \
+             PRAGMA temp_store = memory; PRAGMA cache_size = {}; \
              PRAGMA wal_autocheckpoint = 0;",
-        )
+            super::SQLITE_CACHE_SIZE
+        ))
         .map_err(driver_err)?;
         conn.wal_hook(Some(
             super::checkpoint::after_commit::<{ super::checkpoint::RESTART_AFTER_FRAMES }>,

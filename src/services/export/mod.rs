@@ -11,8 +11,8 @@ mod record;
 use std::collections::HashMap;
 
 use sea_orm::{
-    AccessMode, DatabaseBackend, DatabaseConnection, DatabaseTransaction, IsolationLevel,
-    TransactionTrait,
+    AccessMode, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    IsolationLevel, TransactionTrait,
 };
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -31,6 +31,13 @@ use record::LeadRecord;
 const PAGE: u64 = 500;
 /// Pages written ahead of the consumer.
 const AHEAD: usize = 4;
+/// An export connection's SQLite page cache (KiB, negative as `PRAGMA cache_size` takes it).
+const EXPORT_CACHE_SIZE: i32 = -2000;
+
+/// Hands a chunk to the response; false when the consumer went away.
+async fn send(tx: &mpsc::Sender<AppResult<Chunk>>, bytes: Vec<u8>, leads: usize) -> bool {
+    tx.send(Ok(Chunk { bytes, leads })).await.is_ok()
+}
 
 /// What shape to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,15 +224,41 @@ struct Job {
 impl Job {
     async fn run(self, tx: &mpsc::Sender<AppResult<Chunk>>) -> AppResult<()> {
         let mut writer = Writer::new(self.format, self.options);
-        let send = |bytes: Vec<u8>, leads: usize| async move {
-            // The consumer went away (client disconnected): stop reading.
-            tx.send(Ok(Chunk { bytes, leads })).await.is_ok()
-        };
-        if !send(writer.header()?, 0).await {
+        // The consumer went away (client disconnected): stop reading.
+        if !send(tx, writer.header()?, 0).await {
             return Ok(());
         }
         let txn = read_snapshot(self.state.db.reader()).await?;
-        let conn = &txn;
+        // An export reads each page once: on SQLite its connection's page cache would fill to
+        // its whole size (32 MB, most of the server's memory growth during an export) with pages
+        // it will not read again. The cache is set back before the connection goes back to the
+        // pool, whether the export finished or not.
+        let sqlite = txn.get_database_backend() == DatabaseBackend::Sqlite;
+        if sqlite {
+            txn.execute_unprepared(&format!("PRAGMA cache_size = {EXPORT_CACHE_SIZE}"))
+                .await?;
+        }
+        let streamed = self.stream(&txn, &mut writer, tx).await;
+        if sqlite {
+            txn.execute_unprepared(&format!(
+                "PRAGMA cache_size = {}",
+                crate::db::SQLITE_CACHE_SIZE
+            ))
+            .await?;
+        }
+        streamed?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// The leads (and erased leads) after the header, page by page; stops early when the
+    /// consumer went away.
+    async fn stream(
+        &self,
+        conn: &DatabaseTransaction,
+        writer: &mut Writer,
+        tx: &mpsc::Sender<AppResult<Chunk>>,
+    ) -> AppResult<()> {
         if self.format != Format::Salesforce(SalesforceObject::Erased) {
             let mut after_id = self.start_id;
             loop {
@@ -243,7 +276,7 @@ impl Job {
                 let count = leads.len();
                 let records = self.records(conn, leads).await?;
                 let bytes = writer.leads(&records)?;
-                if !send(bytes, count).await {
+                if !send(tx, bytes, count).await {
                     return Ok(());
                 }
                 if (count as u64) < PAGE {
@@ -256,12 +289,11 @@ impl Job {
                 repo::changes::erased_leads(conn, self.tenant_id, self.after, self.head).await?;
             for ids in erased.chunks(PAGE as usize) {
                 let bytes = writer.erased(ids)?;
-                if !send(bytes, ids.len()).await {
+                if !send(tx, bytes, ids.len()).await {
                     return Ok(());
                 }
             }
         }
-        txn.commit().await?;
         Ok(())
     }
 
