@@ -268,38 +268,87 @@ pub async fn delete_oldest<C: Executor>(
     Ok((deleted, derived_deleted))
 }
 
-/// Deletes up to `limit` closed sessions last active before `before` that have neither
-/// messages nor a summary left; returns how many. Notes about those conversations stay (they
-/// are the customer's record) and lose their link to the session first: the notes' foreign key
-/// is `(tenant_id, session_id)`, whose `ON DELETE SET NULL` would clear the tenant too. Run it
-/// in a transaction.
-pub async fn delete_empty_sessions<C: Executor>(
+/// Where a walk over a tenant's closed sessions stands: the last `(last_message_at, id)` seen.
+pub type SessionKey = (DateTime<Utc>, Uuid);
+
+/// The next `limit` closed sessions of the tenant that ended before `before` and hold no
+/// messages or summaries, after `after` in `(last_message_at, id)` order. A read: the scan
+/// passes every closed session that still has messages, so it runs before the write
+/// transaction, not inside it.
+pub async fn empty_sessions<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     before: DateTime<Utc>,
+    after: Option<SessionKey>,
     limit: u64,
-) -> Result<u64, DbErr> {
-    let empty = format!(
-        "SELECT s.id FROM sessions s \
-         WHERE s.tenant_id = $1 AND s.status = 'closed' AND s.last_message_at < $2 \
+) -> Result<Vec<SessionKey>, DbErr> {
+    let mut values: Vec<Value> = vec![tenant_id.into(), before.into()];
+    let mut from = String::new();
+    if let Some((at, id)) = after {
+        values.push(at.into());
+        values.push(id.into());
+        from = " AND s.last_message_at >= $3 AND (s.last_message_at > $3 OR s.id > $4)".into();
+    }
+    let sql = format!(
+        "SELECT s.* FROM sessions s \
+         WHERE s.tenant_id = $1 AND s.status = 'closed' AND s.last_message_at < $2{from} \
            AND NOT EXISTS (SELECT 1 FROM messages m \
                            WHERE m.tenant_id = s.tenant_id AND m.session_id = s.id) \
            AND NOT EXISTS (SELECT 1 FROM interaction_summaries i \
                            WHERE i.tenant_id = s.tenant_id AND i.session_id = s.id) \
-         ORDER BY s.last_message_at LIMIT {limit}"
+         ORDER BY s.last_message_at, s.id LIMIT {limit}"
     );
-    let ids: Vec<(Uuid,)> = conn
-        .rows(statement(
-            conn,
-            &empty,
-            vec![tenant_id.into(), before.into()],
-        ))
+    let sessions = conn
+        .raw::<crate::entities::session::Entity>(statement(conn, &sql, values))
         .await?;
+    Ok(sessions
+        .into_iter()
+        .map(|s| (s.last_message_at, s.id))
+        .collect())
+}
+
+/// Deletes those of `ids` that are still closed sessions without messages or summaries (a
+/// late message may have joined one since [`empty_sessions`] read it); returns how many it
+/// deleted. Lookups by primary key: a short write. Notes about those conversations stay (they
+/// are the customer's record) and lose their link to the session first: the notes' foreign key
+/// is `(tenant_id, session_id)`, whose `ON DELETE SET NULL` would clear the tenant too. Run it
+/// in a transaction.
+pub async fn delete_sessions_if_empty<C: Executor>(
+    conn: &C,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> Result<u64, DbErr> {
     if ids.is_empty() {
         return Ok(0);
     }
     let mut values: Vec<Value> = vec![tenant_id.into()];
     let list = ids
+        .iter()
+        .map(|id| {
+            values.push((*id).into());
+            format!("${}", values.len())
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let empty: Vec<(Uuid,)> = conn
+        .rows(statement(
+            conn,
+            &format!(
+                "SELECT s.id FROM sessions s \
+                 WHERE s.tenant_id = $1 AND s.id IN ({list}) AND s.status = 'closed' \
+                   AND NOT EXISTS (SELECT 1 FROM messages m \
+                                   WHERE m.tenant_id = s.tenant_id AND m.session_id = s.id) \
+                   AND NOT EXISTS (SELECT 1 FROM interaction_summaries i \
+                                   WHERE i.tenant_id = s.tenant_id AND i.session_id = s.id)"
+            ),
+            values,
+        ))
+        .await?;
+    if empty.is_empty() {
+        return Ok(0);
+    }
+    let mut values: Vec<Value> = vec![tenant_id.into()];
+    let list = empty
         .iter()
         .map(|(id,)| {
             values.push((*id).into());

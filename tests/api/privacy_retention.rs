@@ -291,3 +291,39 @@ async fn a_note_about_an_expired_conversation_stays_when_the_conversation_goes()
         "{answer:?}"
     );
 }
+
+#[tokio::test]
+async fn more_expired_conversations_than_one_batch_all_go() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    // 250 customers, one message each: more than a retention batch (200) of messages and then
+    // of the conversations they leave empty.
+    let inputs: Vec<_> = (0..250)
+        .map(|i| message("WEB", &format!("visitor-{i}"), "just browsing"))
+        .collect();
+    let recorded = app
+        .gql(
+            Some(&t.agent),
+            "mutation($inputs: [RecordMessageInput!]!) { recordMessages(inputs: $inputs) { recorded } }",
+            json!({ "inputs": inputs }),
+        )
+        .await;
+    assert_eq!(recorded.ok()["recordMessages"]["recorded"], 250);
+    app.clock.advance(Duration::minutes(20));
+    app.sweep(250).await;
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM sessions").await, 250);
+
+    app.clock.advance(Duration::days(91));
+    run_retention(&app).await;
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM messages").await, 0);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM sessions").await,
+        0,
+        "every emptied conversation goes, across batches"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM leads").await,
+        250,
+        "the customers stay"
+    );
+}

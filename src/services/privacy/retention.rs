@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use super::catalogue;
 use crate::auth::Actor;
 use crate::error::AppResult;
 use crate::repo;
+use crate::repo::privacy::SessionKey;
 use crate::services::audit;
 use crate::state::AppState;
 
@@ -116,31 +116,65 @@ impl Step {
         }
     }
 
-    /// Deletes one batch in `txn`: (rows of the step's table, derived rows).
+    /// Deletes one batch in a transaction of its own: (rows of the step's table, derived
+    /// rows, whether there may be more). `walked` is where a step that reads before it writes
+    /// stands.
     async fn batch(
         &self,
-        txn: &DatabaseTransaction,
+        state: &AppState,
         tenant_id: Uuid,
         before: DateTime<Utc>,
-    ) -> AppResult<(u64, u64)> {
-        Ok(match self {
-            Step::Oldest {
-                table,
-                column,
-                derived,
-            } => {
-                repo::privacy::delete_oldest(txn, tenant_id, table, column, before, BATCH, derived)
-                    .await?
+        walked: &mut Option<SessionKey>,
+    ) -> AppResult<(u64, u64, bool)> {
+        // Empty sessions are found by a scan outside the transaction (see
+        // `repo::privacy::empty_sessions`); the transaction only deletes them.
+        let sessions = match self {
+            Step::EmptySessions => {
+                let found = repo::privacy::empty_sessions(
+                    state.db.reader(),
+                    tenant_id,
+                    before,
+                    *walked,
+                    BATCH,
+                )
+                .await?;
+                *walked = found.last().copied();
+                Some(found)
             }
-            Step::LeadSummaries => (
-                repo::privacy::clear_expired_lead_summaries(txn, tenant_id, before, BATCH).await?,
-                0,
-            ),
-            Step::EmptySessions => (
-                repo::privacy::delete_empty_sessions(txn, tenant_id, before, BATCH).await?,
-                0,
-            ),
-        })
+            _ => None,
+        };
+        let txn = state.db.begin_write().await?;
+        let started = Instant::now();
+        let (n, derived, more) = match (self, sessions) {
+            (
+                Step::Oldest {
+                    table,
+                    column,
+                    derived,
+                },
+                _,
+            ) => {
+                let (n, d) = repo::privacy::delete_oldest(
+                    &txn, tenant_id, table, column, before, BATCH, derived,
+                )
+                .await?;
+                (n, d, n == BATCH)
+            }
+            (Step::LeadSummaries, _) => {
+                let n = repo::privacy::clear_expired_lead_summaries(&txn, tenant_id, before, BATCH)
+                    .await?;
+                (n, 0, n == BATCH)
+            }
+            (Step::EmptySessions, found) => {
+                let found = found.unwrap_or_default();
+                let ids: Vec<Uuid> = found.iter().map(|(_, id)| *id).collect();
+                let n = repo::privacy::delete_sessions_if_empty(&txn, tenant_id, &ids).await?;
+                (n, 0, found.len() as u64 == BATCH)
+            }
+        };
+        txn.commit().await?;
+        held(self.table(), started);
+        Ok((n, derived, more))
     }
 }
 
@@ -185,16 +219,13 @@ async fn run_tenant(
     let mut counts = RetentionCounts::new();
     for (before, step) in steps {
         let Some(before) = before else { continue };
+        let mut walked = None;
         loop {
-            let txn = state.db.begin_write().await?;
-            let started = Instant::now();
-            let (n, derived) = step.batch(&txn, tenant_id, before).await?;
-            txn.commit().await?;
-            held(step.table(), started);
+            let (n, derived, more) = step.batch(state, tenant_id, before, &mut walked).await?;
             add(&mut counts, step.table(), n);
             add(&mut counts, "derived", derived);
             progress(n + derived);
-            if n < BATCH {
+            if !more {
                 break;
             }
         }
