@@ -7,9 +7,6 @@
 //! is the better number. Numbers in ranges the metadata does not list (yet) are accepted when
 //! their length fits the country, and say so: [`PhoneNumber::is_verified`].
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use phonenumber::country;
 use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
 
@@ -56,36 +53,6 @@ impl PhoneNumber {
     /// country code. Numbers the metadata does not list are kept (unverified): the channel saw
     /// them.
     pub fn from_channel_id(
-        id: &str,
-        default_region: Option<&str>,
-        field: &str,
-    ) -> Result<Self, InvalidInput> {
-        // A customer's every message carries the same id: the numbers read lately are kept
-        // (reading one runs the metadata's patterns, the most expensive part of a message's
-        // preparation after extraction).
-        type Read = HashMap<(String, Option<String>), PhoneNumber>;
-        static READ: Mutex<Option<Read>> = Mutex::new(None);
-        const KEPT: usize = 4096;
-        let key = (id.to_owned(), default_region.map(str::to_owned));
-        if let Some(number) = READ
-            .lock()
-            .ok()
-            .and_then(|read| read.as_ref()?.get(&key).cloned())
-        {
-            return Ok(number);
-        }
-        let number = Self::read_channel_id(id, default_region, field)?;
-        if let Ok(mut read) = READ.lock() {
-            let read = read.get_or_insert_with(HashMap::new);
-            if read.len() >= KEPT {
-                read.clear();
-            }
-            read.insert(key, number.clone());
-        }
-        Ok(number)
-    }
-
-    fn read_channel_id(
         id: &str,
         default_region: Option<&str>,
         field: &str,
