@@ -22,7 +22,7 @@ use memodesk::repo::search::{SearchFilter, lexical_statement};
 use rand::rngs::SmallRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -72,7 +72,10 @@ async fn run() -> anyhow::Result<()> {
     let bytes = db.size_bytes().await?;
 
     step("choosing queries");
-    let raw = Database::connect(&db.url).await?;
+    // The app's connection setup (it registers the rank function the statement calls), as a
+    // pool of its own.
+    let raw_db = memodesk::db::Db::connect(&db.url, Default::default()).await?;
+    let raw = raw_db.reader().clone();
     let (tenant_wide, per_lead) = probes(&raw, tenant, config.samples, config.seed).await?;
 
     let token = server.token(tenant, StaffRole::Viewer)?;

@@ -10,6 +10,7 @@
 pub mod checkpoint;
 pub mod direct;
 pub mod executor;
+pub mod fts5_rank;
 pub mod sqlite_reader;
 pub mod sqlite_writer;
 
@@ -34,6 +35,28 @@ pub const SQLITE_CACHE_SIZE: &str = "-32000";
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+/// Registers `memodesk_rank` (see [`fts5_rank`]) on each new sqlx SQLite connection.
+fn with_rank(
+    counts: &fts5_rank::WordCounts,
+) -> impl for<'c> Fn(
+    &'c mut sqlx::SqliteConnection,
+    sqlx::pool::PoolConnectionMetadata,
+) -> futures::future::BoxFuture<'c, Result<(), sqlx::Error>>
++ Send
++ Sync
++ 'static {
+    let counts = counts.clone();
+    move |conn, _| {
+        let counts = counts.clone();
+        Box::pin(async move {
+            let mut handle = conn.lock_handle().await?;
+            // SAFETY: the locked handle keeps sqlx's worker off the connection meanwhile.
+            unsafe { fts5_rank::register(handle.as_raw_handle(), &counts) }
+                .map_err(|e| sqlx::Error::Configuration(e.into()))
+        })
+    }
+}
+
 /// The connections the services use. Which driver serves which path is decided here and
 /// nowhere else: services ask for [`Db::reader`], [`Db::writer`], [`Db::run_reads`] or (ingest
 /// only) [`Db::ingest_writer`].
@@ -51,6 +74,8 @@ pub struct Db {
     sqlite_writer: Option<SqliteWriter>,
     /// On an SQLite file: checkpoints the WAL beside the writer (see [`checkpoint`]).
     _checkpointer: Option<Checkpointer>,
+    /// On SQLite: the word counts search's ranking remembers (see [`fts5_rank`]).
+    word_counts: fts5_rank::WordCounts,
 }
 
 /// Several reads that belong together (the memory context's), written once against
@@ -97,6 +122,7 @@ impl Db {
                 sqlite_reader: None,
                 sqlite_writer: None,
                 _checkpointer: None,
+                word_counts: Default::default(),
             });
         }
         if url.starts_with("sqlite:") {
@@ -117,6 +143,7 @@ impl Db {
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory")
             .pragma("cache_size", SQLITE_CACHE_SIZE);
+        let word_counts = fts5_rank::WordCounts::default();
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if !in_memory
             && let Some(dir) = base.get_filename().parent()
@@ -141,6 +168,7 @@ impl Db {
             .test_before_acquire(false)
             .idle_timeout(None)
             .max_lifetime(None)
+            .after_connect(with_rank(&word_counts))
             .connect_with(writer)
             .await
             .context("cannot open the SQLite database")?;
@@ -153,6 +181,7 @@ impl Db {
                 sqlite_reader: None,
                 sqlite_writer: None,
                 _checkpointer: None,
+                word_counts,
             });
         }
         let readers = options.sqlite_read_connections.max(1);
@@ -161,6 +190,7 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30))
             .idle_timeout(None)
             .max_lifetime(None)
+            .after_connect(with_rank(&word_counts))
             .connect_with(base.clone().read_only(true).create_if_missing(false))
             .await
             .context("cannot open the SQLite database for reading")?;
@@ -176,7 +206,19 @@ impl Db {
             sqlite_reader: Some(sqlite_reader),
             sqlite_writer: Some(sqlite_writer),
             _checkpointer: Some(checkpointer),
+            word_counts,
         })
+    }
+
+    /// Forgets the word counts search's ranking remembers (see [`fts5_rank`]): erasure and
+    /// retention call it, since they are counts of words customers wrote.
+    pub fn forget_search_counts(&self) {
+        self.word_counts.forget();
+    }
+
+    /// How many words' counts search's ranking remembers (for tests and diagnostics).
+    pub fn remembered_search_words(&self) -> usize {
+        self.word_counts.len()
     }
 
     /// The connection for reads that need not see an uncommitted write (most queries).

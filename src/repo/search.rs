@@ -432,8 +432,11 @@ pub fn lexical_statement(
         );
     } else {
         let mut expr = format!("scope : \"{}\"", tenant_token(tenant_id));
+        // The scope phrases come first, and the rank skips them (see `db::fts5_rank`).
+        let mut scoped = 1;
         if let Some(lead) = filter.lead_id {
             expr.push_str(&format!(" AND scope : \"{}\"", lead_token(lead)));
+            scoped += 1;
         }
         expr.push_str(&format!(" AND ({})", query.to_fts5()));
         let matching = sql.bind(expr);
@@ -442,7 +445,7 @@ pub fn lexical_statement(
         // (highest rowid) first, so the scan stops at the last candidate: only candidates are
         // joined and ranked.
         sql.text = format!(
-            "SELECT d.id, d.kind, -bm25(search_fts, 0.0, 1.0) AS score \
+            "SELECT d.id, d.kind, memodesk_rank(search_fts, {scoped}) AS score \
              FROM search_fts CROSS JOIN search_documents d ON d.rowid = search_fts.rowid \
              WHERE search_fts MATCH {matching} AND d.tenant_id = {tenant_id_mark}"
         );

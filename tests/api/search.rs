@@ -497,6 +497,32 @@ async fn an_erased_customers_words_are_no_longer_found_and_nothing_is_left_in_th
 }
 
 #[tokio::test]
+async fn the_word_counts_search_ranks_by_are_forgotten_when_a_customer_is_erased() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Acme").await;
+    let (lead, _) = says(&app, &t, "972500000077", "My balcony door is stuck").await;
+    says(&app, &t, "972500000078", "Another balcony").await;
+    assert_eq!(search(&app, &t, "balcony").await.hits().len(), 2);
+    let sqlite = app.state.db.backend() == sea_orm::DatabaseBackend::Sqlite;
+    // SQLite's ranking remembers how many records hold "balcony"; PostgreSQL ranks without.
+    assert_eq!(app.state.db.remembered_search_words() > 0, sqlite);
+
+    let erased = app
+        .gql(
+            Some(&t.admin),
+            "mutation($id: ID!) { eraseLead(id: $id, reason: \"asked\") { id } }",
+            json!({ "id": lead }),
+        )
+        .await;
+    erased.ok();
+    assert_eq!(app.state.db.remembered_search_words(), 0);
+    assert_eq!(
+        search(&app, &t, "balcony").await.texts(),
+        ["Another balcony"]
+    );
+}
+
+#[tokio::test]
 async fn retention_forgets_old_index_rows_with_the_records() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Acme").await;
