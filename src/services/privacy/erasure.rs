@@ -150,6 +150,8 @@ pub async fn erase_lead(
     )
     .await?;
     txn.commit().await?;
+    // Search's ranking remembers counts of the words in the index (see `db::fts5_rank`).
+    state.db.forget_search_counts();
     state.events.notify_committed(tenant_id);
     tracing::info!(%tenant_id, %lead_id, %erasure_id, "lead erased");
     metrics::counter!("memodesk_leads_erased_total").increment(1);
