@@ -205,20 +205,17 @@ pub async fn any_erased<C: Executor>(
     Ok(found > 0)
 }
 
-/// Deletes up to `limit` of the tenant's oldest rows of `table` whose `time_column` is before
-/// `before`, and rows of the `derived` tables (`(table, column)` holding the deleted row's id)
-/// first; returns (rows of `table` deleted, rows of derived tables deleted).
-///
-/// One call is one short transaction's worth of work; the caller loops.
-pub async fn delete_oldest<C: Executor>(
+/// The ids of up to `limit` of the tenant's oldest rows of `table` whose `time_column` is
+/// before `before`, oldest first. A read: it runs before the write transaction that deletes
+/// them ([`delete_with_derived`]), so the writer is held for the deletes only.
+pub async fn oldest_ids<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     table: &str,
     time_column: &str,
     before: DateTime<Utc>,
     limit: u64,
-    derived: &[(&str, &str)],
-) -> Result<(u64, u64), DbErr> {
+) -> Result<Vec<Uuid>, DbErr> {
     let ids: Vec<(Uuid,)> = conn
         .rows(statement(
             conn,
@@ -229,10 +226,23 @@ pub async fn delete_oldest<C: Executor>(
             vec![tenant_id.into(), before.into()],
         ))
         .await?;
+    Ok(ids.into_iter().map(|(id,)| id).collect())
+}
+
+/// Deletes the tenant's rows of `table` with these ids, and first the rows of the `derived`
+/// tables (`(table, column)` holding the deleted row's id); returns (rows of `table` deleted,
+/// rows of derived tables deleted). A row already gone (erased since [`oldest_ids`] read it)
+/// is simply not counted.
+pub async fn delete_with_derived<C: Executor>(
+    conn: &C,
+    tenant_id: Uuid,
+    table: &str,
+    ids: &[Uuid],
+    derived: &[(&str, &str)],
+) -> Result<(u64, u64), DbErr> {
     if ids.is_empty() {
         return Ok((0, 0));
     }
-    let ids: Vec<Uuid> = ids.into_iter().map(|(id,)| id).collect();
     let in_list = |values: &mut Vec<Value>| -> String {
         ids.iter()
             .map(|id| {
