@@ -361,3 +361,24 @@ pub(crate) async fn temp_sqlite() -> (tempfile::TempDir, std::path::PathBuf, Db)
     .expect("SQLite file");
     (dir, path, db)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_sqlite_connection_keeps_its_own_page_cache() {
+        // `.cargo/config.toml` builds the bundled SQLite without SQLITE_ENABLE_MEMORY_MANAGEMENT,
+        // under which every connection's page reads would queue for one process-wide mutex.
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
+        let options: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(options.iter().any(|o| o == "ENABLE_FTS5"), "{options:?}");
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "build from the repository (its .cargo/config.toml sets LIBSQLITE3_FLAGS): {options:?}"
+        );
+    }
+}
