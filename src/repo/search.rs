@@ -331,6 +331,27 @@ impl Sql {
     }
 }
 
+/// Whether every filter is part of the SQLite match (the tenant and the lead are scope
+/// tokens), so the candidates need no column of `search_documents`.
+fn in_the_match(filter: &SearchFilter) -> bool {
+    // Every field named, so a new filter has to say where it goes.
+    let SearchFilter {
+        lead_id: _,
+        channels,
+        roles,
+        kinds,
+        from,
+        to,
+        exclude_session,
+    } = filter;
+    channels.is_empty()
+        && roles.is_empty()
+        && kinds.is_empty()
+        && from.is_none()
+        && to.is_none()
+        && exclude_session.is_none()
+}
+
 fn filters(sql: &mut Sql, filter: &SearchFilter) {
     if let Some(lead) = filter.lead_id {
         let mark = sql.bind(lead);
@@ -441,6 +462,27 @@ pub fn lexical_statement(
         expr.push_str(&format!(" AND ({})", query.to_fts5()));
         let matching = sql.bind(expr);
         let tenant_id_mark = sql.bind(tenant_id);
+        if in_the_match(filter) {
+            // Every filter is in the match: the candidates are ranked on the index alone, and
+            // only the page is joined to its records (the tenant check there is a second
+            // guard; the match already holds the tenant's token).
+            let lead = filter
+                .lead_id
+                .map(|lead| format!(" AND d.lead_id = {}", sql.bind(lead)))
+                .unwrap_or_default();
+            sql.text = format!(
+                "SELECT d.id, d.kind, c.score FROM (\
+                   SELECT rowid, score FROM (\
+                     SELECT search_fts.rowid AS rowid, memodesk_rank(search_fts, {scoped}) AS score \
+                     FROM search_fts WHERE search_fts MATCH {matching} \
+                     ORDER BY search_fts.rowid DESC LIMIT {CANDIDATES}) \
+                   ORDER BY score DESC, rowid DESC LIMIT {limit} OFFSET {offset}) c \
+                 CROSS JOIN search_documents d ON d.rowid = c.rowid \
+                 WHERE d.tenant_id = {tenant_id_mark}{lead} \
+                 ORDER BY c.score DESC, c.rowid DESC"
+            );
+            return Statement::from_sql_and_values(backend, sql.text, sql.values);
+        }
         // CROSS JOIN keeps the FTS match as the outer loop, and FTS5 walks its matches newest
         // (highest rowid) first, so the scan stops at the last candidate: only candidates are
         // joined and ranked.
