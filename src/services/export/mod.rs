@@ -28,9 +28,10 @@ pub use formats::{CSV_COLUMNS, SALESFORCE_LEAD_COLUMNS, SALESFORCE_TASK_COLUMNS}
 use record::LeadRecord;
 
 /// Leads read and written per step. A page's leads, with their profiles parsed, are most of
-/// what an export holds in memory at once: in the export bench pages of 200 kept the server's
-/// growth lower than pages of 500 at the same speed (benches/HISTORY.md).
-const PAGE: u64 = 200;
+/// what an export holds in memory at once: in the export bench the server grew by 62 MB with
+/// pages of 500, about 50 MB with pages of 200 and 21–23 MB with pages of 100, at the same speed
+/// (benches/HISTORY.md).
+const PAGE: u64 = 100;
 /// Pages written ahead of the consumer.
 const AHEAD: usize = 4;
 /// An export connection's SQLite page cache (KiB, negative as `PRAGMA cache_size` takes it).
