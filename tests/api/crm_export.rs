@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 use crate::crm_changes::api_key;
 use crate::helpers::*;
-use memodesk::services::export::{CSV_COLUMNS, SALESFORCE_LEAD_COLUMNS, SALESFORCE_TASK_COLUMNS};
+use memodesk::services::export::{
+    CSV_COLUMNS, PAGE, SALESFORCE_LEAD_COLUMNS, SALESFORCE_TASK_COLUMNS,
+};
 
 /// An export response: status, next cursor, body.
 struct Exported {
@@ -330,4 +332,105 @@ async fn erased_leads_are_exported_as_deletion_markers_in_every_format() {
         .await
         .csv();
     assert!(rows.is_empty(), "the upsert file leaves erased leads out");
+}
+
+/// Records one WhatsApp message from each of `phones`, in batches, and returns the leads' ids.
+async fn leads_from(app: &TestApp, t: &TestTenant, phones: &[String]) -> Vec<String> {
+    let mut ids = Vec::with_capacity(phones.len());
+    for batch in phones.chunks(100) {
+        let inputs: Vec<Value> = batch
+            .iter()
+            .map(|phone| message("WHATSAPP", phone, "hello"))
+            .collect();
+        let response = app
+            .gql(
+                Some(&t.agent),
+                "mutation($inputs: [RecordMessageInput!]!) { recordMessages(inputs: $inputs) {
+                    results { result { lead { id } } } } }",
+                json!({ "inputs": inputs }),
+            )
+            .await;
+        for result in response.ok()["recordMessages"]["results"]
+            .as_array()
+            .expect("results")
+        {
+            ids.push(result["result"]["lead"]["id"].as_str().unwrap().to_owned());
+        }
+    }
+    ids
+}
+
+#[tokio::test]
+async fn an_export_longer_than_a_page_has_every_lead_once_and_none_of_another_tenants() {
+    let app = TestApp::spawn().await;
+    let acme = app.tenant("Acme").await;
+    let other = app.tenant("Other").await;
+    let key = api_key(&app, &acme.admin, &["EXPORT"]).await;
+    // Exactly two pages: the export must notice the second page was the last one.
+    let phones: Vec<String> = (0..2 * PAGE).map(|i| format!("97250200{i:04}")).collect();
+    let mut ours = leads_from(&app, &acme, &phones).await;
+    // Another tenant's leads, one of them with the very same phone number.
+    let theirs = named_lead(&app, &other, &phones[7], "Zelda Otherworld").await;
+    let theirs_too = named_lead(&app, &other, "972509999999", "Yosef Elsewhere").await;
+    assert!(!ours.contains(&theirs));
+
+    let first = export(&app, &key, "format=csv").await;
+    let cursor = first.cursor.clone().expect("next cursor");
+    let (header, rows) = first.csv();
+    let mut exported: Vec<String> = rows
+        .iter()
+        .map(|r| column(&header, r, "memodesk_id"))
+        .collect();
+    exported.sort();
+    ours.sort();
+    assert_eq!(exported, ours, "every lead of the tenant, each once");
+    for foreign in [
+        "Zelda",
+        "Otherworld",
+        "Yosef",
+        "Elsewhere",
+        &theirs,
+        &theirs_too,
+    ] {
+        assert!(
+            !first.body.contains(foreign),
+            "{foreign} leaked into the export"
+        );
+    }
+
+    // One lead more, one changed on the first page, and the other tenant busy meanwhile.
+    let newcomer = leads_from(&app, &acme, &["972502990000".to_owned()]).await;
+    set_profile_field(&app, &acme.agent, &ours[3], "city", "Eilat")
+        .await
+        .ok();
+    set_profile_field(&app, &other.agent, &theirs, "city", "Haifa")
+        .await
+        .ok();
+    let next = export(&app, &key, &format!("format=csv&after={cursor}")).await;
+    let (header, rows) = next.csv();
+    let mut changed: Vec<String> = rows
+        .iter()
+        .map(|r| column(&header, r, "memodesk_id"))
+        .collect();
+    changed.sort();
+    let mut expected = vec![newcomer[0].clone(), ours[3].clone()];
+    expected.sort();
+    assert_eq!(changed, expected, "only what changed in this tenant since");
+
+    // The HubSpot shape pages the same way.
+    let hubspot = export(&app, &key, "format=hubspot").await;
+    assert_eq!(hubspot.status, 200, "{}", hubspot.body);
+    let mut contacts: Vec<String> = hubspot
+        .body
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
+        .filter(|l| l["objectType"] == "contacts")
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .collect();
+    contacts.sort();
+    let mut all = ours.clone();
+    all.push(newcomer[0].clone());
+    all.sort();
+    assert_eq!(contacts, all);
+    assert!(!hubspot.body.contains("Zelda") && !hubspot.body.contains(&theirs));
 }

@@ -31,7 +31,7 @@ use record::LeadRecord;
 /// what an export holds in memory at once: in the export bench the server grew by 62 MB with
 /// pages of 500, about 50 MB with pages of 200 and 21–23 MB with pages of 100, at the same speed
 /// (benches/HISTORY.md).
-const PAGE: u64 = 100;
+pub const PAGE: u64 = 100;
 /// Pages written ahead of the consumer.
 const AHEAD: usize = 4;
 /// An export connection's SQLite page cache (KiB, negative as `PRAGMA cache_size` takes it).
