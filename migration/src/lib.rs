@@ -11,6 +11,7 @@ mod m20261206_000020_search;
 mod m20261206_000030_crm;
 mod m20261207_000060_search_vectors;
 mod m20261207_000080_retention_indexes;
+mod m20261207_000090_search_ranges;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000030_crm::Migration),
             Box::new(m20261207_000060_search_vectors::Migration),
             Box::new(m20261207_000080_retention_indexes::Migration),
+            Box::new(m20261207_000090_search_ranges::Migration),
         ]
     }
 }

@@ -2,11 +2,12 @@
 //! auxiliary function registered on every connection.
 //!
 //! FTS5's own `bm25()` counts, on its first row of every query, the documents that hold each
-//! phrase of the query, by walking each phrase's whole list of documents. Search's query
-//! always names the tenant (and sometimes the lead) as phrases of the `scope` column, and a
-//! large tenant's token is in every one of its documents: at a million messages that count was
-//! most of a search's time. `memodesk_rank(search_fts, scoped)` is the same BM25 (k1 = 1.2,
-//! b = 0.75) over the `body` column, and:
+//! phrase of the query, by walking each phrase's whole list of documents. Search's query used
+//! to name the tenant as a phrase of the `scope` column (a tenant is a range of rowids now),
+//! and a large tenant's token was in every one of its documents: at a million messages that
+//! count was most of a search's time; a common word's count costs the same. A lead search
+//! still names the lead in `scope`. `memodesk_rank(search_fts, scoped)` is the same BM25
+//! (k1 = 1.2, b = 0.75) over the `body` column, and:
 //! - skips the first `scoped` phrases (the scope tokens), which only filter;
 //! - counts a phrase's documents only when a candidate holds it (an excluded phrase, or an
 //!   alternative no candidate has, is never counted);

@@ -20,6 +20,13 @@ use crate::entities::{interaction_summary, message, note};
 /// for. Above [`crate::services::search::MAX_OFFSET`], so every page search serves is ranked.
 pub const CANDIDATES: u64 = 2_000;
 
+/// SQLite: a tenant's documents have rowids from `number << 40` (exclusive) to
+/// `(number + 1) << 40`, `number` being the tenant's row in `search_ranges` (the
+/// `search_ranges` migration): room for 2^40 documents per tenant and 2^23 tenants. As SQL over
+/// `r`, a row of `search_ranges`.
+const TENANT_RANGE_START: &str = "(r.number << 40)";
+const TENANT_RANGE_END: &str = "((r.number + 1) << 40)";
+
 /// Documents per PostgreSQL insert statement (9 values each).
 const CHUNK: usize = 200;
 
@@ -111,11 +118,13 @@ pub fn format_for(backend: DatabaseBackend) -> TermsFormat {
     }
 }
 
-/// The token that confines an FTS5 match to a tenant (and one to a lead).
+/// The token that confines a PostgreSQL match to a tenant. On SQLite a tenant's documents are
+/// a range of rowids instead (see [`TENANT_RANGE_START`]).
 fn tenant_token(tenant_id: Uuid) -> String {
     format!("t{}", tenant_id.simple())
 }
 
+/// The token in FTS5's `scope` column that confines a match to a lead.
 fn lead_token(lead_id: Uuid) -> String {
     format!("l{}", lead_id.simple())
 }
@@ -173,9 +182,16 @@ async fn index_sqlite<C: Executor>(conn: &C, docs: &[SearchDocument<'_>]) -> Res
     if docs.is_empty() {
         return Ok(());
     }
+    // The next rowid of the tenant's range: the range's last one plus one. No range (no row in
+    // `search_ranges`) inserts nothing, and the missing rowid fails the write.
     let insert_document = format!(
-        "INSERT INTO search_documents ({COLUMNS}) VALUES {} RETURNING rowid",
-        placeholders(0, 8, "")
+        "INSERT INTO search_documents (rowid, {COLUMNS}) \
+         SELECT COALESCE((SELECT d.rowid FROM search_documents d \
+                          WHERE d.rowid >= {TENANT_RANGE_START} AND d.rowid < {TENANT_RANGE_END} \
+                          ORDER BY d.rowid DESC LIMIT 1), \
+                         {TENANT_RANGE_START}) + 1, \
+                $1, $2, $3, $4, $5, $6, $7, $8 \
+         FROM search_ranges r WHERE r.tenant_id = $1 RETURNING rowid"
     );
     let mut terms = Vec::with_capacity(docs.len());
     for doc in docs {
@@ -189,14 +205,9 @@ async fn index_sqlite<C: Executor>(conn: &C, docs: &[SearchDocument<'_>]) -> Res
             ))
             .await?
             .ok_or_else(|| DbErr::Custom("the search document has no rowid".into()))?;
-        let scope = format!(
-            "{} {}",
-            tenant_token(doc.tenant_id),
-            lead_token(doc.lead_id)
-        );
         terms.push(serde_json::json!([
             rowid,
-            scope,
+            lead_token(doc.lead_id),
             doc.terms(TermsFormat::Fts5)
         ]));
     }
@@ -231,6 +242,81 @@ async fn index_postgres<C: Executor>(conn: &C, docs: &[SearchDocument<'_>]) -> R
         values,
     ))
     .await?;
+    Ok(())
+}
+
+/// SQLite: where giving documents their terms back stands, while documents wait for them (the
+/// `search_ranges` migration renumbered them and emptied the FTS5 index): the rowid after which
+/// to look. `None` when nothing waits, and always on PostgreSQL.
+pub async fn terms_rebuild<C: Executor>(conn: &C) -> Result<Option<i64>, DbErr> {
+    if conn.backend() == DatabaseBackend::Postgres {
+        return Ok(None);
+    }
+    conn.query_i64(Statement::from_string(
+        DatabaseBackend::Sqlite,
+        "SELECT after_rowid FROM search_rebuild WHERE id = 1",
+    ))
+    .await
+}
+
+/// SQLite: documents with no terms in the FTS5 index, after rowid `after`, in rowid order, at
+/// most `limit`: `(rowid, lead, the record's text)`.
+pub async fn documents_without_terms<C: Executor>(
+    conn: &C,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<(i64, Uuid, String)>, DbErr> {
+    conn.rows(Statement::from_sql_and_values(
+        DatabaseBackend::Sqlite,
+        format!(
+            "SELECT d.rowid, d.lead_id, COALESCE(m.content, s.summary, n.body, '') \
+             FROM search_documents d \
+             LEFT JOIN messages m ON d.kind = 'message' AND m.tenant_id = d.tenant_id AND m.id = d.id \
+             LEFT JOIN interaction_summaries s ON d.kind = 'summary' \
+                 AND s.tenant_id = d.tenant_id AND s.id = d.id \
+             LEFT JOIN notes n ON d.kind = 'note' AND n.tenant_id = d.tenant_id AND n.id = d.id \
+             WHERE d.rowid > $1 \
+               AND NOT EXISTS (SELECT 1 FROM search_fts_docsize z WHERE z.id = d.rowid) \
+             ORDER BY d.rowid LIMIT {limit}"
+        ),
+        [after.into()],
+    ))
+    .await
+}
+
+/// SQLite: gives documents their terms back, `(rowid, lead, terms)` with terms in
+/// [`TermsFormat::Fts5`]: only documents that still exist and still have none (a document
+/// erased or re-indexed since it was read is left alone). Then the rebuild carries on after
+/// `next`, or is over when `next` is `None`.
+pub async fn restore_terms<C: Executor>(
+    conn: &C,
+    terms: &[(i64, Uuid, String)],
+    next: Option<i64>,
+) -> Result<(), DbErr> {
+    if !terms.is_empty() {
+        let rows: Vec<serde_json::Value> = terms
+            .iter()
+            .map(|(rowid, lead, terms)| serde_json::json!([rowid, lead_token(*lead), terms]))
+            .collect();
+        conn.execute(Statement::from_sql_and_values(
+            DatabaseBackend::Sqlite,
+            "INSERT INTO search_fts (rowid, scope, body) \
+             SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM json_each($1) j \
+             WHERE EXISTS (SELECT 1 FROM search_documents d WHERE d.rowid = j.value ->> 0) \
+               AND NOT EXISTS (SELECT 1 FROM search_fts_docsize z WHERE z.id = j.value ->> 0)",
+            [serde_json::Value::Array(rows).to_string().into()],
+        ))
+        .await?;
+    }
+    let progress = match next {
+        Some(after) => Statement::from_sql_and_values(
+            DatabaseBackend::Sqlite,
+            "UPDATE search_rebuild SET after_rowid = $1 WHERE id = 1",
+            [after.into()],
+        ),
+        None => Statement::from_string(DatabaseBackend::Sqlite, "DELETE FROM search_rebuild"),
+    };
+    conn.execute(progress).await?;
     Ok(())
 }
 
@@ -452,20 +538,27 @@ pub fn lexical_statement(
             sql.text
         );
     } else {
-        let mut expr = format!("scope : \"{}\"", tenant_token(tenant_id));
-        // The scope phrases come first, and the rank skips them (see `db::fts5_rank`).
-        let mut scoped = 1;
-        if let Some(lead) = filter.lead_id {
-            expr.push_str(&format!(" AND scope : \"{}\"", lead_token(lead)));
-            scoped += 1;
-        }
-        expr.push_str(&format!(" AND ({})", query.to_fts5()));
+        // The lead's scope phrase comes first, and the rank skips it (see `db::fts5_rank`).
+        let (expr, scoped) = match filter.lead_id {
+            Some(lead) => (
+                format!("scope : \"{}\" AND ({})", lead_token(lead), query.to_fts5()),
+                1,
+            ),
+            None => (query.to_fts5(), 0),
+        };
         let matching = sql.bind(expr);
         let tenant_id_mark = sql.bind(tenant_id);
+        // The tenant's range of rowids, which FTS5 applies as it walks the matches.
+        let in_range = format!(
+            "search_fts.rowid >= (SELECT {TENANT_RANGE_START} FROM search_ranges r \
+                                  WHERE r.tenant_id = {tenant_id_mark}) \
+             AND search_fts.rowid < (SELECT {TENANT_RANGE_END} FROM search_ranges r \
+                                     WHERE r.tenant_id = {tenant_id_mark})"
+        );
         if in_the_match(filter) {
             // Every filter is in the match: the candidates are ranked on the index alone, and
             // only the page is joined to its records (the tenant check there is a second
-            // guard; the match already holds the tenant's token).
+            // guard; the rowid range already holds the match to the tenant).
             let lead = filter
                 .lead_id
                 .map(|lead| format!(" AND d.lead_id = {}", sql.bind(lead)))
@@ -474,7 +567,7 @@ pub fn lexical_statement(
                 "SELECT d.id, d.kind, c.score FROM (\
                    SELECT rowid, score FROM (\
                      SELECT search_fts.rowid AS rowid, memodesk_rank(search_fts, {scoped}) AS score \
-                     FROM search_fts WHERE search_fts MATCH {matching} \
+                     FROM search_fts WHERE search_fts MATCH {matching} AND {in_range} \
                      ORDER BY search_fts.rowid DESC LIMIT {CANDIDATES}) \
                    ORDER BY score DESC, rowid DESC LIMIT {limit} OFFSET {offset}) c \
                  CROSS JOIN search_documents d ON d.rowid = c.rowid \
@@ -489,7 +582,7 @@ pub fn lexical_statement(
         sql.text = format!(
             "SELECT d.id, d.kind, memodesk_rank(search_fts, {scoped}) AS score \
              FROM search_fts CROSS JOIN search_documents d ON d.rowid = search_fts.rowid \
-             WHERE search_fts MATCH {matching} AND d.tenant_id = {tenant_id_mark}"
+             WHERE search_fts MATCH {matching} AND {in_range} AND d.tenant_id = {tenant_id_mark}"
         );
         filters(&mut sql, filter);
         sql.text = format!(

@@ -6,6 +6,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::domain::search::{TermsFormat, index_terms};
 use crate::error::{AppError, AppResult};
 use crate::llm::embeddings::{self, SharedEmbedder};
 use crate::repo;
@@ -156,6 +157,41 @@ pub async fn embed_pending(
     Ok(progress)
 }
 
+/// SQLite: gives the documents the `search_ranges` migration renumbered their terms back, in
+/// transactions of [`REINDEX_BATCH`], carrying on where a previous run stopped; the terms are
+/// made before each write transaction. Returns how many documents it gave terms; at once 0 when
+/// none wait (always on PostgreSQL). `progress` hears the running total.
+pub async fn restore_terms(
+    state: &AppState,
+    progress: &(dyn Fn(usize) + Sync),
+) -> AppResult<usize> {
+    let Some(mut after) = repo::search::terms_rebuild(state.db.reader()).await? else {
+        return Ok(0);
+    };
+    let mut restored = 0;
+    loop {
+        let docs =
+            repo::search::documents_without_terms(state.db.reader(), after, REINDEX_BATCH).await?;
+        let next = match docs.last() {
+            Some(&(rowid, _, _)) if docs.len() as u64 == REINDEX_BATCH => Some(rowid),
+            _ => None,
+        };
+        let terms: Vec<(i64, Uuid, String)> = docs
+            .into_iter()
+            .map(|(rowid, lead, text)| (rowid, lead, index_terms(&text, TermsFormat::Fts5)))
+            .collect();
+        let txn = state.db.begin_write().await?;
+        repo::search::restore_terms(&txn, &terms, next).await?;
+        txn.commit().await?;
+        restored += terms.len();
+        progress(restored);
+        match next {
+            Some(rowid) => after = rowid,
+            None => return Ok(restored),
+        }
+    }
+}
+
 /// What `memodesk search reindex` did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ReindexReport {
@@ -175,6 +211,15 @@ pub async fn reindex(
     progress: &(dyn Fn(ReindexReport) + Sync),
 ) -> AppResult<ReindexReport> {
     let mut report = ReindexReport::default();
+    // Documents first: their terms are all the index is missing for them. Every tenant's at
+    // once (they wait in one rowid order), whichever tenant was asked for.
+    report.indexed += restore_terms(state, &|restored| {
+        progress(ReindexReport {
+            indexed: restored,
+            ..report
+        })
+    })
+    .await?;
     let tenants = match tenant_id {
         Some(id) => vec![id],
         None => repo::tenants::list(state.db.reader())

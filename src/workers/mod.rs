@@ -5,6 +5,7 @@ pub mod embeddings;
 pub mod jobs;
 pub mod maintenance;
 pub mod outbound;
+pub mod search_terms;
 pub mod sweeper;
 
 use tokio::task::JoinSet;
@@ -19,6 +20,7 @@ pub fn spawn(state: &AppState, shutdown: &CancellationToken) -> JoinSet<()> {
     set.spawn(sweeper::run_loop(state.clone(), shutdown.clone()));
     set.spawn(maintenance::run_loop(state.clone(), shutdown.clone()));
     set.spawn(outbound::run_loop(state.clone(), shutdown.clone()));
+    set.spawn(search_terms::run_once(state.clone(), shutdown.clone()));
     if state.embedder.is_some() {
         set.spawn(embeddings::run_loop(state.clone(), shutdown.clone()));
     }

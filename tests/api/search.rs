@@ -4,7 +4,9 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestTenant, add_note, message, record};
+use sea_orm::ConnectionTrait;
+
+use crate::helpers::{TestApp, TestOptions, TestTenant, add_note, message, record};
 
 const SEARCH: &str = r#"query($q: String!, $filter: SearchFilter, $first: Int, $after: String) {
   search(query: $q, filter: $filter, first: $first, after: $after) {
@@ -697,4 +699,119 @@ async fn relevant_memories_stay_within_the_context_budget_and_the_tenant() {
     );
     assert!(rendered.contains("Relevant past moments:"), "{rendered}");
     assert!(!rendered.contains("party"), "{rendered}");
+}
+
+/// The index as it was before each tenant had its own range of rowids: documents numbered
+/// from 1 across tenants, no ranges, and the upgrade's migration not yet run.
+async fn as_before_tenant_ranges(app: &TestApp) {
+    let db = app.state.db.writer();
+    for sql in [
+        "DROP TRIGGER tenants_search_range",
+        "DROP TABLE search_ranges",
+        "DROP TABLE search_rebuild",
+        "UPDATE search_documents SET rowid = old.n FROM (\
+           SELECT rowid AS was, ROW_NUMBER() OVER (ORDER BY rowid) AS n FROM search_documents\
+         ) AS old WHERE search_documents.rowid = old.was",
+        "DELETE FROM seaql_migrations WHERE version = 'm20261207_000090_search_ranges'",
+    ] {
+        db.execute_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            sql,
+        ))
+        .await
+        .unwrap_or_else(|err| panic!("{sql}: {err}"));
+    }
+}
+
+#[tokio::test]
+async fn after_the_upgrade_to_tenant_ranges_old_records_are_found_again_without_a_command() {
+    let mut app = TestApp::spawn().await;
+    if app.is_postgres() {
+        // The upgrade renumbers SQLite's index; PostgreSQL's has no rowids to renumber.
+        return;
+    }
+    let acme = app.tenant("Acme").await;
+    let other = app.tenant("Other").await;
+    let (dana, _) = says(&app, &acme, "972500000001", "The balcony faces the sea").await;
+    says(&app, &acme, "972500000002", "Is the balcony covered?").await;
+    add_note(
+        &app,
+        &acme.agent,
+        &dana,
+        "Wants a balcony with shade",
+        false,
+    )
+    .await;
+    says(&app, &other, "972500000003", "Our balcony is tiny").await;
+    as_before_tenant_ranges(&app).await;
+    app.stop().await;
+
+    // The upgraded server migrates, and its workers give the documents their terms back.
+    let upgraded = app
+        .replica(TestOptions {
+            settings: Some(|s| s.workers_enabled = true),
+            ..Default::default()
+        })
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while search(&upgraded, &acme, "balcony").await.texts().len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old records were not found again"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut found = search(&upgraded, &acme, "balcony").await.texts();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "Is the balcony covered?",
+            "The balcony faces the sea",
+            "Wants a balcony with shade"
+        ]
+    );
+    assert_eq!(
+        search(&upgraded, &other, "balcony").await.texts(),
+        ["Our balcony is tiny"]
+    );
+    let dana_only = search_as(
+        &upgraded,
+        &acme.viewer,
+        "balcony",
+        json!({ "leadId": dana }),
+    )
+    .await;
+    assert_eq!(dana_only.texts().len(), 2, "{dana_only:?}");
+
+    // Every document sits in its tenant's range, and nothing is left to restore.
+    let db = upgraded.state.db.writer();
+    let counts = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            "SELECT (SELECT COUNT(*) FROM search_documents), \
+             (SELECT COUNT(*) FROM search_documents d JOIN search_ranges r \
+                ON r.tenant_id = d.tenant_id \
+              WHERE d.rowid > r.number << 40 AND d.rowid < (r.number + 1) << 40), \
+             (SELECT COUNT(*) FROM search_rebuild), (SELECT COUNT(*) FROM search_fts_docsize)",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let count = |i: usize| counts.try_get_by_index::<i64>(i).unwrap();
+    assert_eq!((count(0), count(1), count(2), count(3)), (4, 4, 0, 4));
+    let again = memodesk::services::embeddings::reindex(&upgraded.state, None, &|_| {})
+        .await
+        .expect("reindex");
+    assert_eq!(again.indexed, 0, "every record has its terms, once");
+
+    // What is written after the upgrade is found beside it.
+    says(
+        &upgraded,
+        &acme,
+        "972500000004",
+        "A balcony railing is loose",
+    )
+    .await;
+    assert_eq!(search(&upgraded, &acme, "balcony").await.texts().len(), 4);
 }
