@@ -182,16 +182,17 @@ async fn index_sqlite<C: Executor>(conn: &C, docs: &[SearchDocument<'_>]) -> Res
     if docs.is_empty() {
         return Ok(());
     }
-    // The next rowid of the tenant's range: the range's last one plus one. No range (no row in
-    // `search_ranges`) inserts nothing, and the missing rowid fails the write.
+    // The next rowid of the tenant's range: the range's last one plus one. Without a range (no
+    // row in `search_ranges`) SQLite picks a rowid below every range, and the write fails below.
     let insert_document = format!(
-        "INSERT INTO search_documents (rowid, {COLUMNS}) \
-         SELECT COALESCE((SELECT d.rowid FROM search_documents d \
-                          WHERE d.rowid >= {TENANT_RANGE_START} AND d.rowid < {TENANT_RANGE_END} \
-                          ORDER BY d.rowid DESC LIMIT 1), \
-                         {TENANT_RANGE_START}) + 1, \
-                $1, $2, $3, $4, $5, $6, $7, $8 \
-         FROM search_ranges r WHERE r.tenant_id = $1 RETURNING rowid"
+        "INSERT INTO search_documents (rowid, {COLUMNS}) VALUES (\
+           (SELECT COALESCE((SELECT d.rowid FROM search_documents d \
+                             WHERE d.rowid >= {TENANT_RANGE_START} \
+                               AND d.rowid < {TENANT_RANGE_END} \
+                             ORDER BY d.rowid DESC LIMIT 1), \
+                            {TENANT_RANGE_START}) + 1 \
+            FROM search_ranges r WHERE r.tenant_id = $1), \
+           $1, $2, $3, $4, $5, $6, $7, $8) RETURNING rowid"
     );
     let mut terms = Vec::with_capacity(docs.len());
     for doc in docs {
@@ -205,6 +206,12 @@ async fn index_sqlite<C: Executor>(conn: &C, docs: &[SearchDocument<'_>]) -> Res
             ))
             .await?
             .ok_or_else(|| DbErr::Custom("the search document has no rowid".into()))?;
+        if rowid >> 40 == 0 {
+            return Err(DbErr::Custom(format!(
+                "tenant {} has no range of search rowids",
+                doc.tenant_id
+            )));
+        }
         terms.push(serde_json::json!([
             rowid,
             lead_token(doc.lead_id),
