@@ -254,19 +254,34 @@ fn distance(
 /// punctuation and extra spaces are ignored. So "Let's start over please" and "I'm back,
 /// start over" reset; "How do I reset my password?", "reset my router" and "איפוס סיסמה" do
 /// not: there the phrase is the start of a request about something else.
-pub fn is_reset_phrase(content: &str, phrases: &[String]) -> bool {
-    let phrases: Vec<String> = phrases
-        .iter()
-        .map(|p| normalize(p))
-        .filter(|p| !p.is_empty())
-        .collect();
+pub fn is_reset_phrase(content: &str, phrases: &ResetPhrases) -> bool {
+    if phrases.0.is_empty() {
+        return false;
+    }
     content
         .split(['.', ',', '!', '?', ';', ':', '\n', '…', '،', '¿', '¡'])
         .map(normalize)
         .any(|sentence| {
             let words: Vec<&str> = sentence.split_whitespace().collect();
-            phrases.iter().any(|phrase| asks_for(&words, phrase))
+            phrases.0.iter().any(|phrase| asks_for(&words, phrase))
         })
+}
+
+/// A tenant's reset phrases as [`is_reset_phrase`] compares them: normalized once, when the
+/// settings are read, not for every message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResetPhrases(Vec<String>);
+
+impl ResetPhrases {
+    pub fn new(phrases: &[String]) -> Self {
+        Self(
+            phrases
+                .iter()
+                .map(|p| normalize(p))
+                .filter(|p| !p.is_empty())
+                .collect(),
+        )
+    }
 }
 
 /// Whether `words` are `phrase`, with only asking words before it and courtesies after it.
@@ -355,7 +370,7 @@ mod tests {
     fn arrival(content: &str, minute: i64) -> Arrival<'_> {
         Arrival {
             role: MessageRole::Customer,
-            asks_reset: is_reset_phrase(content, &phrases()),
+            asks_reset: is_reset_phrase(content, &ResetPhrases::new(&phrases())),
             occurred_at: at(minute),
             session_ref: None,
         }
@@ -693,7 +708,10 @@ mod tests {
             "בוא נתחיל מהתחלה בבקשה",
             "רוצה להתחיל מחדש",
         ] {
-            assert!(is_reset_phrase(asked, &phrases()), "{asked:?} should reset");
+            assert!(
+                is_reset_phrase(asked, &ResetPhrases::new(&phrases())),
+                "{asked:?} should reset"
+            );
         }
     }
 
@@ -714,7 +732,7 @@ mod tests {
             "?!",
         ] {
             assert!(
-                !is_reset_phrase(other, &phrases()),
+                !is_reset_phrase(other, &ResetPhrases::new(&phrases())),
                 "{other:?} should not reset"
             );
         }
@@ -722,7 +740,7 @@ mod tests {
 
     #[test]
     fn a_tenants_own_phrases_follow_the_same_rule() {
-        let own = vec!["New Trip".to_owned(), "  ".to_owned()];
+        let own = ResetPhrases::new(&["New Trip".to_owned(), "  ".to_owned()]);
         assert!(is_reset_phrase("I want a new trip, please", &own));
         assert!(!is_reset_phrase("new trip to Paris", &own));
         assert!(!is_reset_phrase("start over", &own));

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::db::executor::Executor;
 use crate::domain::Locale;
 use crate::domain::redact::RedactionPolicy;
-use crate::domain::session_policy::DEFAULT_RESET_PHRASES;
+use crate::domain::session_policy::{DEFAULT_RESET_PHRASES, ResetPhrases};
 use crate::entities::tenant;
 use crate::error::{AppError, AppResult};
 
@@ -105,6 +105,8 @@ pub struct TenantSettings {
     /// What ingest redacts.
     pub redaction: RedactionPolicy,
     pub reset_keywords: Vec<String>,
+    /// `reset_keywords` as messages are compared with them.
+    pub reset_phrases: ResetPhrases,
     pub whatsapp_app_secret: Option<String>,
     pub whatsapp_verify_token: Option<String>,
     pub twilio_auth_token: Option<String>,
@@ -117,7 +119,8 @@ impl TenantSettings {
     }
 
     pub fn from_model(model: tenant::Model) -> Self {
-        let reset_keywords = serde_json::from_value(model.reset_keywords).unwrap_or_default();
+        let reset_keywords: Vec<String> =
+            serde_json::from_value(model.reset_keywords).unwrap_or_default();
         Self {
             id: model.id,
             name: model.name,
@@ -134,6 +137,7 @@ impl TenantSettings {
             summary_retention_days: model.summary_retention_days,
             audit_retention_days: model.audit_retention_days,
             redaction: RedactionPolicy::from_stored(&model.pii_redaction, &model.pii_kinds),
+            reset_phrases: ResetPhrases::new(&reset_keywords),
             reset_keywords,
             whatsapp_app_secret: model.whatsapp_app_secret,
             whatsapp_verify_token: model.whatsapp_verify_token,

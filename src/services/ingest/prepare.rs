@@ -222,7 +222,7 @@ pub(super) fn prepare(
             .into();
     }
     let asks_reset = role == MessageRole::Customer
-        && session_policy::is_reset_phrase(&content, &settings.reset_keywords);
+        && session_policy::is_reset_phrase(&content, &settings.reset_phrases);
     Ok(Prepared {
         index,
         prefix: prefix.to_owned(),
@@ -290,6 +290,12 @@ mod tests {
             audit_retention_days: 730,
             redaction: crate::domain::redact::RedactionPolicy::default(),
             reset_keywords: DEFAULT_RESET_PHRASES.iter().map(|&p| p.into()).collect(),
+            reset_phrases: crate::domain::session_policy::ResetPhrases::new(
+                &DEFAULT_RESET_PHRASES
+                    .iter()
+                    .map(|&p| p.into())
+                    .collect::<Vec<String>>(),
+            ),
             whatsapp_app_secret: None,
             whatsapp_verify_token: None,
             twilio_auth_token: None,
