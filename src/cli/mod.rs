@@ -70,9 +70,10 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum SearchCommand {
-    /// Index records written before search existed and, with an embedder configured, give
-    /// every record a vector of the current model. Small transactions; safe to stop and run
-    /// again (it carries on where it stopped) while the server runs.
+    /// Index records written before search existed (and, on SQLite, give back the terms of
+    /// entries an upgrade renumbered) and, with an embedder configured, give every record a
+    /// vector of the current model. Small transactions; safe to stop and run again (it carries
+    /// on where it stopped) while the server runs.
     Reindex {
         /// Only this tenant.
         #[arg(long)]

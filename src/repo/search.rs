@@ -17,8 +17,10 @@ use crate::entities::{interaction_summary, message, note};
 /// How many matches a lexical search ranks: the newest this many that pass the filters. A
 /// common word matches a large part of a big tenant's records; ranking them all would cost a
 /// search time in proportion to the tenant's history, and the newest are the ones staff look
-/// for. Above [`crate::services::search::MAX_OFFSET`], so every page search serves is ranked.
-pub const CANDIDATES: u64 = 2_000;
+/// for. As deep as pages go ([`crate::services::search::MAX_OFFSET`]), so every page search
+/// serves is ranked. Ranking is most of a tenant-wide search's time, in proportion to this: at
+/// 1 M messages 2 000 gave a p99 of 22.7 ms over HTTP (search_latency bench, HISTORY.md).
+pub const CANDIDATES: u64 = crate::services::search::MAX_OFFSET as u64;
 
 /// SQLite: a tenant's documents have rowids from `number << 40` (exclusive) to
 /// `(number + 1) << 40`, `number` being the tenant's row in `search_ranges` (the
