@@ -273,11 +273,11 @@ pub fn is_reset_phrase(content: &str, phrases: &ResetPhrases) -> bool {
 pub struct ResetPhrases(Vec<String>);
 
 impl ResetPhrases {
-    pub fn new(phrases: &[String]) -> Self {
+    pub fn new<S: AsRef<str>>(phrases: impl IntoIterator<Item = S>) -> Self {
         Self(
             phrases
-                .iter()
-                .map(|p| normalize(p))
+                .into_iter()
+                .map(|p| normalize(p.as_ref()))
                 .filter(|p| !p.is_empty())
                 .collect(),
         )
@@ -370,7 +370,7 @@ mod tests {
     fn arrival(content: &str, minute: i64) -> Arrival<'_> {
         Arrival {
             role: MessageRole::Customer,
-            asks_reset: is_reset_phrase(content, &ResetPhrases::new(&phrases())),
+            asks_reset: is_reset_phrase(content, &ResetPhrases::new(phrases())),
             occurred_at: at(minute),
             session_ref: None,
         }
@@ -709,7 +709,7 @@ mod tests {
             "רוצה להתחיל מחדש",
         ] {
             assert!(
-                is_reset_phrase(asked, &ResetPhrases::new(&phrases())),
+                is_reset_phrase(asked, &ResetPhrases::new(phrases())),
                 "{asked:?} should reset"
             );
         }
@@ -732,7 +732,7 @@ mod tests {
             "?!",
         ] {
             assert!(
-                !is_reset_phrase(other, &ResetPhrases::new(&phrases())),
+                !is_reset_phrase(other, &ResetPhrases::new(phrases())),
                 "{other:?} should not reset"
             );
         }
@@ -740,7 +740,7 @@ mod tests {
 
     #[test]
     fn a_tenants_own_phrases_follow_the_same_rule() {
-        let own = ResetPhrases::new(&["New Trip".to_owned(), "  ".to_owned()]);
+        let own = ResetPhrases::new(["New Trip", "  "]);
         assert!(is_reset_phrase("I want a new trip, please", &own));
         assert!(!is_reset_phrase("new trip to Paris", &own));
         assert!(!is_reset_phrase("start over", &own));

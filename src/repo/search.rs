@@ -29,6 +29,14 @@ pub const CANDIDATES: u64 = crate::services::search::MAX_OFFSET as u64;
 const TENANT_RANGE_START: &str = "(r.number << 40)";
 const TENANT_RANGE_END: &str = "((r.number + 1) << 40)";
 
+/// A search document's text, over `d` (a row of `search_documents`) and [`DOCUMENT_TEXT_JOINS`].
+const DOCUMENT_TEXT: &str = "COALESCE(m.content, s.summary, n.body, '')";
+const DOCUMENT_TEXT_JOINS: &str = "\
+    LEFT JOIN messages m ON d.kind = 'message' AND m.tenant_id = d.tenant_id AND m.id = d.id \
+    LEFT JOIN interaction_summaries s ON d.kind = 'summary' \
+        AND s.tenant_id = d.tenant_id AND s.id = d.id \
+    LEFT JOIN notes n ON d.kind = 'note' AND n.tenant_id = d.tenant_id AND n.id = d.id";
+
 /// Documents per PostgreSQL insert statement (9 values each).
 const CHUNK: usize = 200;
 
@@ -278,12 +286,8 @@ pub async fn documents_without_terms<C: Executor>(
     conn.rows(Statement::from_sql_and_values(
         DatabaseBackend::Sqlite,
         format!(
-            "SELECT d.rowid, d.lead_id, COALESCE(m.content, s.summary, n.body, '') \
-             FROM search_documents d \
-             LEFT JOIN messages m ON d.kind = 'message' AND m.tenant_id = d.tenant_id AND m.id = d.id \
-             LEFT JOIN interaction_summaries s ON d.kind = 'summary' \
-                 AND s.tenant_id = d.tenant_id AND s.id = d.id \
-             LEFT JOIN notes n ON d.kind = 'note' AND n.tenant_id = d.tenant_id AND n.id = d.id \
+            "SELECT d.rowid, d.lead_id, {DOCUMENT_TEXT} FROM search_documents d \
+             {DOCUMENT_TEXT_JOINS} \
              WHERE d.rowid > $1 \
                AND NOT EXISTS (SELECT 1 FROM search_fts_docsize z WHERE z.id = d.rowid) \
              ORDER BY d.rowid LIMIT {limit}"
@@ -627,13 +631,9 @@ pub async fn pending_embeddings<C: Executor>(
     conn.rows(Statement::from_sql_and_values(
         conn.backend(),
         format!(
-            "SELECT d.id, d.lead_id, COALESCE(m.content, s.summary, n.body, '') \
-             FROM search_documents d \
+            "SELECT d.id, d.lead_id, {DOCUMENT_TEXT} FROM search_documents d \
              LEFT JOIN search_vectors v ON v.tenant_id = d.tenant_id AND v.document_id = d.id \
-             LEFT JOIN messages m ON d.kind = 'message' AND m.tenant_id = d.tenant_id AND m.id = d.id \
-             LEFT JOIN interaction_summaries s ON d.kind = 'summary' \
-                 AND s.tenant_id = d.tenant_id AND s.id = d.id \
-             LEFT JOIN notes n ON d.kind = 'note' AND n.tenant_id = d.tenant_id AND n.id = d.id \
+             {DOCUMENT_TEXT_JOINS} \
              WHERE d.tenant_id = $1 AND (v.document_id IS NULL OR v.model <> $2){after} \
              ORDER BY d.id LIMIT {limit}"
         ),

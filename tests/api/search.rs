@@ -815,3 +815,78 @@ async fn after_the_upgrade_to_tenant_ranges_old_records_are_found_again_without_
     .await;
     assert_eq!(search(&upgraded, &acme, "balcony").await.texts().len(), 4);
 }
+
+#[tokio::test]
+async fn a_customer_erased_while_the_upgrade_restores_the_index_gets_no_words_back() {
+    let mut app = TestApp::spawn().await;
+    if app.is_postgres() {
+        // The upgrade renumbers SQLite's index; PostgreSQL's has no rowids to renumber.
+        return;
+    }
+    let acme = app.tenant("Acme").await;
+    let (gone, _) = says(
+        &app,
+        &acme,
+        "972500000001",
+        "My balcony faces the marigolds",
+    )
+    .await;
+    says(&app, &acme, "972500000002", "The balcony is lovely").await;
+    as_before_tenant_ranges(&app).await;
+    app.stop().await;
+    // Workers off: the restore is run step by step below.
+    let upgraded = app.replica(TestOptions::default()).await;
+    let state = &upgraded.state;
+
+    // The restore reads what waits for terms; the customer is erased before it writes them.
+    let waiting = memodesk::repo::search::documents_without_terms(state.db.reader(), 0, 100)
+        .await
+        .expect("documents waiting");
+    assert_eq!(waiting.len(), 2, "{waiting:?}");
+    crate::crm_changes::erase_for_test(&upgraded, acme.id, gone.parse().unwrap()).await;
+    let terms: Vec<_> = waiting
+        .into_iter()
+        .map(|(rowid, lead, text)| {
+            let terms = memodesk::domain::search::index_terms(
+                &text,
+                memodesk::domain::search::TermsFormat::Fts5,
+            );
+            (rowid, lead, terms)
+        })
+        .collect();
+    let txn = state.db.begin_write().await.unwrap();
+    memodesk::repo::search::restore_terms(&txn, &terms, None)
+        .await
+        .expect("restore");
+    txn.commit().await.unwrap();
+
+    assert_eq!(
+        search(&upgraded, &acme, "balcony").await.texts(),
+        ["The balcony is lovely"]
+    );
+    assert!(
+        search(&upgraded, &acme, "marigolds")
+            .await
+            .texts()
+            .is_empty()
+    );
+    let left = state
+        .db
+        .writer()
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            "SELECT (SELECT COUNT(*) FROM search_fts_docsize), \
+             (SELECT COUNT(*) FROM search_rebuild)",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            left.try_get_by_index::<i64>(0).unwrap(),
+            left.try_get_by_index::<i64>(1).unwrap()
+        ),
+        (1, 0),
+        "terms for the remaining record only, and the rebuild is over"
+    );
+}

@@ -290,12 +290,7 @@ mod tests {
             audit_retention_days: 730,
             redaction: crate::domain::redact::RedactionPolicy::default(),
             reset_keywords: DEFAULT_RESET_PHRASES.iter().map(|&p| p.into()).collect(),
-            reset_phrases: crate::domain::session_policy::ResetPhrases::new(
-                &DEFAULT_RESET_PHRASES
-                    .iter()
-                    .map(|&p| p.into())
-                    .collect::<Vec<String>>(),
-            ),
+            reset_phrases: crate::domain::session_policy::ResetPhrases::new(DEFAULT_RESET_PHRASES),
             whatsapp_app_secret: None,
             whatsapp_verify_token: None,
             twilio_auth_token: None,
