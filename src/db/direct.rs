@@ -388,6 +388,11 @@ fn set_columns<A: ActiveModelTrait>(row: &A) -> impl Iterator<Item = &'static st
         .map(|column| column.as_str())
 }
 
+/// A time as sqlx-sqlite stores it: RFC 3339 text, as long as its fraction needs.
+pub(crate) fn time_text(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
 /// A value as sqlx-sqlite stores it (uuids as 16-byte blobs, times as RFC 3339 text, JSON as
 /// text), so comparisons in SQL match what the writer wrote.
 fn parameter(value: &Value) -> Result<ToSqlOutput<'_>, DbErr> {
@@ -421,11 +426,7 @@ fn parameter(value: &Value) -> Result<ToSqlOutput<'_>, DbErr> {
         Value::Uuid(v) => v.as_ref().map_or(null, |u| {
             ToSqlOutput::Borrowed(ValueRef::Blob(u.as_bytes()))
         }),
-        Value::ChronoDateTimeUtc(v) => v.map_or(null, |t| {
-            owned(SqlValue::Text(
-                t.to_rfc3339_opts(SecondsFormat::AutoSi, false),
-            ))
-        }),
+        Value::ChronoDateTimeUtc(v) => v.map_or(null, |t| owned(SqlValue::Text(time_text(&t)))),
         // `to_string` would go through `Display` and a formatter adapter, a third slower.
         Value::Json(v) => match v {
             None => null,

@@ -322,10 +322,12 @@ const STUDIO: &str = "studio studios סטודיו";
 
 fn rooms(toks: &Tokens<'_>, w: &mut Wishes) {
     let hebrew = toks.list.iter().any(|t| t.hebrew);
+    // The count each word starts, read once for both passes below.
+    let counts: Vec<Option<(f64, usize)>> = (0..toks.len()).map(|i| count_at(toks, i)).collect();
     let mut found: Vec<(f64, RoomWord)> = Vec::new();
     // Words already read as part of a count ("2.5" is two words).
     let mut read_up_to = 0;
-    for i in 0..toks.len() {
+    for (i, count) in counts.iter().enumerate() {
         if i < read_up_to {
             continue;
         }
@@ -339,7 +341,7 @@ fn rooms(toks: &Tokens<'_>, w: &mut Wishes) {
             found.push((1.0, RoomWord::Room));
             continue;
         }
-        let Some((n, end)) = count_at(toks, i) else {
+        let Some((n, end)) = *count else {
             continue;
         };
         read_up_to = end;
@@ -384,10 +386,12 @@ fn rooms(toks: &Tokens<'_>, w: &mut Wishes) {
         return;
     }
     // An answer to "how many bedrooms?": "at least two", "3", "שלושה".
-    let counts: Vec<f64> = (0..toks.len())
-        .filter_map(|i| count_at(toks, i).map(|(n, _)| n))
-        .collect();
-    if let Some(n) = counts.into_iter().max_by(f64::total_cmp) {
+    if let Some(n) = counts
+        .into_iter()
+        .flatten()
+        .map(|(n, _)| n)
+        .max_by(f64::total_cmp)
+    {
         let kind = if hebrew {
             RoomWord::Room
         } else {

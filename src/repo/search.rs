@@ -183,51 +183,80 @@ fn placeholders(row: usize, width: usize, extra: &str) -> String {
 
 const COLUMNS: &str = "tenant_id, id, kind, lead_id, session_id, channel, role, occurred_at";
 
-/// The rows one at a time, in a one-row statement that stays prepared across batches (a
-/// multi-row `INSERT` is parsed afresh for every batch size and keeps a statement journal);
-/// then all their terms in one statement of fixed text: FTS5 writes what it has gathered to a
-/// new segment of the index at the end of every statement, so one statement per document would
-/// leave a segment per document to merge.
+/// Two statements of fixed text (prepared once, whatever the number of documents): the rows,
+/// numbered from the tenant's range, then all their terms. FTS5 writes what it has gathered to
+/// a new segment of the index at the end of every statement, so one statement per document
+/// would leave a segment per document to merge. Values go in as one JSON array each, since a
+/// multi-row `VALUES` list would be parsed afresh for every batch size.
 async fn index_sqlite<C: Executor>(conn: &C, docs: &[SearchDocument<'_>]) -> Result<(), DbErr> {
-    if docs.is_empty() {
+    for tenant in docs.chunk_by(|a, b| a.tenant_id == b.tenant_id) {
+        index_sqlite_tenant(conn, tenant).await?;
+    }
+    Ok(())
+}
+
+/// [`index_sqlite`] for documents of one tenant.
+async fn index_sqlite_tenant<C: Executor>(
+    conn: &C,
+    docs: &[SearchDocument<'_>],
+) -> Result<(), DbErr> {
+    let Some(first) = docs.first() else {
         return Ok(());
-    }
-    // The next rowid of the tenant's range: the range's last one plus one. Without a range (no
-    // row in `search_ranges`) SQLite picks a rowid below every range, and the write fails below.
-    let insert_document = format!(
-        "INSERT INTO search_documents (rowid, {COLUMNS}) VALUES (\
-           (SELECT COALESCE((SELECT d.rowid FROM search_documents d \
-                             WHERE d.rowid >= {TENANT_RANGE_START} \
-                               AND d.rowid < {TENANT_RANGE_END} \
-                             ORDER BY d.rowid DESC LIMIT 1), \
-                            {TENANT_RANGE_START}) + 1 \
-            FROM search_ranges r WHERE r.tenant_id = $1), \
-           $1, $2, $3, $4, $5, $6, $7, $8) RETURNING rowid"
+    };
+    let tenant_id = first.tenant_id;
+    // Document `i` of the array gets the rowid after the range's last one plus `i`. A tenant
+    // without a range (no row in `search_ranges`) inserts nothing, and fails below.
+    let insert_documents = format!(
+        "INSERT INTO search_documents (rowid, {COLUMNS}) \
+         SELECT b.last + 1 + j.key, $1, unhex(j.value ->> 0), j.value ->> 1, \
+                unhex(j.value ->> 2), unhex(j.value ->> 3), j.value ->> 4, j.value ->> 5, \
+                j.value ->> 6 \
+         FROM (SELECT COALESCE((SELECT d.rowid FROM search_documents d \
+                                WHERE d.rowid >= {TENANT_RANGE_START} \
+                                  AND d.rowid < {TENANT_RANGE_END} \
+                                ORDER BY d.rowid DESC LIMIT 1), \
+                               {TENANT_RANGE_START}) AS last \
+               FROM search_ranges r WHERE r.tenant_id = $1) b, json_each($2) j \
+         ORDER BY j.key RETURNING rowid"
     );
-    let mut terms = Vec::with_capacity(docs.len());
-    for doc in docs {
-        let mut values = Vec::with_capacity(8);
-        document_values(doc, &mut values);
-        let rowid = conn
-            .query_i64(Statement::from_sql_and_values(
-                DatabaseBackend::Sqlite,
-                &insert_document,
-                values,
-            ))
-            .await?
-            .ok_or_else(|| DbErr::Custom("the search document has no rowid".into()))?;
-        if rowid >> 40 == 0 {
-            return Err(DbErr::Custom(format!(
-                "tenant {} has no range of search rowids",
-                doc.tenant_id
-            )));
-        }
-        terms.push(serde_json::json!([
-            rowid,
-            lead_token(doc.lead_id),
-            doc.terms(TermsFormat::Fts5)
-        ]));
+    let rows: Vec<serde_json::Value> = docs
+        .iter()
+        .map(|doc| {
+            serde_json::json!([
+                doc.id.simple().to_string(),
+                doc.kind.as_str(),
+                doc.lead_id.simple().to_string(),
+                doc.session_id.map(|id| id.simple().to_string()),
+                doc.channel.map(Channel::as_str),
+                doc.role.map(MessageRole::as_str),
+                crate::db::direct::time_text(&doc.occurred_at),
+            ])
+        })
+        .collect();
+    let mut rowids: Vec<(i64,)> = conn
+        .rows(Statement::from_sql_and_values(
+            DatabaseBackend::Sqlite,
+            insert_documents,
+            [
+                tenant_id.into(),
+                serde_json::Value::Array(rows).to_string().into(),
+            ],
+        ))
+        .await?;
+    if rowids.len() != docs.len() || rowids.iter().any(|(rowid,)| rowid >> 40 == 0) {
+        return Err(DbErr::Custom(format!(
+            "tenant {tenant_id} has no range of search rowids"
+        )));
     }
+    // Rowids follow the array's order.
+    rowids.sort_unstable();
+    let terms: Vec<serde_json::Value> = docs
+        .iter()
+        .zip(rowids)
+        .map(|(doc, (rowid,))| {
+            serde_json::json!([rowid, lead_token(doc.lead_id), doc.terms(TermsFormat::Fts5)])
+        })
+        .collect();
     conn.execute(Statement::from_sql_and_values(
         DatabaseBackend::Sqlite,
         "INSERT INTO search_fts (rowid, scope, body) \

@@ -319,6 +319,104 @@ async fn pages_walk_the_ranking_without_repeating_a_hit() {
     assert_eq!(seen.len(), 5);
 }
 
+/// Records `inputs` in one `recordMessages` call as `t`'s agent key.
+async fn record_batch(app: &TestApp, t: &TestTenant, inputs: Vec<Value>) {
+    let response = app
+        .gql(
+            Some(&t.agent),
+            "mutation($inputs: [RecordMessageInput!]!) { recordMessages(inputs: $inputs) { \
+               recorded failed } }",
+            json!({ "inputs": inputs }),
+        )
+        .await;
+    let recorded = &response.ok()["recordMessages"];
+    assert_eq!(recorded["failed"], 0, "{recorded}");
+}
+
+#[tokio::test]
+async fn messages_recorded_in_one_batch_are_each_found_once_with_their_own_lead_channel_and_role() {
+    let app = TestApp::spawn().await;
+    let acme = app.tenant("Acme").await;
+    let other = app.tenant("Other").await;
+    // Four customers on two channels, each with an agent's reply, all in one request; the other
+    // tenant's batch goes in at the same time.
+    let mut inputs = Vec::new();
+    for n in 0..20 {
+        let (channel, user) = if n % 4 < 2 {
+            ("WHATSAPP", format!("97250000000{}", n % 4))
+        } else {
+            ("EMAIL", format!("customer{}@example.com", n % 4))
+        };
+        let mut input = message(channel, &user, &format!("Balcony question number{n}"));
+        if n >= 12 {
+            input["role"] = json!("AGENT");
+        }
+        inputs.push(input);
+    }
+    let theirs = (0..5)
+        .map(|n| message("WEB", "visitor", &format!("Balcony at the other shop {n}")))
+        .collect();
+    tokio::join!(
+        record_batch(&app, &acme, inputs),
+        record_batch(&app, &other, theirs)
+    );
+
+    let all = search_as(&app, &acme.viewer, "balcony", json!({})).await;
+    let mut texts = all.texts();
+    texts.sort();
+    let mut expected: Vec<String> = (0..20)
+        .map(|n| format!("Balcony question number{n}"))
+        .collect();
+    expected.sort();
+    assert_eq!(texts, expected, "each once, none of the other tenant's");
+    let one = search_as(&app, &acme.viewer, "number5", json!({})).await;
+    assert_eq!(one.texts(), ["Balcony question number5"]);
+    let lead = one.hits()[0].lead().to_owned();
+    let by_lead = search_as(&app, &acme.viewer, "balcony", json!({ "leadId": lead })).await;
+    assert_eq!(by_lead.hits().len(), 5, "{by_lead:?}");
+    let agents = search_as(&app, &acme.viewer, "balcony", json!({ "roles": ["AGENT"] })).await;
+    assert_eq!(agents.hits().len(), 8);
+    let email = search_as(
+        &app,
+        &acme.viewer,
+        "balcony",
+        json!({ "channels": ["EMAIL"] }),
+    )
+    .await;
+    assert_eq!(email.hits().len(), 10);
+    let now = app.state.now();
+    let within = json!({ "from": (now - Duration::minutes(1)).to_rfc3339(),
+                         "to": (now + Duration::minutes(1)).to_rfc3339() });
+    let in_time = search_as(&app, &acme.viewer, "balcony", within).await;
+    assert_eq!(in_time.hits().len(), 20);
+    assert_eq!(search(&app, &other, "balcony").await.hits().len(), 5);
+
+    if app.state.db.backend() == sea_orm::DatabaseBackend::Sqlite {
+        // Each tenant's documents are numbered one after another inside its own range, and each
+        // has its terms once.
+        let counts = app
+            .state
+            .db
+            .writer()
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Sqlite,
+                "SELECT (SELECT COUNT(*) FROM search_documents), \
+                 (SELECT COUNT(*) FROM search_documents d JOIN search_ranges r \
+                    ON r.tenant_id = d.tenant_id \
+                  WHERE d.rowid > r.number << 40 AND d.rowid < (r.number + 1) << 40), \
+                 (SELECT COUNT(*) FROM search_fts_docsize), \
+                 (SELECT SUM(n - 1 = high - low) FROM (SELECT COUNT(*) AS n, \
+                    MIN(rowid) AS low, MAX(rowid) AS high FROM search_documents \
+                    GROUP BY tenant_id))",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let count = |i: usize| counts.try_get_by_index::<i64>(i).unwrap();
+        assert_eq!((count(0), count(1), count(2), count(3)), (25, 25, 25, 2));
+    }
+}
+
 #[tokio::test]
 async fn another_tenants_records_are_never_found_and_its_lead_is_not_found() {
     let app = TestApp::spawn().await;
