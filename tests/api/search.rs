@@ -319,6 +319,48 @@ async fn pages_walk_the_ranking_without_repeating_a_hit() {
     assert_eq!(seen.len(), 5);
 }
 
+/// What SQLite's search index holds, counted.
+struct IndexCounts {
+    documents: i64,
+    /// Documents whose rowid is inside their tenant's range.
+    in_their_range: i64,
+    /// Rows of `search_rebuild`: an upgrade still giving documents their terms back.
+    waiting_rebuild: i64,
+    /// Documents with terms in FTS5.
+    with_terms: i64,
+    /// Tenants whose documents have consecutive rowids.
+    tenants_numbered_without_gaps: i64,
+}
+
+async fn sqlite_index_counts(app: &TestApp) -> IndexCounts {
+    let row = app
+        .state
+        .db
+        .writer()
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            "SELECT (SELECT COUNT(*) FROM search_documents), \
+             (SELECT COUNT(*) FROM search_documents d JOIN search_ranges r \
+                ON r.tenant_id = d.tenant_id \
+              WHERE d.rowid > r.number << 40 AND d.rowid < (r.number + 1) << 40), \
+             (SELECT COUNT(*) FROM search_rebuild), (SELECT COUNT(*) FROM search_fts_docsize), \
+             (SELECT COALESCE(SUM(n - 1 = high - low), 0) FROM (SELECT COUNT(*) AS n, \
+                MIN(rowid) AS low, MAX(rowid) AS high FROM search_documents \
+                GROUP BY tenant_id))",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let count = |i: usize| row.try_get_by_index::<i64>(i).unwrap();
+    IndexCounts {
+        documents: count(0),
+        in_their_range: count(1),
+        waiting_rebuild: count(2),
+        with_terms: count(3),
+        tenants_numbered_without_gaps: count(4),
+    }
+}
+
 /// Records `inputs` in one `recordMessages` call as `t`'s agent key.
 async fn record_batch(app: &TestApp, t: &TestTenant, inputs: Vec<Value>) {
     let response = app
@@ -394,26 +436,11 @@ async fn messages_recorded_in_one_batch_are_each_found_once_with_their_own_lead_
     if app.state.db.backend() == sea_orm::DatabaseBackend::Sqlite {
         // Each tenant's documents are numbered one after another inside its own range, and each
         // has its terms once.
-        let counts = app
-            .state
-            .db
-            .writer()
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DatabaseBackend::Sqlite,
-                "SELECT (SELECT COUNT(*) FROM search_documents), \
-                 (SELECT COUNT(*) FROM search_documents d JOIN search_ranges r \
-                    ON r.tenant_id = d.tenant_id \
-                  WHERE d.rowid > r.number << 40 AND d.rowid < (r.number + 1) << 40), \
-                 (SELECT COUNT(*) FROM search_fts_docsize), \
-                 (SELECT SUM(n - 1 = high - low) FROM (SELECT COUNT(*) AS n, \
-                    MIN(rowid) AS low, MAX(rowid) AS high FROM search_documents \
-                    GROUP BY tenant_id))",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        let count = |i: usize| counts.try_get_by_index::<i64>(i).unwrap();
-        assert_eq!((count(0), count(1), count(2), count(3)), (25, 25, 25, 2));
+        let counts = sqlite_index_counts(&app).await;
+        assert_eq!(counts.documents, 25);
+        assert_eq!(counts.in_their_range, 25);
+        assert_eq!(counts.with_terms, 25);
+        assert_eq!(counts.tenants_numbered_without_gaps, 2);
     }
 }
 
@@ -883,21 +910,11 @@ async fn after_the_upgrade_to_tenant_ranges_old_records_are_found_again_without_
     assert_eq!(dana_only.texts().len(), 2, "{dana_only:?}");
 
     // Every document sits in its tenant's range, and nothing is left to restore.
-    let db = upgraded.state.db.writer();
-    let counts = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DatabaseBackend::Sqlite,
-            "SELECT (SELECT COUNT(*) FROM search_documents), \
-             (SELECT COUNT(*) FROM search_documents d JOIN search_ranges r \
-                ON r.tenant_id = d.tenant_id \
-              WHERE d.rowid > r.number << 40 AND d.rowid < (r.number + 1) << 40), \
-             (SELECT COUNT(*) FROM search_rebuild), (SELECT COUNT(*) FROM search_fts_docsize)",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    let count = |i: usize| counts.try_get_by_index::<i64>(i).unwrap();
-    assert_eq!((count(0), count(1), count(2), count(3)), (4, 4, 0, 4));
+    let counts = sqlite_index_counts(&upgraded).await;
+    assert_eq!(counts.documents, 4);
+    assert_eq!(counts.in_their_range, 4);
+    assert_eq!(counts.waiting_rebuild, 0);
+    assert_eq!(counts.with_terms, 4);
     let again = memodesk::services::embeddings::reindex(&upgraded.state, None, &|_| {})
         .await
         .expect("reindex");
