@@ -12,6 +12,7 @@ mod m20261206_000030_crm;
 mod m20261207_000060_search_vectors;
 mod m20261207_000080_retention_indexes;
 mod m20261207_000090_search_ranges;
+mod m20261207_000100_search_lead_index;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000060_search_vectors::Migration),
             Box::new(m20261207_000080_retention_indexes::Migration),
             Box::new(m20261207_000090_search_ranges::Migration),
+            Box::new(m20261207_000100_search_lead_index::Migration),
         ]
     }
 }

@@ -2,8 +2,8 @@
 //! transaction, and the lexical query over it (FTS5 on SQLite, `tsvector` on PostgreSQL).
 //!
 //! Deleting a record deletes its index row by trigger (see the `search` migration), so
-//! erasure and retention forget the index with the records; [`forget_lead`] and
-//! [`forget_older_than`] exist for callers that delete the index on its own.
+//! erasure and retention forget the index with the records; [`forget_lead`] (erasure's count)
+//! and [`forget_older_than`] exist for callers that delete the index on its own.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseBackend, DbErr, Statement, Value};
@@ -387,17 +387,43 @@ pub async fn forget<C: Executor>(conn: &C, tenant_id: Uuid, ids: &[Uuid]) -> Res
     .await
 }
 
-/// Removes every entry of a lead. Deleting the lead's records already does this (triggers);
-/// for a caller that erases the index without the records.
+/// Removes every entry of a lead; returns how many. Deleting the lead's records does this too
+/// (triggers); erasure calls it first, so its count says what the index held.
+///
+/// SQLite has no index on `lead_id` (the `search_lead_index` migration): the lead's entries
+/// are found through its token in FTS5's `scope` column, within the tenant's rowid range.
+/// Entries still waiting for their terms after an upgrade (`search_rebuild`) are not in FTS5
+/// yet; they go when their records do.
 pub async fn forget_lead<C: Executor>(
     conn: &C,
     tenant_id: Uuid,
     lead_id: Uuid,
 ) -> Result<u64, DbErr> {
+    if conn.backend() == DatabaseBackend::Postgres {
+        return conn
+            .execute(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "DELETE FROM search_documents WHERE tenant_id = $1 AND lead_id = $2",
+                [tenant_id.into(), lead_id.into()],
+            ))
+            .await;
+    }
     conn.execute(Statement::from_sql_and_values(
-        conn.backend(),
-        "DELETE FROM search_documents WHERE tenant_id = $1 AND lead_id = $2",
-        [tenant_id.into(), lead_id.into()],
+        DatabaseBackend::Sqlite,
+        format!(
+            "DELETE FROM search_documents WHERE rowid IN (\
+               SELECT rowid FROM search_fts WHERE search_fts MATCH $3 \
+                 AND rowid >= (SELECT {TENANT_RANGE_START} FROM search_ranges r \
+                               WHERE r.tenant_id = $1) \
+                 AND rowid < (SELECT {TENANT_RANGE_END} FROM search_ranges r \
+                              WHERE r.tenant_id = $1)) \
+             AND tenant_id = $1 AND lead_id = $2"
+        ),
+        [
+            tenant_id.into(),
+            lead_id.into(),
+            format!("scope : \"{}\"", lead_token(lead_id)).into(),
+        ],
     ))
     .await
 }

@@ -196,6 +196,14 @@ async fn an_erased_customer_leaves_no_trace_in_any_table_and_others_keep_theirs(
     assert!(removed("profile_field_changes") >= 2, "{receipt}");
     assert!(removed("lead_identities") >= 2, "{receipt}");
     assert!(removed("events") >= 8, "{receipt}");
+    // Every message, note and summary had its search entry (on SQLite found through the
+    // lead's token in the index, which has no index on the lead column).
+    assert_eq!(
+        removed("search_documents"),
+        removed("messages") + removed("notes") + removed("interaction_summaries"),
+        "{receipt}"
+    );
+    assert_eq!(rows_of(&app, "search_documents", &lead).await, 0);
 
     let hits = find_strings(&app, SECRETS).await;
     assert!(hits.is_empty(), "erased data is still stored: {hits:?}");

@@ -8,6 +8,7 @@
 //! - `erase`: [`Erase::LeadColumn`] when the table has the lead's id in a column,
 //!   [`Erase::JsonIds`] when only a JSON payload names the lead or its sessions,
 //!   [`Erase::ScrubJson`] for an ordered log whose rows must stay (ids kept, content dropped),
+//!   [`Erase::SearchIndex`] for the search index alone,
 //!   [`Erase::Keep`] (with why) for rows that carry no personal data;
 //! - `retention`: [`Retention::WithMessage`] / [`Retention::WithSummary`] for rows derived from a
 //!   message or a summary (deleted in the same batch, before it), or the other variants.
@@ -30,6 +31,10 @@ pub enum Erase {
         lead_column: &'static str,
         column: &'static str,
     },
+    /// The search index: the lead's entries, found the way the index can find them
+    /// (`repo::search::forget_lead`: by column on PostgreSQL, by FTS5's lead token on SQLite,
+    /// which has no index on the column).
+    SearchIndex,
     /// Nothing to remove: the rows hold no personal data (why).
     Keep(&'static str),
 }
@@ -91,7 +96,7 @@ pub const CATALOGUE: &[Entry] = &[
         table: "search_documents",
         holds: "the search index of your messages, summaries and notes (and, on SQLite, its \
                 words in search_fts)",
-        erase: Erase::LeadColumn("lead_id"),
+        erase: Erase::SearchIndex,
         retention: Retention::Elsewhere("deleted with its record, by a database trigger"),
     },
     Entry {

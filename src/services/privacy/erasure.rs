@@ -105,6 +105,7 @@ pub async fn erase_lead(
                 )
                 .await?
             }
+            Erase::SearchIndex => repo::search::forget_lead(&txn, tenant_id, lead_id).await?,
             Erase::Keep(_) => continue,
         };
         counts.insert(entry.table.to_owned(), n);
