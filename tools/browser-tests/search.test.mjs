@@ -82,7 +82,8 @@ suite('search across conversations', ({ flow }) => {
     const all = await page.locator('#search-results .hit').count();
     await page.click('#search-filters-box summary');
     await page.check('#search-form input[name=kind][value=NOTE]');
-    await page.waitForFunction(() => /kinds=NOTE/.test(location.hash) && !/Searching/.test(document.querySelector('#search-status').textContent));
+    // The list, not the address, says when the filtered search has answered.
+    await page.waitForFunction(() => /kinds=NOTE/.test(document.querySelector('#search-results').dataset.query ?? ''));
     const kinds = await page.locator('#search-results .hit .badge.kind').allTextContents();
     assert.ok(kinds.every((k) => k === 'note'), kinds.join());
     assert.ok(kinds.length < all);

@@ -21,7 +21,8 @@ suite('working fast', ({ flow }) => {
     await page.goBack();
     await page.waitForFunction(() => document.querySelector('#lead-name').textContent === 'Dana Cohen');
     assert.equal(page.url(), conversationUrl);
-    assert.equal(await page.getAttribute('#session-tabs [aria-selected=true]', 'data-id'), selected);
+    // The lead shows first, then its conversation from the address is chosen.
+    await page.waitForFunction((id) => document.querySelector('#session-tabs [aria-selected=true]')?.dataset.id === id, selected);
     await page.goForward();
     await page.waitForFunction(() => document.querySelector('#lead-name').textContent === 'Michael Brown');
     // A link opened fresh (another tab, a bookmark) lands on the same conversation after sign-in.
@@ -29,7 +30,7 @@ suite('working fast', ({ flow }) => {
     await page.goto(conversationUrl);
     await page.reload();
     await page.waitForFunction(() => document.querySelector('#lead-name')?.textContent === 'Dana Cohen');
-    assert.equal(await page.getAttribute('#session-tabs [aria-selected=true]', 'data-id'), selected);
+    await page.waitForFunction((id) => document.querySelector('#session-tabs [aria-selected=true]')?.dataset.id === id, selected);
     assert.ok(conversationUrl.includes(encodeURIComponent(id)));
   });
 

@@ -93,6 +93,8 @@ async function run(p, query, more) {
   cursor = data.pageInfo.endCursor;
   const items = data.nodes.map(hitEl);
   if (more) $('search-results').append(...items); else $('search-results').replaceChildren(...items);
+  // Which search the list answers (the address changes before its search starts).
+  $('search-results').dataset.query = query;
   $('search-more').hidden = !data.pageInfo.hasNextPage;
   const count = $('search-results').children.length;
   $('search-status').textContent = count
