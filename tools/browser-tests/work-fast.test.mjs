@@ -13,10 +13,13 @@ suite('working fast', ({ flow }) => {
     const danaUrl = page.url();
     assert.match(danaUrl, /#\/lead\//);
     // Another conversation of Dana's: its own URL.
+    const selected = await page.locator('#session-tabs [role=tab]').nth(1).getAttribute('data-id');
     await page.locator('#session-tabs [role=tab]').nth(1).click();
     await page.waitForURL(/\/conversation\//);
     const conversationUrl = page.url();
-    const selected = await page.getAttribute('#session-tabs [aria-selected=true]', 'data-id');
+    assert.ok(conversationUrl.includes(encodeURIComponent(selected)), conversationUrl);
+    // The address changes first; the tab is chosen when the router has read it.
+    await page.waitForFunction((id) => document.querySelector('#session-tabs [aria-selected=true]')?.dataset.id === id, selected);
     await openLead(page, 'Michael Brown');
     await page.goBack();
     await page.waitForFunction(() => document.querySelector('#lead-name').textContent === 'Dana Cohen');

@@ -27,6 +27,7 @@ export async function selectLead(id, sessionId = null, messageId = null) {
     return;
   }
   for (const s of leadSubs) s.close();
+  clearTimeout(leadEventTimer); // the previous lead's reload is moot
   state.leadId = id;
   state.lead = null;
   state.sessionId = null;
@@ -53,8 +54,10 @@ export async function selectLead(id, sessionId = null, messageId = null) {
 }
 
 /**
- * Loads the selected lead. `mode`: 'select' opens its newest conversation, 'refresh' reloads
- * the open one too, 'quiet' leaves the open conversation's messages as they are.
+ * Loads the selected lead. `mode`: 'select' opens the conversation its address names, or its
+ * newest, 'refresh' reloads the open one too, 'quiet' leaves the open conversation's messages
+ * as they are. A conversation chosen while the lead was loading (a click, or another load
+ * that opened the address's) stays open in every mode.
  */
 export async function loadDetail(mode = 'select') {
   const id = state.leadId;
@@ -71,7 +74,7 @@ export async function loadDetail(mode = 'select') {
   renderSummaries();
   renderNotes();
   if (!$('timeline-view').hidden) await loadTimeline();
-  const keep = mode !== 'select' && state.sessions.some((s) => s.id === state.sessionId);
+  const keep = state.sessions.some((s) => s.id === state.sessionId);
   const wanted = state.wantedSession;
   state.wantedSession = null;
   if (mode === 'quiet' && keep) renderSessions();
